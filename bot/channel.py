@@ -1,0 +1,45 @@
+"""The port every chat channel implements, in channel-neutral terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from surveys.conversation import Prompt
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where an invitation goes (``address``) and who may answer it (``external_id``)."""
+
+    address: str
+    external_id: str
+    language: str | None = None
+
+
+class Channel(Protocol):
+    """A chat platform that can show prompts and texts to a customer.
+
+    Implementations translate these calls into their platform's API and turn platform errors
+    into ``DeliveryFailed``; they hold no survey logic.
+    """
+
+    name: str
+
+    async def resolve_recipient(self, recipient: str, user: str | None) -> Recipient:
+        """Check and normalise an invitation's recipient; raise InvalidRecipient if unusable."""
+        ...
+
+    async def send_prompt(self, address: str, invitation_id: int, prompt: Prompt) -> str:
+        """Show a question with its buttons; return the platform's reference to the message."""
+        ...
+
+    async def close_prompt(
+        self, address: str, message_ref: str, prompt: Prompt, answer: str | None
+    ) -> None:
+        """Replace a question's buttons with the answer given (``None``: it was skipped)."""
+        ...
+
+    async def send_text(self, address: str, text: str) -> None:
+        """Send a plain message (a thank-you, a notice)."""
+        ...

@@ -1,0 +1,179 @@
+"""The `cxbot` command: run, worker-free delivery, send, demo, db upgrade, surveys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot.errors import BotError, ChannelNotConfigured
+from bot.http import invitation_json
+from bot.invite import InvalidInvitation, InvitationRequest, invite
+from bot.settings import Settings
+from storage.errors import StorageError
+from surveys.errors import SurveyError
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cxbot", description="NPS, CSAT and CES surveys inside Telegram and Slack."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="serve the HTTP API and the chat channels")
+
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: apply every migration")
+
+    send = commands.add_parser("send", help="invite one customer now, as the API does")
+    send.add_argument("--survey", required=True, help="survey id, e.g. nps, csat, ces")
+    send.add_argument("--channel", required=True, help="telegram or slack")
+    send.add_argument("--to", required=True, dest="recipient", help="chat id, user id or email")
+    send.add_argument("--case", required=True, dest="case_id", help="support case id")
+    send.add_argument("--user", help="Telegram user id when --to is a group chat")
+    send.add_argument("--language", help="en, pl or ro (default: the customer's own)")
+    send.add_argument(
+        "--attr", action="append", default=[], metavar="KEY=VALUE", help="agent=ana, team=billing"
+    )
+
+    demo = commands.add_parser("demo", help="try a survey in this terminal, no setup needed")
+    demo.add_argument("--survey", default="nps", help="survey id for the interactive demo")
+    demo.add_argument("--language", help="en, pl or ro")
+    demo.add_argument("--auto", type=int, metavar="N", help="N customers answer at random")
+    demo.add_argument("--seed", type=int, help="seed for --auto, for a repeatable run")
+
+    commands.add_parser("surveys", help="check and list the surveys (built-in and custom)")
+    return parser
+
+
+def _attributes(pairs: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InvalidInvitation("attributes", f"--attr takes KEY=VALUE, not {pair!r}")
+        found[name.strip()] = value.strip()
+    return found
+
+
+async def _send(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import open_services
+
+    request = InvitationRequest(
+        survey=args.survey,
+        channel=args.channel,
+        recipient=args.recipient,
+        case_id=args.case_id,
+        user=args.user,
+        language=args.language,
+        attributes=_attributes(args.attr),
+    )
+    services = await open_services(settings)
+    try:
+        receipt = await invite(
+            request,
+            catalog=services.catalog,
+            database=services.database,
+            channels=services.channels,
+        )
+        invitation = receipt.invitation
+        assert invitation.id is not None
+        if receipt.created:
+            await services.runner.deliver(invitation.id)
+        async with services.database.session() as session:
+            from storage.invitations import get_invitation
+
+            fresh = await get_invitation(session, invitation.id)
+        assert fresh is not None
+        body = invitation_json(fresh) | {"created": receipt.created}
+        print(json.dumps(body))
+        return 1 if fresh.status == "failed" else 0
+    finally:
+        await services.close()
+
+
+async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        from bot.main import serve
+
+        await serve(settings)
+        return 0
+    if args.command == "db":
+        from storage.db import Database
+
+        database = Database(settings.database_url)
+        try:
+            await database.ping()
+            await database.upgrade()
+        finally:
+            await database.dispose()
+        print(f"database at {database.url} is up to date")
+        return 0
+    if args.command == "send":
+        return await _send(settings, args)
+    if args.command == "demo":
+        from bot.terminal import demo
+
+        if args.auto is not None:
+            if args.auto < 1:
+                raise InvalidInvitation("auto", "--auto takes a number of customers, 1 or more")
+            print(await demo.auto(settings, args.auto, ["nps", "csat", "ces"], args.seed))
+        else:
+            print(await demo.interactive(settings, args.survey, args.language))
+        return 0
+    if args.command == "surveys":
+        from surveys.catalog import Catalog
+
+        catalog = Catalog.load(settings.surveys_dir)
+        for survey in catalog:
+            kind = survey.kind.value if survey.kind else "-"
+            languages = ", ".join(survey.languages)
+            print(f"{survey.id}\t{kind}\t{languages}\t{len(survey.questions)} questions")
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as failure:
+        first = failure.errors(include_url=False)[0]
+        print(f"cxbot: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    level = settings.log_level.upper()
+    if args.command in ("demo", "send", "surveys", "db") and "CXBOT_LOG_LEVEL" not in os.environ:
+        level = "WARNING"  # one-shot commands print their result; INFO lines would bury it
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_main(args, settings))
+    except (StorageError, SurveyError) as failure:
+        print(f"cxbot: {failure}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except InvalidInvitation as failure:
+        print(f"cxbot: {failure.field}: {failure.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ChannelNotConfigured, BotError) as failure:
+        print(f"cxbot: {failure}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValidationError as failure:
+        first = failure.errors(include_url=False)[0]
+        print(f"cxbot: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

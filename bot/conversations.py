@@ -1,0 +1,63 @@
+"""The record of one live survey conversation, kept in the state store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from storage.state import BaseStateStore, StateKey, key
+from surveys.conversation import ConversationState
+
+
+class Conversation(BaseModel):
+    """What a reply needs to find, check and continue its survey, without a SQL round trip."""
+
+    model_config = ConfigDict(frozen=True)
+
+    invitation_id: int
+    channel: str
+    address: str
+    respondent: str
+    language_explicit: bool
+    prompt_ref: str | None
+    expires_at: datetime
+    state: ConversationState
+
+
+def conversation_key(invitation_id: int) -> StateKey:
+    return key("conv", invitation_id)
+
+
+def active_key(channel: str, respondent: str) -> StateKey:
+    """Points a respondent at the survey their next free-text message answers."""
+    return key("active", channel, respondent)
+
+
+async def load(store: BaseStateStore, invitation_id: int) -> Conversation | None:
+    raw = await store.get(conversation_key(invitation_id))
+    return Conversation.model_validate_json(raw) if raw is not None else None
+
+
+async def save(store: BaseStateStore, conversation: Conversation, ttl: float) -> None:
+    await store.set(
+        conversation_key(conversation.invitation_id), conversation.model_dump_json(), ttl
+    )
+    await store.set(
+        active_key(conversation.channel, conversation.respondent),
+        str(conversation.invitation_id),
+        ttl,
+    )
+
+
+async def forget(store: BaseStateStore, conversation: Conversation) -> None:
+    await store.delete(conversation_key(conversation.invitation_id))
+    pointer = active_key(conversation.channel, conversation.respondent)
+    # Only clear the pointer if it still names this survey: a newer invitation may own it.
+    if await store.get(pointer) == str(conversation.invitation_id):
+        await store.delete(pointer)
+
+
+async def active_invitation(store: BaseStateStore, channel: str, respondent: str) -> int | None:
+    raw = await store.get(active_key(channel, respondent))
+    return int(raw) if raw is not None else None

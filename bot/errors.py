@@ -1,0 +1,38 @@
+"""Errors raised by the bot layer; every one derives from BotError."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Root of the bot layer's errors."""
+
+
+class DeliveryFailed(BotError):
+    """A channel could not deliver a message.
+
+    ``permanent`` failures (the customer blocked the bot, the user does not exist) mark the
+    invitation failed with ``reason``; others may be retried later.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class InvalidRecipient(BotError):
+    """The recipient given for an invitation cannot be used on that channel."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ChannelNotConfigured(BotError):
+    """An invitation names a channel that has no credentials configured."""
+
+    def __init__(self, channel: str, known: list[str], hint: str) -> None:
+        super().__init__(f"channel '{channel}' is not available: {hint}")
+        self.channel = channel
+        self.known = known
+        self.hint = hint

@@ -1,0 +1,155 @@
+"""The aiohttp app: the invitations API, the health check, and the channels' webhooks."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.errors import ChannelNotConfigured
+from bot.invite import InvalidInvitation, InvitationRequest, invite
+from bot.services import Services
+from storage.answers import answers_for
+from storage.errors import StorageError
+from storage.invitations import get_invitation
+from storage.tables import Invitation
+from surveys.errors import UnknownSurvey
+
+SERVICES = web.AppKey("services", Services)
+
+
+def error(status: int, code: str, message: str, **details: Any) -> web.Response:
+    return web.json_response({"error": code, "message": message, **details}, status=status)
+
+
+def _authorized(request: web.Request) -> web.Response | None:
+    token = request.app[SERVICES].settings.api_token
+    if token is None:
+        return error(503, "api_disabled", "the API is off: set CXBOT_API_TOKEN to turn it on")
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return error(
+            401, "unauthorized", "send the header 'Authorization: Bearer <CXBOT_API_TOKEN>'"
+        )
+    if not secrets.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
+        return error(401, "unauthorized", "the bearer token is wrong")
+    return None
+
+
+def invitation_json(invitation: Invitation) -> dict[str, Any]:
+    def stamp(value: Any) -> str | None:
+        return value.isoformat() + "Z" if value is not None else None
+
+    return {
+        "id": invitation.id,
+        "survey": invitation.survey_id,
+        "case_id": invitation.case_id,
+        "channel": invitation.channel,
+        "recipient": invitation.address,
+        "language": invitation.language,
+        "attributes": invitation.attributes,
+        "status": invitation.status,
+        "failure_reason": invitation.failure_reason,
+        "created_at": stamp(invitation.created_at),
+        "scheduled_at": stamp(invitation.scheduled_at),
+        "sent_at": stamp(invitation.sent_at),
+        "completed_at": stamp(invitation.completed_at),
+        "expires_at": stamp(invitation.expires_at),
+    }
+
+
+async def create_invitation(request: web.Request) -> web.Response:
+    if (denied := _authorized(request)) is not None:
+        return denied
+    services = request.app[SERVICES]
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error(400, "invalid_json", "the body must be a JSON object")
+    if not isinstance(body, dict):
+        return error(400, "invalid_json", "the body must be a JSON object")
+    try:
+        payload = InvitationRequest.model_validate(body)
+    except ValidationError as failure:
+        fields = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+            for e in failure.errors(include_url=False)
+        ]
+        return error(422, "invalid_request", "fix the fields listed", fields=fields)
+    try:
+        receipt = await invite(
+            payload,
+            catalog=services.catalog,
+            database=services.database,
+            channels=services.channels,
+        )
+    except UnknownSurvey as failure:
+        return error(422, "unknown_survey", str(failure), field="survey", known=failure.known)
+    except ChannelNotConfigured as failure:
+        return error(422, "channel_not_configured", str(failure), field="channel")
+    except InvalidInvitation as failure:
+        return error(422, "invalid_request", failure.message, field=failure.field)
+    invitation = receipt.invitation
+    assert invitation.id is not None
+    if receipt.created:
+        services.delivery.submit(invitation.id)
+    return web.json_response(invitation_json(invitation), status=202 if receipt.created else 200)
+
+
+async def show_invitation(request: web.Request) -> web.Response:
+    if (denied := _authorized(request)) is not None:
+        return denied
+    try:
+        invitation_id = int(request.match_info["id"])
+    except ValueError:
+        return error(404, "not_found", "invitation ids are numbers")
+    async with request.app[SERVICES].database.session() as session:
+        invitation = await get_invitation(session, invitation_id)
+        answers = await answers_for(session, invitation_id) if invitation else []
+    if invitation is None:
+        return error(404, "not_found", f"no invitation {invitation_id}")
+    body = invitation_json(invitation)
+    body["answers"] = [
+        {
+            "question": a.question_id,
+            "kind": a.kind,
+            "score": a.score,
+            "choice": a.choice,
+            "text": a.text,
+            "answered_at": a.answered_at.isoformat() + "Z",
+        }
+        for a in answers
+    ]
+    return web.json_response(body)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    report: dict[str, Any] = {}
+    healthy = True
+    for name, check in (("database", services.database.ping), ("state", services.state.ping)):
+        try:
+            await check()
+            report[name] = "ok"
+        except StorageError as failure:
+            report[name] = str(failure)
+            healthy = False
+    report["state_backend"] = "redis" if services.settings.redis_url else "memory"
+    report["channels"] = sorted(services.channels)
+    report["status"] = "ok" if healthy else "unavailable"
+    return web.json_response(report, status=200 if healthy else 503)
+
+
+def build_app(services: Services) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SERVICES] = services
+    app.router.add_post("/api/v1/invitations", create_invitation)
+    app.router.add_get("/api/v1/invitations/{id}", show_invitation)
+    app.router.add_get("/healthz", healthz)
+    if services.telegram is not None:
+        services.telegram.mount(app)
+    return app

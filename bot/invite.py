@@ -1,0 +1,112 @@
+"""Creating an invitation from an API call or the CLI: validate, resolve, store once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.channel import Channel
+from bot.errors import ChannelNotConfigured, InvalidRecipient
+from storage.clock import utcnow
+from storage.db import Database
+from storage.invitations import NewInvitation, create_invitation
+from storage.respondents import upsert_respondent
+from storage.tables import Invitation
+from surveys.catalog import Catalog
+
+# Channels cxbot speaks, and what turns each one on.
+KNOWN_CHANNELS: dict[str, str] = {
+    "telegram": "set TELEGRAM_BOT_TOKEN",
+    "slack": "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
+}
+
+
+class InvitationRequest(BaseModel):
+    """The body of POST /api/v1/invitations (and the arguments of `cxbot send`)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    survey: str = Field(min_length=1, max_length=64)
+    channel: str = Field(min_length=1, max_length=32)
+    recipient: str = Field(min_length=1, max_length=320)
+    case_id: str = Field(min_length=1, max_length=200)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    language: str | None = Field(None, min_length=2, max_length=16)
+    user: str | None = Field(None, min_length=1, max_length=64)
+
+    @field_validator("recipient", "user", "case_id", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, value: Any) -> Any:
+        # Telegram ids are numbers; accept them as JSON numbers too.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+
+class InvalidInvitation(ValueError):
+    """The request is well-formed but cannot be served; ``field`` says where to look."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Receipt:
+    invitation: Invitation
+    created: bool
+
+
+async def invite(
+    request: InvitationRequest,
+    *,
+    catalog: Catalog,
+    database: Database,
+    channels: Mapping[str, Channel],
+) -> Receipt:
+    """Store the invitation (once per case + survey); delivery is the caller's next step."""
+    survey = catalog.get(request.survey)
+    if request.channel not in KNOWN_CHANNELS:
+        raise InvalidInvitation(
+            "channel",
+            f"unknown channel '{request.channel}'; cxbot speaks: {', '.join(KNOWN_CHANNELS)}",
+        )
+    channel = channels.get(request.channel)
+    if channel is None:
+        raise ChannelNotConfigured(
+            request.channel, sorted(channels), KNOWN_CHANNELS[request.channel]
+        )
+    language = request.language.lower() if request.language else None
+    if language is not None and language not in survey.languages:
+        raise InvalidInvitation(
+            "language",
+            f"survey '{survey.id}' speaks {', '.join(survey.languages)}, not '{language}'",
+        )
+    try:
+        recipient = await channel.resolve_recipient(request.recipient, request.user)
+    except InvalidRecipient as error:
+        raise InvalidInvitation("recipient", error.message) from error
+    async with database.session() as session:
+        respondent = await upsert_respondent(
+            session, channel.name, recipient.external_id, recipient.language
+        )
+        assert respondent.id is not None
+        invitation, created = await create_invitation(
+            session,
+            NewInvitation(
+                survey_id=survey.id,
+                case_id=request.case_id,
+                channel=channel.name,
+                address=recipient.address,
+                respondent_id=respondent.id,
+                language=language,
+                attributes=request.attributes,
+                scheduled_at=utcnow(),
+            ),
+        )
+        await session.commit()
+    return Receipt(invitation, created)

@@ -1,0 +1,361 @@
+"""The channel-neutral survey flow: lock, load state, advance, persist the answer, render."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot import conversations
+from bot.channel import Channel
+from bot.conversations import Conversation
+from bot.errors import DeliveryFailed
+from storage.answers import NewAnswer, answers_for, record_answer
+from storage.clock import utcnow
+from storage.db import Database
+from storage.invitations import (
+    get_invitation,
+    mark_completed,
+    mark_expired,
+    mark_failed,
+    mark_sent,
+    mark_started,
+)
+from storage.respondents import get_respondent, upsert_respondent
+from storage.state import BaseStateStore, key
+from storage.tables import Invitation, InvitationStatus
+from surveys.catalog import Catalog
+from surveys.conversation import (
+    Asked,
+    Finished,
+    Prompt,
+    Recorded,
+    Rejected,
+    RejectReason,
+    Reply,
+    Skip,
+    Tap,
+    Text,
+    advance,
+    current_prompt,
+    start,
+    with_language,
+)
+from surveys.definitions import SUPPORTED_LANGUAGES, QuestionKind, Survey
+from surveys.errors import UnknownSurvey
+from surveys.messages import Message, message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the channel shows the person who replied, beyond what the runner already sent.
+
+    ``notice`` is a short text for them (a callback answer in Telegram, an ephemeral message in
+    Slack); ``handled`` is False when nothing was waiting for their message.
+    """
+
+    notice: str | None = None
+    handled: bool = True
+
+
+def supported_language(hint: str | None) -> str | None:
+    """A client's language code (``pl``, ``pt-BR``) if cxbot speaks it, else None."""
+    base = (hint or "").split("-")[0].lower()
+    return base if base in SUPPORTED_LANGUAGES else None
+
+
+def notice_language(hint: str | None) -> str:
+    """The language of a short notice to someone we may know nothing about but their client."""
+    return supported_language(hint) or "en"
+
+
+class SurveyRunner:
+    """Runs every survey conversation, whatever the channel; the one place that decides."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        database: Database,
+        state: BaseStateStore,
+        channels: Mapping[str, Channel],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.catalog = catalog
+        self.database = database
+        self.state = state
+        self.channels = channels
+        self.clock = clock
+
+    async def deliver(self, invitation_id: int) -> InvitationStatus:
+        """Send a scheduled invitation's first question; harmless to call twice."""
+        async with self.state.lock(key("lock", invitation_id), timeout=60.0):
+            async with self.database.session() as session:
+                invitation = await get_invitation(session, invitation_id)
+                if invitation is None:
+                    raise LookupError(f"no invitation {invitation_id}")
+                if invitation.status != InvitationStatus.SCHEDULED:
+                    return InvitationStatus(invitation.status)
+                respondent = await get_respondent(session, invitation.respondent_id)
+            channel = self.channels.get(invitation.channel)
+            try:
+                survey = self.catalog.get(invitation.survey_id)
+            except UnknownSurvey:
+                return await self._fail(invitation_id, f"survey '{invitation.survey_id}' is gone")
+            if channel is None or respondent is None:
+                return await self._fail(invitation_id, f"channel '{invitation.channel}' is off")
+            asked = start(survey, survey.resolve_language(invitation.language, respondent.language))
+            now = self.clock()
+            expires_at = now + timedelta(hours=survey.expiry_hours)
+            conversation = Conversation(
+                invitation_id=invitation_id,
+                channel=invitation.channel,
+                address=invitation.address,
+                respondent=respondent.external_id,
+                language_explicit=invitation.language is not None,
+                prompt_ref=None,
+                expires_at=expires_at,
+                state=asked.state,
+            )
+            try:
+                ref = await channel.send_prompt(invitation.address, invitation_id, asked.prompt)
+            except DeliveryFailed as error:
+                return await self._fail(invitation_id, error.reason)
+            ttl = (expires_at - now).total_seconds()
+            await conversations.save(
+                self.state, conversation.model_copy(update={"prompt_ref": ref}), ttl
+            )
+            async with self.database.session() as session:
+                await mark_sent(session, invitation_id, ref, now, expires_at)
+                await session.commit()
+            return InvitationStatus.SENT
+
+    async def _fail(self, invitation_id: int, reason: str) -> InvitationStatus:
+        log.warning("invitation %s failed: %s", invitation_id, reason)
+        async with self.database.session() as session:
+            await mark_failed(session, invitation_id, reason)
+            await session.commit()
+        return InvitationStatus.FAILED
+
+    async def handle_button(
+        self, channel: str, invitation_id: int, actor: str, reply: Tap | Skip, hint: str | None
+    ) -> Outcome:
+        """A tap on a button that names its invitation (a score, an option, Skip)."""
+        return await self._reply(channel, invitation_id, actor, reply, hint)
+
+    async def handle_text(self, channel: str, actor: str, text: str, hint: str | None) -> Outcome:
+        """A free-text message: it answers the actor's active survey, if there is one."""
+        invitation_id = await conversations.active_invitation(self.state, channel, actor)
+        if invitation_id is None:
+            await self.remember_language(channel, actor, hint)
+            return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+        return await self._reply(channel, invitation_id, actor, Text(text), hint)
+
+    async def remember_language(self, channel: str, actor: str, hint: str | None) -> None:
+        """Keep the language a person's client reports, for the invitations that come later."""
+        language = supported_language(hint)
+        if language is None:
+            return
+        async with self.database.session() as session:
+            await upsert_respondent(session, channel, actor, language)
+            await session.commit()
+
+    async def remind(self, channel: str, actor: str, hint: str | None) -> Outcome:
+        """Show the actor's waiting question again (after /start, say), or the help text."""
+        invitation_id = await conversations.active_invitation(self.state, channel, actor)
+        if invitation_id is None:
+            await self.remember_language(channel, actor, hint)
+            return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+        async with self.state.lock(key("lock", invitation_id), timeout=30.0):
+            conversation = await conversations.load(self.state, invitation_id)
+            if conversation is None or conversation.respondent != actor:
+                return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+            survey = self.catalog.get(conversation.state.survey_id)
+            prompt = current_prompt(survey, conversation.state)
+            if prompt is None:
+                return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+            ref = await self.channels[channel].send_prompt(
+                conversation.address, invitation_id, prompt
+            )
+            await self._keep(conversation.model_copy(update={"prompt_ref": ref}))
+        return Outcome()
+
+    async def _keep(self, conversation: Conversation) -> None:
+        ttl = (conversation.expires_at - self.clock()).total_seconds()
+        if ttl > 0:
+            await conversations.save(self.state, conversation, ttl)
+
+    async def _reply(
+        self, channel: str, invitation_id: int, actor: str, reply: Reply, hint: str | None
+    ) -> Outcome:
+        language = notice_language(hint)
+        async with self.state.lock(key("lock", invitation_id), timeout=30.0):
+            conversation = await conversations.load(self.state, invitation_id)
+            if conversation is None:
+                found = await self._recover(invitation_id, language)
+                if isinstance(found, Outcome):
+                    return found
+                conversation = found
+            if conversation.channel != channel or conversation.respondent != actor:
+                return Outcome(message(Message.NOT_YOURS, language))
+            if self.clock() >= conversation.expires_at:
+                await self._expire(conversation)
+                return Outcome(message(Message.CLOSED, conversation.state.language))
+            survey = self.catalog.get(conversation.state.survey_id)
+            state = conversation.state
+            if not conversation.language_explicit and hint:
+                state = with_language(survey, state, notice_language(hint))
+            step = advance(survey, state, reply)
+            if isinstance(step, Rejected):
+                return Outcome(step.message)
+            answered = current_prompt(survey, state)
+            await self._persist(conversation, step, actor, hint)
+            await self._render(conversation, survey, step, answered, reply)
+        return Outcome()
+
+    async def _persist(
+        self, conversation: Conversation, step: Asked | Finished, actor: str, hint: str | None
+    ) -> None:
+        """Write the answer the moment it is given: a score without a comment still counts."""
+        now = self.clock()
+        async with self.database.session() as session:
+            if step.recorded is not None:
+                await record_answer(
+                    session, _new_answer(conversation.invitation_id, step.recorded, now)
+                )
+            await mark_started(session, conversation.invitation_id, now)
+            if isinstance(step, Finished):
+                await mark_completed(session, conversation.invitation_id, now)
+            if (language := supported_language(hint)) is not None:
+                await upsert_respondent(session, conversation.channel, actor, language)
+            await session.commit()
+
+    async def _render(
+        self,
+        conversation: Conversation,
+        survey: Survey,
+        step: Asked | Finished,
+        answered: Prompt | None,
+        reply: Reply,
+    ) -> None:
+        channel = self.channels[conversation.channel]
+        next_ref: str | None = None
+        try:
+            if conversation.prompt_ref is not None and answered is not None:
+                await channel.close_prompt(
+                    conversation.address,
+                    conversation.prompt_ref,
+                    answered,
+                    _answer_label(answered, reply, step.state.language),
+                )
+            if isinstance(step, Asked):
+                next_ref = await channel.send_prompt(
+                    conversation.address, conversation.invitation_id, step.prompt
+                )
+            else:
+                await channel.send_text(conversation.address, step.thanks)
+        finally:
+            # Saved whatever happened on the wire: the answer is in SQL already, and the
+            # customer can still type the next answer even if its question failed to show.
+            if isinstance(step, Finished):
+                await conversations.forget(self.state, conversation)
+            else:
+                await self._keep(
+                    conversation.model_copy(update={"state": step.state, "prompt_ref": next_ref})
+                )
+
+    async def _expire(self, conversation: Conversation) -> None:
+        await conversations.forget(self.state, conversation)
+        async with self.database.session() as session:
+            await mark_expired(session, conversation.invitation_id)
+            await session.commit()
+
+    async def _recover(self, invitation_id: int, language: str) -> Conversation | Outcome:
+        """Rebuild a conversation from SQL when the state store lost it (restart, eviction)."""
+        async with self.database.session() as session:
+            invitation = await get_invitation(session, invitation_id)
+            respondent = (
+                await get_respondent(session, invitation.respondent_id) if invitation else None
+            )
+            answers = await answers_for(session, invitation_id) if invitation else []
+        if invitation is None or respondent is None:
+            return Outcome(message(Message.BAD_BUTTON, language))
+        if invitation.status == InvitationStatus.COMPLETED:
+            return Outcome(message(Message.ALREADY_DONE, language))
+        if invitation.status == InvitationStatus.EXPIRED or _past(invitation, self.clock()):
+            async with self.database.session() as session:
+                await mark_expired(session, invitation_id)
+                await session.commit()
+            return Outcome(message(Message.CLOSED, language))
+        if invitation.status not in (InvitationStatus.SENT, InvitationStatus.STARTED):
+            return Outcome(message(Message.BAD_BUTTON, language))
+        try:
+            survey = self.catalog.get(invitation.survey_id)
+        except UnknownSurvey:
+            return Outcome(message(Message.CLOSED, language))
+        step: Asked | Finished | Rejected = start(
+            survey, survey.resolve_language(invitation.language, respondent.language)
+        )
+        for answer in answers:
+            replay: Reply = (
+                Text(answer.text)
+                if answer.text is not None
+                else Tap(answer.question_id, answer.choice or str(answer.score))
+            )
+            step = _replay(survey, step, replay)
+        assert invitation.expires_at is not None
+        return Conversation(
+            invitation_id=invitation_id,
+            channel=invitation.channel,
+            address=invitation.address,
+            respondent=respondent.external_id,
+            language_explicit=invitation.language is not None,
+            prompt_ref=invitation.message_ref if not answers else None,
+            expires_at=invitation.expires_at,
+            state=step.state,
+        )
+
+
+def _replay(
+    survey: Survey, step: Asked | Finished | Rejected, reply: Reply
+) -> Asked | Finished | Rejected:
+    following = advance(survey, step.state, reply)
+    if isinstance(following, Rejected) and following.reason == RejectReason.STALE:
+        # The customer skipped an optional question in between: skip it and try again.
+        skipped = advance(survey, step.state, Skip())
+        if not isinstance(skipped, Rejected):
+            return advance(survey, skipped.state, reply)
+    return following
+
+
+def _past(invitation: Invitation, now: datetime) -> bool:
+    return invitation.expires_at is not None and now >= invitation.expires_at
+
+
+def _new_answer(invitation_id: int, recorded: Recorded, now: datetime) -> NewAnswer:
+    return NewAnswer(
+        invitation_id=invitation_id,
+        question_id=recorded.question_id,
+        kind=recorded.kind.value,
+        score=recorded.score,
+        choice=recorded.choice,
+        text=recorded.text,
+        answered_at=now,
+    )
+
+
+def _answer_label(prompt: Prompt, reply: Reply, language: str) -> str | None:
+    """The line that replaces a question's buttons once answered, or None when skipped."""
+    if isinstance(reply, Skip):
+        return None
+    if prompt.kind is QuestionKind.TEXT:
+        return None
+    value = reply.value if isinstance(reply, Tap) else reply.text.strip()
+    for choice in prompt.choices:
+        if choice.value == value or choice.label.lower() == value.lower():
+            shown = f"{choice.label} · {choice.caption}" if choice.caption else choice.label
+            return message(Message.CHOSEN, language, value=shown)
+    return message(Message.CHOSEN, language, value=value)

@@ -1,0 +1,65 @@
+"""Wires cxbot's parts together once, from the settings: the only place that builds them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.channel import Channel
+from bot.delivery import Delivery
+from bot.runner import SurveyRunner
+from bot.settings import Settings
+from bot.telegram import TelegramService
+from storage.db import Database
+from storage.state import BaseStateStore, open_state_store
+from surveys.catalog import Catalog
+
+
+@dataclass
+class Services:
+    settings: Settings
+    catalog: Catalog
+    database: Database
+    state: BaseStateStore
+    channels: dict[str, Channel]
+    runner: SurveyRunner
+    delivery: Delivery
+    telegram: TelegramService | None
+
+    async def close(self) -> None:
+        await self.delivery.stop()
+        if self.telegram is not None:
+            await self.telegram.stop()
+        await self.state.close()
+        await self.database.dispose()
+
+
+async def open_services(
+    settings: Settings, *, migrate: bool = True, extra_channels: dict[str, Channel] | None = None
+) -> Services:
+    """Check the servers answer, bring the schema up to date and build every component.
+
+    Raises InvalidSurveyDefinition, DatabaseUnavailable or StateStoreUnavailable with a
+    message meant for the person starting cxbot.
+    """
+    catalog = Catalog.load(settings.surveys_dir)
+    database = Database(settings.database_url)
+    state = open_state_store(settings.redis_url, prefix=settings.redis_prefix)
+    try:
+        await database.ping()
+        await state.ping()
+        if migrate:
+            await database.upgrade()
+    except BaseException:
+        await state.close()
+        await database.dispose()
+        raise
+    channels: dict[str, Channel] = dict(extra_channels or {})
+    telegram = None
+    if settings.telegram_bot_token is not None:
+        telegram = TelegramService(settings, settings.telegram_bot_token.get_secret_value())
+        channels[telegram.channel.name] = telegram.channel
+    runner = SurveyRunner(catalog, database, state, channels)
+    if telegram is not None:
+        telegram.attach(runner, state)
+    delivery = Delivery(runner, database, settings.delivery_poll_seconds)
+    return Services(settings, catalog, database, state, channels, runner, delivery, telegram)

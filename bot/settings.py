@@ -1,0 +1,58 @@
+"""All of cxbot's configuration, read from the environment (or a .env file) in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.db import DEFAULT_DATABASE_URL
+
+
+class Settings(BaseSettings):
+    """Every setting is documented in the README's table; keep the two in step."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    redis_prefix: str = Field("cxbot", alias="CXBOT_REDIS_PREFIX", min_length=1)
+
+    http_host: str = Field("0.0.0.0", alias="CXBOT_HTTP_HOST")
+    http_port: int = Field(8080, alias="CXBOT_HTTP_PORT", ge=0, le=65535)
+    api_token: SecretStr | None = Field(None, alias="CXBOT_API_TOKEN")
+    surveys_dir: Path | None = Field(None, alias="CXBOT_SURVEYS_DIR")
+    log_level: str = Field("INFO", alias="CXBOT_LOG_LEVEL")
+    send_attempts: int = Field(5, alias="CXBOT_SEND_ATTEMPTS", ge=1, le=50)
+    max_retry_after: float = Field(300.0, alias="CXBOT_MAX_RETRY_AFTER", gt=0)
+    delivery_poll_seconds: float = Field(2.0, alias="CXBOT_DELIVERY_POLL_SECONDS", gt=0)
+
+    telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL")
+    telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: SecretStr | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
+
+    @field_validator(
+        "redis_url",
+        "api_token",
+        "surveys_dir",
+        "telegram_bot_token",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # docker-compose and shells often pass VAR= for "not set".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")

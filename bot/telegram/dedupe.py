@@ -1,0 +1,36 @@
+"""Drops a Bot API update that was already handled (Telegram redelivers on errors)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+
+from storage.state import BaseStateStore, key
+
+# update_id may jump after a quiet week, so remember seen ids rather than "the highest".
+SEEN_TTL = 7 * 24 * 3600.0
+
+
+class HandleOnce(BaseMiddleware):
+    """Marks an update seen only after it was handled, so a failed one is tried again."""
+
+    def __init__(self, state: BaseStateStore) -> None:
+        self.state = state
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        seen = key("seen", "telegram", data["bot"].id, event.update_id)
+        if await self.state.get(seen) is not None:
+            return None
+        result = await handler(event, data)
+        await self.state.set(seen, "1", SEEN_TTL)
+        return result

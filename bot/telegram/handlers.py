@@ -1,0 +1,87 @@
+"""aiogram handlers: turn taps and messages into runner calls, and show the outcome."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, ErrorEvent, Message
+from pydantic import ValidationError
+
+from bot.errors import DeliveryFailed
+from bot.runner import Outcome, SurveyRunner, notice_language
+from bot.telegram.callbacks import SKIP_VALUE, SurveyButton
+from surveys.conversation import Skip, Tap
+from surveys.messages import Message as Text
+from surveys.messages import message
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+# Telegram shows at most 200 characters in a callback answer.
+MAX_NOTICE = 200
+
+
+def build_router(runner: SurveyRunner) -> Router:
+    router = Router(name="surveys")
+
+    @router.callback_query()
+    async def on_tap(query: CallbackQuery) -> None:
+        hint = query.from_user.language_code
+        try:
+            button = SurveyButton.unpack(query.data or "")
+        except (ValueError, TypeError, ValidationError):
+            await query.answer(message(Text.BAD_BUTTON, notice_language(hint)))
+            return
+        reply: Tap | Skip = (
+            Skip(button.question)
+            if button.value == SKIP_VALUE
+            else Tap(button.question, button.value)
+        )
+        outcome = await runner.handle_button(
+            CHANNEL, button.invitation, str(query.from_user.id), reply, hint
+        )
+        notice = outcome.notice[:MAX_NOTICE] if outcome.notice else None
+        await query.answer(notice)
+
+    @router.message(Command("start", "help"))
+    async def on_start(msg: Message) -> None:
+        if msg.from_user is None:
+            return
+        outcome = await runner.remind(CHANNEL, str(msg.from_user.id), msg.from_user.language_code)
+        await _show(msg, outcome)
+
+    @router.message()
+    async def on_message(msg: Message) -> None:
+        if msg.from_user is None or msg.from_user.is_bot:
+            return
+        # A sticker or photo while a comment is awaited is rejected like an empty comment.
+        text = msg.text or msg.caption or ""
+        outcome = await runner.handle_text(
+            CHANNEL, str(msg.from_user.id), text, msg.from_user.language_code
+        )
+        await _show(msg, outcome)
+
+    @router.errors()
+    async def on_error(event: ErrorEvent) -> bool:
+        return await _delivery_error(event)
+
+    return router
+
+
+async def _delivery_error(event: ErrorEvent) -> bool:
+    """A send that failed after the answer was saved is logged; anything else propagates so
+    that Telegram delivers the update again."""
+    if isinstance(event.exception, DeliveryFailed):
+        log.warning("telegram delivery failed: %s", event.exception.reason)
+        return True
+    raise event.exception
+
+
+async def _show(msg: Message, outcome: Outcome) -> None:
+    if outcome.notice is None:
+        return
+    # In groups stay quiet unless the message answered a survey: help replies would be noise.
+    if outcome.handled or msg.chat.type == "private":
+        await msg.answer(outcome.notice)

@@ -1,0 +1,100 @@
+"""Builds the aiogram Bot and Dispatcher and runs them by polling or behind a webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.runner import SurveyRunner
+from bot.settings import Settings
+from bot.telegram.channel import TelegramChannel
+from bot.telegram.dedupe import HandleOnce
+from bot.telegram.handlers import build_router
+from bot.telegram.retry import RetryAfter
+from storage.state import BaseStateStore
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
+
+
+def webhook_secret(settings: Settings, token: str) -> str:
+    """The configured secret, or one derived from the token so that every replica agrees."""
+    if settings.telegram_webhook_secret is not None:
+        return settings.telegram_webhook_secret.get_secret_value()
+    return hashlib.sha256(f"cxbot-webhook:{token}".encode()).hexdigest()
+
+
+class TelegramService:
+    """Owns the Bot (outgoing calls) and the Dispatcher (incoming updates)."""
+
+    def __init__(self, settings: Settings, token: str) -> None:
+        self.settings = settings
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session.middleware(RetryAfter(settings.send_attempts, settings.max_retry_after))
+        self.bot = Bot(token=token, session=session)
+        self.channel = TelegramChannel(self.bot)
+        self.dispatcher = Dispatcher()
+        self._token = token
+        self._polling: asyncio.Task[None] | None = None
+
+    def attach(self, runner: SurveyRunner, state: BaseStateStore) -> None:
+        """Connect incoming updates to the runner (done once the runner exists)."""
+        self.dispatcher.update.outer_middleware(HandleOnce(state))
+        self.dispatcher.include_router(build_router(runner))
+
+    @property
+    def webhook_path(self) -> str | None:
+        if self.settings.telegram_webhook_url is None:
+            return None
+        return urlsplit(self.settings.telegram_webhook_url).path or DEFAULT_WEBHOOK_PATH
+
+    def mount(self, app: web.Application) -> None:
+        """Serve the webhook route in our aiohttp app, when webhook mode is on."""
+        if self.webhook_path is None:
+            return
+        # Handle before answering: with handle_in_background an update is lost if the
+        # process dies mid-way, since Telegram already got its 200.
+        SimpleRequestHandler(
+            self.dispatcher,
+            self.bot,
+            handle_in_background=False,
+            secret_token=webhook_secret(self.settings, self._token),
+        ).register(app, path=self.webhook_path)
+
+    async def start(self) -> None:
+        if self.settings.telegram_webhook_url is not None:
+            await self.bot.set_webhook(
+                self.settings.telegram_webhook_url,
+                secret_token=webhook_secret(self.settings, self._token),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("telegram: webhook set to %s", self.settings.telegram_webhook_url)
+            return
+        # getUpdates is refused while a webhook is set, e.g. from an earlier webhook run.
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._polling = asyncio.create_task(
+            self.dispatcher.start_polling(
+                self.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        )
+        log.info("telegram: polling %s", self.settings.telegram_api_url)
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            await self.dispatcher.stop_polling()
+            await asyncio.gather(self._polling, return_exceptions=True)
+            self._polling = None
+        await self.bot.session.close()

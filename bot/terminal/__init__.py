@@ -1,0 +1,1 @@
+"""The terminal as a chat channel, for `cxbot demo`: same engine, same storage."""

@@ -1,0 +1,72 @@
+"""Answers repository: record each answer once, read them back, pull scores."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import insert_ignoring_conflicts
+from storage.tables import Answer, Invitation
+
+
+@dataclass(frozen=True)
+class NewAnswer:
+    """One answer as the conversation produced it."""
+
+    invitation_id: int
+    question_id: str
+    kind: str
+    score: int | None
+    choice: str | None
+    text: str | None
+    answered_at: datetime
+
+
+async def record_answer(session: AsyncSession, new: NewAnswer) -> bool:
+    """Store `new`; False (and nothing stored) if this question already has an answer.
+
+    A double tap or a redelivered update hits the unique (invitation_id, question_id).
+    """
+    values = {
+        "invitation_id": new.invitation_id,
+        "question_id": new.question_id,
+        "kind": new.kind,
+        "score": new.score,
+        "choice": new.choice,
+        "text": new.text,
+        "answered_at": new.answered_at,
+    }
+    insert = insert_ignoring_conflicts(session, Answer, values, ("invitation_id", "question_id"))
+    result = await session.exec(insert.returning(col(Answer.id)))
+    return result.scalar_one_or_none() is not None
+
+
+async def answers_for(session: AsyncSession, invitation_id: int) -> list[Answer]:
+    """The answers of one invitation, in the order they were given."""
+    statement = (
+        select(Answer).where(col(Answer.invitation_id) == invitation_id).order_by(col(Answer.id))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def scores(
+    session: AsyncSession,
+    kind: str,
+    *,
+    survey_id: str | None = None,
+    since: datetime | None = None,
+) -> list[int]:
+    """Every non-null score of answers of `kind`, optionally of one survey and since a time."""
+    statement = (
+        select(Answer.score)
+        .where(col(Answer.kind) == kind, col(Answer.score).is_not(None))
+        .order_by(col(Answer.id))
+    )
+    if survey_id is not None:
+        statement = statement.join(
+            Invitation, col(Invitation.id) == col(Answer.invitation_id)
+        ).where(col(Invitation.survey_id) == survey_id)
+    if since is not None:
+        statement = statement.where(col(Answer.answered_at) >= since)
+    return [score for score in (await session.exec(statement)).all() if score is not None]

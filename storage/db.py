@@ -1,0 +1,114 @@
+"""The Database: one async engine, its sessions, health check, migrations and upserts."""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.dml import Insert
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import migrate
+from storage.errors import DatabaseUnavailable
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///cxbot.db"
+
+# SQLite waits this long for another writer's lock; asyncpg gives up connecting after this.
+SQLITE_BUSY_TIMEOUT_S = 30
+POSTGRES_CONNECT_TIMEOUT_S = 5
+
+
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # WAL lets readers run beside the one writer; SQLite leaves foreign keys off by default.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Database:
+    """One async engine for SQLite or PostgreSQL and the sessions that use it.
+
+    Sessions keep their objects readable after commit (`expire_on_commit=False`).
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        sa_url = make_url(url)
+        connect_args: dict[str, Any] = {}
+        engine_args: dict[str, Any] = {}
+        if sa_url.get_backend_name() == "sqlite":
+            connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_S
+            database = sa_url.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                folder = Path(database).parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise DatabaseUnavailable(url, f"cannot create {folder}: {exc}") from exc
+        else:
+            connect_args["timeout"] = POSTGRES_CONNECT_TIMEOUT_S
+            # A long-running bot outlives PostgreSQL restarts: test connections on checkout.
+            engine_args["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(
+            url, echo=echo, connect_args=connect_args, **engine_args
+        )
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        """`"sqlite"` or `"postgresql"`."""
+        return self.engine.dialect.name
+
+    def session(self) -> AsyncSession:
+        """A new session; use as `async with db.session() as session:` and commit yourself."""
+        return self._sessions()
+
+    async def ping(self) -> None:
+        """Run `SELECT 1`; raise DatabaseUnavailable if the database cannot be reached."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure here means "unavailable", with its cause
+            raise DatabaseUnavailable(self.url, f"{type(exc).__name__}: {exc}") from exc
+
+    async def upgrade(self) -> None:
+        """Run the Alembic migrations up to head on this engine."""
+        await migrate.upgrade(self.engine)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+
+def insert_ignoring_conflicts(
+    session: AsyncSession,
+    table: type[SQLModel],
+    values: dict[str, Any],
+    conflict_columns: Sequence[str],
+) -> Insert:
+    """`INSERT ... ON CONFLICT (conflict_columns) DO NOTHING` in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return (
+            postgresql.insert(table)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        )
+    return (
+        sqlite.insert(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+    )

@@ -1,0 +1,186 @@
+"""Invitations repository: create once per case and survey, then move through statuses."""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.clock import utcnow
+from storage.db import insert_ignoring_conflicts
+from storage.tables import Invitation, InvitationStatus
+
+S = InvitationStatus
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    """What it takes to schedule one invitation."""
+
+    survey_id: str
+    case_id: str
+    channel: str
+    address: str
+    respondent_id: int
+    language: str | None
+    attributes: dict[str, Any]
+    scheduled_at: datetime
+
+
+async def create_invitation(session: AsyncSession, new: NewInvitation) -> tuple[Invitation, bool]:
+    """Schedule `new` unless its case already has this survey.
+
+    Returns the invitation and whether this call created it. Duplicates (a retried webhook,
+    two workers) are absorbed by the unique constraint on (case_id, survey_id).
+    """
+    values = {
+        "survey_id": new.survey_id,
+        "case_id": new.case_id,
+        "respondent_id": new.respondent_id,
+        "channel": new.channel,
+        "address": new.address,
+        "language": new.language,
+        "attributes": new.attributes,
+        "status": S.SCHEDULED.value,
+        "created_at": utcnow(),
+        "scheduled_at": new.scheduled_at,
+    }
+    insert = insert_ignoring_conflicts(session, Invitation, values, ("case_id", "survey_id"))
+    result = await session.exec(insert.returning(col(Invitation.id)))
+    created = result.scalar_one_or_none() is not None
+    statement = (
+        select(Invitation)
+        .where(col(Invitation.case_id) == new.case_id, col(Invitation.survey_id) == new.survey_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(statement)).one(), created
+
+
+async def get_invitation(session: AsyncSession, invitation_id: int) -> Invitation | None:
+    """The invitation with this id, or None."""
+    return await session.get(Invitation, invitation_id)
+
+
+async def get_invitation_for_update(session: AsyncSession, invitation_id: int) -> Invitation | None:
+    """The invitation, row-locked until the transaction ends (PostgreSQL).
+
+    SQLite has no row locks (it compiles FOR UPDATE away); its single writer serialises anyway.
+    """
+    statement = (
+        select(Invitation)
+        .where(col(Invitation.id) == invitation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(statement)).one_or_none()
+
+
+async def _transition(
+    session: AsyncSession,
+    invitation_id: int,
+    allowed_from: Collection[InvitationStatus],
+    **values: Any,
+) -> bool:
+    # One conditional UPDATE: a repeated or out-of-order call changes nothing.
+    statement = (
+        update(Invitation)
+        .where(
+            col(Invitation.id) == invitation_id,
+            col(Invitation.status).in_([status.value for status in allowed_from]),
+        )
+        .values(**values)
+    )
+    result = await session.exec(statement)
+    return result.rowcount > 0
+
+
+async def mark_sent(
+    session: AsyncSession,
+    invitation_id: int,
+    message_ref: str,
+    sent_at: datetime,
+    expires_at: datetime | None,
+) -> bool:
+    """scheduled | failed -> sent, remembering the channel's message id."""
+    return await _transition(
+        session,
+        invitation_id,
+        (S.SCHEDULED, S.FAILED),
+        status=S.SENT.value,
+        message_ref=message_ref,
+        sent_at=sent_at,
+        expires_at=expires_at,
+        failure_reason=None,
+    )
+
+
+async def mark_failed(session: AsyncSession, invitation_id: int, reason: str) -> bool:
+    """scheduled | sent -> failed, with the reason."""
+    return await _transition(
+        session,
+        invitation_id,
+        (S.SCHEDULED, S.SENT),
+        status=S.FAILED.value,
+        failure_reason=reason,
+    )
+
+
+async def mark_started(session: AsyncSession, invitation_id: int, at: datetime) -> bool:
+    """sent -> started: the first answer arrived."""
+    return await _transition(
+        session, invitation_id, (S.SENT,), status=S.STARTED.value, started_at=at
+    )
+
+
+async def mark_completed(session: AsyncSession, invitation_id: int, at: datetime) -> bool:
+    """sent | started -> completed."""
+    return await _transition(
+        session, invitation_id, (S.SENT, S.STARTED), status=S.COMPLETED.value, completed_at=at
+    )
+
+
+async def mark_expired(session: AsyncSession, invitation_id: int) -> bool:
+    """scheduled | sent | started -> expired."""
+    return await _transition(
+        session, invitation_id, (S.SCHEDULED, S.SENT, S.STARTED), status=S.EXPIRED.value
+    )
+
+
+async def due_invitations(
+    session: AsyncSession, now: datetime, limit: int = 100, *, lock: bool = False
+) -> list[Invitation]:
+    """Scheduled invitations due at `now`, oldest first.
+
+    `lock=True` adds FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent senders each get
+    different rows for the rest of their transaction.
+    """
+    statement = (
+        select(Invitation)
+        .where(
+            col(Invitation.status) == S.SCHEDULED.value,
+            col(Invitation.scheduled_at) <= now,
+        )
+        .order_by(col(Invitation.scheduled_at), col(Invitation.id))
+        .limit(limit)
+    )
+    if lock:
+        statement = statement.with_for_update(skip_locked=True)
+    return list((await session.exec(statement)).all())
+
+
+async def list_invitations(
+    session: AsyncSession,
+    *,
+    survey_id: str | None = None,
+    status: InvitationStatus | str | None = None,
+    limit: int = 100,
+) -> list[Invitation]:
+    """Invitations, optionally of one survey and/or status, by id."""
+    statement = select(Invitation).order_by(col(Invitation.id)).limit(limit)
+    if survey_id is not None:
+        statement = statement.where(col(Invitation.survey_id) == survey_id)
+    if status is not None:
+        statement = statement.where(col(Invitation.status) == str(status))
+    return list((await session.exec(statement)).all())

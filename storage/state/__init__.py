@@ -1,0 +1,21 @@
+"""Conversation state, dedupe claims and locks, in memory or in Redis."""
+
+from storage.state.base import BaseStateStore, StateKey, key
+from storage.state.memory import MemoryStateStore
+from storage.state.redis import RedisStateStore
+
+__all__ = [
+    "BaseStateStore",
+    "MemoryStateStore",
+    "RedisStateStore",
+    "StateKey",
+    "key",
+    "open_state_store",
+]
+
+
+def open_state_store(url: str | None, *, prefix: str = "cxbot") -> BaseStateStore:
+    """Redis when `url` is set, else an in-process store (one bot process only)."""
+    if url:
+        return RedisStateStore(url, prefix=prefix)
+    return MemoryStateStore()

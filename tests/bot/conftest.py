@@ -1,0 +1,122 @@
+"""Fixtures that run the real cxbot app against local stand-ins for the chat platforms."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession, web
+
+from bot.main import Server, running
+from bot.settings import Settings
+from storage.db import Database
+from tests.bot.telegram.botapi import TOKEN, BotAPI
+
+API_TOKEN = "test-api-token"
+WEBHOOK_SECRET = "test-webhook-secret"
+
+
+async def serve_local(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def botapi() -> AsyncIterator[BotAPI]:
+    api = BotAPI()
+    runner, api.url = await serve_local(api.app())
+    yield api
+    await runner.cleanup()
+
+
+def cxbot_settings(database: Database, redis_url: str, **overrides: Any) -> Settings:
+    """Settings for one test: SQLite runs with the in-process state store, PostgreSQL with Redis."""
+    values: dict[str, Any] = {
+        "DATABASE_URL": database.url,
+        "REDIS_URL": redis_url if database.dialect == "postgresql" else None,
+        "CXBOT_REDIS_PREFIX": f"cxtest-{uuid.uuid4().hex[:10]}",
+        "CXBOT_HTTP_HOST": "127.0.0.1",
+        "CXBOT_HTTP_PORT": 0,
+        "CXBOT_API_TOKEN": API_TOKEN,
+        "CXBOT_DELIVERY_POLL_SECONDS": 0.2,
+        "CXBOT_SURVEYS_DIR": None,
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+class Harness:
+    """Plays the helpdesk (API calls) and Telegram (webhook updates) against a running cxbot."""
+
+    def __init__(self, server: Server, http: ClientSession, botapi: BotAPI, database: Database):
+        self.server = server
+        self.http = http
+        self.botapi = botapi
+        self.database = database
+
+    async def post_invitation(self, token: str | None = API_TOKEN, **body: Any) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.post(
+            f"{self.server.url}/api/v1/invitations", json=body, headers=headers
+        ) as response:
+            return response.status, await response.json()
+
+    async def invite(
+        self, chat_id: int = 1001, case_id: str = "T-1", survey: str = "nps", **extra: Any
+    ) -> int:
+        before = len(self.botapi.sent())
+        status, body = await self.post_invitation(
+            survey=survey, channel="telegram", recipient=chat_id, case_id=case_id, **extra
+        )
+        assert status == 202, body
+        await self.botapi.wait_for("sendMessage", before + 1)
+        return int(body["id"])
+
+    async def update(self, update: dict[str, Any], secret: str = WEBHOOK_SECRET) -> int:
+        path = self.server.services.telegram.webhook_path  # type: ignore[union-attr]
+        async with self.http.post(
+            f"{self.server.url}{path}",
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+        ) as response:
+            await response.read()
+            return response.status
+
+    async def wait_status(self, invitation_id: int, status: str) -> dict[str, Any]:
+        """The invitation once it reached ``status`` (delivery runs in the background)."""
+        for _ in range(200):
+            body = await self.status(invitation_id)
+            if body["status"] == status:
+                return body
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"invitation {invitation_id} stayed {body['status']}")
+
+    async def status(self, invitation_id: int) -> dict[str, Any]:
+        async with self.http.get(
+            f"{self.server.url}/api/v1/invitations/{invitation_id}",
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+        ) as response:
+            assert response.status == 200
+            body: dict[str, Any] = await response.json()
+            return body
+
+
+@pytest.fixture
+async def harness(database: Database, redis_url: str, botapi: BotAPI) -> AsyncIterator[Harness]:
+    settings = cxbot_settings(
+        database,
+        redis_url,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=botapi.url,
+        TELEGRAM_WEBHOOK_URL="https://cx.example.test/telegram/webhook",
+        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
+    async with running(settings) as server, ClientSession() as http:
+        yield Harness(server, http, botapi, database)
