@@ -1,0 +1,126 @@
+"""The `cxbot` command as a support engineer uses it from a shell."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+
+from bot.cli import main
+from storage.db import Database
+from tests.bot.telegram.botapi import TOKEN, BotAPI
+
+
+def env_for(monkeypatch: pytest.MonkeyPatch, database: Database, botapi: BotAPI) -> None:
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("CXBOT_REDIS_PREFIX", f"cxtest-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_URL", botapi.url)
+
+
+async def run_cli(*argv: str) -> int:
+    # main() runs its own event loop, as the console script does; a thread keeps this test's
+    # loop free to serve the local Bot API meanwhile.
+    return await asyncio.to_thread(main, list(argv))
+
+
+async def test_send_invites_and_prints_the_invitation(
+    sqlite_database: Database,
+    botapi: BotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env_for(monkeypatch, sqlite_database, botapi)
+    code = await run_cli(
+        "send",
+        "--survey",
+        "nps",
+        "--channel",
+        "telegram",
+        "--to",
+        "1001",
+        "--case",
+        "T-1",
+        "--attr",
+        "team=billing",
+    )
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert printed["status"] == "sent" and printed["created"] is True
+    assert printed["attributes"] == {"team": "billing"}
+    assert "recommend" in botapi.sent()[0]["text"]
+    # The same case again: the existing invitation, nothing sent.
+    assert (
+        await run_cli(
+            "send", "--survey", "nps", "--channel", "telegram", "--to", "1001", "--case", "T-1"
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["created"] is False
+    assert len(botapi.sent()) == 1
+
+
+async def test_send_to_a_blocked_customer_exits_1(
+    sqlite_database: Database,
+    botapi: BotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env_for(monkeypatch, sqlite_database, botapi)
+    botapi.block(1001)
+    assert (
+        await run_cli(
+            "send", "--survey", "csat", "--channel", "telegram", "--to", "1001", "--case", "T-2"
+        )
+        == 1
+    )
+    assert "blocked" in json.loads(capsys.readouterr().out)["failure_reason"]
+
+
+async def test_bad_input_is_one_clear_line(
+    sqlite_database: Database,
+    botapi: BotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env_for(monkeypatch, sqlite_database, botapi)
+    assert (
+        await run_cli(
+            "send", "--survey", "nope", "--channel", "telegram", "--to", "1", "--case", "X"
+        )
+        == 2
+    )
+    assert "unknown survey 'nope'" in capsys.readouterr().err
+    assert (
+        await run_cli(
+            "send", "--survey", "nps", "--channel", "telegram", "--to", "abc", "--case", "X"
+        )
+        == 2
+    )
+    assert "recipient" in capsys.readouterr().err
+
+
+def test_demo_auto_prints_three_scores(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/demo.db")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["demo", "--auto", "30", "--seed", "7"]) == 0
+    out = capsys.readouterr().out
+    assert "30 invitations" in out
+    for line_start in ("NPS ", "CSAT ", "CES "):
+        assert any(line.startswith(line_start) for line in out.splitlines()), out
+    assert "(n=10" in out  # round-robin: ten customers per survey
+
+
+def test_unreachable_database_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "PostgreSQL" in err
