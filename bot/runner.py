@@ -221,15 +221,19 @@ class SurveyRunner:
     ) -> None:
         """Write the answer the moment it is given: a score without a comment still counts."""
         now = self.clock()
+        # The first answer starts the survey and is when the customer's language is learnt;
+        # later answers skip those writes (the hot path: one answer, one insert).
+        first = not conversation.state.answers and not conversation.state.skipped
         async with self.database.session() as session:
             if step.recorded is not None:
                 await record_answer(
                     session, _new_answer(conversation.invitation_id, step.recorded, now)
                 )
-            await mark_started(session, conversation.invitation_id, now)
             if isinstance(step, Finished):
                 await mark_completed(session, conversation.invitation_id, now)
-            if (language := supported_language(hint)) is not None:
+            elif first:
+                await mark_started(session, conversation.invitation_id, now)
+            if first and (language := supported_language(hint)) is not None:
                 await upsert_respondent(session, conversation.channel, actor, language)
             await session.commit()
 
