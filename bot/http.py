@@ -152,4 +152,6 @@ def build_app(services: Services) -> web.Application:
     app.router.add_get("/healthz", healthz)
     if services.telegram is not None:
         services.telegram.mount(app)
+    if services.slack is not None:
+        services.slack.mount(app)
     return app

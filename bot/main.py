@@ -37,6 +37,8 @@ async def running(settings: Settings) -> AsyncIterator[Server]:
         host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
         if services.telegram is not None:
             await services.telegram.start()
+        if services.slack is not None:
+            await services.slack.start()
         services.delivery.start()
         log.info("cxbot listening on %s:%s", settings.http_host, port)
         yield Server(f"http://{host}:{port}", services)

@@ -8,6 +8,7 @@ from bot.channel import Channel
 from bot.delivery import Delivery
 from bot.runner import SurveyRunner
 from bot.settings import Settings
+from bot.slack import SlackService
 from bot.telegram import TelegramService
 from storage.db import Database
 from storage.state import BaseStateStore, open_state_store
@@ -24,11 +25,14 @@ class Services:
     runner: SurveyRunner
     delivery: Delivery
     telegram: TelegramService | None
+    slack: SlackService | None = None
 
     async def close(self) -> None:
         await self.delivery.stop()
         if self.telegram is not None:
             await self.telegram.stop()
+        if self.slack is not None:
+            await self.slack.stop()
         await self.state.close()
         await self.database.dispose()
 
@@ -58,8 +62,16 @@ async def open_services(
     if settings.telegram_bot_token is not None:
         telegram = TelegramService(settings, settings.telegram_bot_token.get_secret_value())
         channels[telegram.channel.name] = telegram.channel
+    slack = None
+    if settings.slack_bot_token is not None and (
+        settings.slack_signing_secret is not None or settings.slack_app_token is not None
+    ):
+        slack = SlackService(settings, settings.slack_bot_token.get_secret_value())
+        channels[slack.channel.name] = slack.channel
     runner = SurveyRunner(catalog, database, state, channels)
     if telegram is not None:
         telegram.attach(runner, state)
+    if slack is not None:
+        slack.attach(runner, state)
     delivery = Delivery(runner, database, settings.delivery_poll_seconds)
-    return Services(settings, catalog, database, state, channels, runner, delivery, telegram)
+    return Services(settings, catalog, database, state, channels, runner, delivery, telegram, slack)

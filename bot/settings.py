@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: SecretStr | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
 
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+
     @field_validator(
         "redis_url",
         "api_token",
@@ -43,6 +48,9 @@ class Settings(BaseSettings):
         "telegram_bot_token",
         "telegram_webhook_url",
         "telegram_webhook_secret",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
         mode="before",
     )
     @classmethod
@@ -56,3 +64,9 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _end_slash(cls, value: str) -> str:
+        # slack_sdk appends the method name to base_url as it is.
+        return value.rstrip("/") + "/"

@@ -13,6 +13,7 @@ from aiohttp import ClientSession, web
 from bot.main import Server, running
 from bot.settings import Settings
 from storage.db import Database
+from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI, signed_headers
 from tests.bot.telegram.botapi import TOKEN, BotAPI
 
 API_TOKEN = "test-api-token"
@@ -31,6 +32,14 @@ async def serve_local(app: web.Application) -> tuple[web.AppRunner, str]:
 @pytest.fixture
 async def botapi() -> AsyncIterator[BotAPI]:
     api = BotAPI()
+    runner, api.url = await serve_local(api.app())
+    yield api
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def slackapi() -> AsyncIterator[SlackAPI]:
+    api = SlackAPI()
     runner, api.url = await serve_local(api.app())
     yield api
     await runner.cleanup()
@@ -120,3 +129,48 @@ async def harness(database: Database, redis_url: str, botapi: BotAPI) -> AsyncIt
     )
     async with running(settings) as server, ClientSession() as http:
         yield Harness(server, http, botapi, database)
+
+
+class SlackHarness(Harness):
+    """The Harness with Slack on too: signed requests to /slack/events, a local Web API."""
+
+    def __init__(
+        self,
+        server: Server,
+        http: ClientSession,
+        botapi: BotAPI,
+        database: Database,
+        slackapi: SlackAPI,
+    ):
+        super().__init__(server, http, botapi, database)
+        self.slackapi = slackapi
+
+    async def slack_request(
+        self, body: str, content_type: str, headers: dict[str, str] | None = None
+    ) -> int:
+        """POST a raw body to /slack/events, signed unless ``headers`` are given."""
+        sent = {"Content-Type": content_type, **(headers or signed_headers(body))}
+        async with self.http.post(
+            f"{self.server.url}/slack/events", data=body.encode(), headers=sent
+        ) as response:
+            await response.read()
+            return response.status
+
+
+@pytest.fixture
+async def slack_harness(
+    database: Database, redis_url: str, botapi: BotAPI, slackapi: SlackAPI
+) -> AsyncIterator[SlackHarness]:
+    settings = cxbot_settings(
+        database,
+        redis_url,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=botapi.url,
+        TELEGRAM_WEBHOOK_URL="https://cx.example.test/telegram/webhook",
+        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slackapi.base_url,
+    )
+    async with running(settings) as server, ClientSession() as http:
+        yield SlackHarness(server, http, botapi, database, slackapi)

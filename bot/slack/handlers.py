@@ -1,0 +1,85 @@
+"""bolt listeners: turn button taps and DMs into runner calls, and show the outcome."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.errors import DeliveryFailed
+from bot.runner import SurveyRunner
+from bot.slack.blocks import ACTION_PREFIX, SKIP_VALUE, SurveyButton
+from storage.state import BaseStateStore, key
+from surveys.conversation import Skip, Tap
+from surveys.messages import Message, message
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "slack"
+# Slack retries an event for about an hour; remember its id a day to be safe.
+SEEN_TTL = 24 * 3600.0
+
+
+def register(app: AsyncApp, runner: SurveyRunner, state: BaseStateStore) -> None:
+    client = app.client
+
+    async def notify(channel: str | None, user: str, text: str | None) -> None:
+        if text and channel:
+            await client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+    @app.action(re.compile(f"^{ACTION_PREFIX}"))
+    async def on_tap(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = str(body["user"]["id"])
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        try:
+            button = SurveyButton.unpack(str(action.get("value", "")))
+        except ValueError:
+            await notify(channel, user, message(Message.BAD_BUTTON, "en"))
+            return
+        reply: Tap | Skip = (
+            Skip(button.question)
+            if button.value == SKIP_VALUE
+            else Tap(button.question, button.value)
+        )
+        outcome = await runner.handle_button(CHANNEL, button.invitation, user, reply, None)
+        await notify(channel, user, outcome.notice)
+
+    @app.command("/cx")
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        await ack()
+        user = str(command["user_id"])
+        outcome = await runner.remind(CHANNEL, user, None)
+        await notify(command.get("channel_id"), user, outcome.notice)
+
+    @app.event("message")
+    async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return  # our own messages, edits, joins: nothing a customer answered
+        # bolt does not dedupe: Slack resends an event it thinks was not acknowledged in time.
+        seen = key("seen", CHANNEL, event_id) if (event_id := body.get("event_id")) else None
+        if seen is not None and not await state.claim(seen, SEEN_TTL):
+            return
+        try:
+            outcome = await runner.handle_text(
+                CHANNEL, str(event["user"]), str(event.get("text") or ""), None
+            )
+        except Exception:
+            # Not handled after all: let Slack's retry of this event through.
+            if seen is not None:
+                await state.delete(seen)
+            raise
+        if outcome.notice:
+            await client.chat_postMessage(channel=event["channel"], text=outcome.notice)
+
+    @app.error
+    async def on_error(error: Exception) -> None:
+        # A send that failed after the answer was saved is logged; the answer stays.
+        if isinstance(error, DeliveryFailed):
+            log.warning("slack delivery failed: %s", error.reason)
+            return
+        log.error("slack listener failed", exc_info=error)

@@ -1,0 +1,75 @@
+"""Builds the Slack Web API client and the bolt app; serves events over HTTP or Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runner import SurveyRunner
+from bot.settings import Settings
+from bot.slack.channel import SlackChannel
+from bot.slack.handlers import register
+from storage.state import BaseStateStore
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+class SlackService:
+    """Owns the AsyncWebClient (outgoing calls) and the AsyncApp (incoming requests)."""
+
+    def __init__(self, settings: Settings, token: str) -> None:
+        self.settings = settings
+        self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+        # slack_sdk retries only connection errors unless told: honour 429 Retry-After too.
+        self.client.retry_handlers.append(
+            AsyncRateLimitErrorRetryHandler(max_retry_count=settings.send_attempts - 1)
+        )
+        self.channel = SlackChannel(self.client)
+        secret = settings.slack_signing_secret
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret.get_secret_value() if secret is not None else None,
+            # Socket Mode needs no signature: its connection is authenticated by the app token.
+            request_verification_enabled=secret is not None,
+            # Handle before answering, like Telegram: an answer is stored before Slack hears 200.
+            process_before_response=True,
+        )
+        self._socket: AsyncSocketModeHandler | None = None
+
+    def attach(self, runner: SurveyRunner, state: BaseStateStore) -> None:
+        """Connect incoming events and actions to the runner (once the runner exists)."""
+        register(self.app, runner, state)
+
+    def mount(self, app: web.Application) -> None:
+        """Serve POST /slack/events in our aiohttp app, unless Socket Mode is on."""
+        if self.settings.slack_app_token is not None:
+            return
+
+        async def events(request: web.Request) -> web.Response:
+            bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+            response: web.Response = await to_aiohttp_response(bolt_response)
+            return response
+
+        app.router.add_post(EVENTS_PATH, events)
+
+    async def start(self) -> None:
+        if self.settings.slack_app_token is None:
+            log.info("slack: serving events at %s", EVENTS_PATH)
+            return
+        handler = AsyncSocketModeHandler(self.app, self.settings.slack_app_token.get_secret_value())
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        self._socket = handler
+        log.info("slack: connected in Socket Mode")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None

@@ -1,0 +1,186 @@
+"""A small local server that speaks the Slack Web API subset cxbot uses, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+BOT_TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "test-signing-secret"
+BOT_USER = "UBOT0001"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Failure:
+    method: str
+    error: str
+    times: int
+    status: int = 200
+    retry_after: int | None = None
+
+
+@dataclass
+class SlackAPI:
+    """Records every call; answers like Slack; fails on demand (429, error codes)."""
+
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    url: str = ""
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def add_user(self, user_id: str, email: str | None = None, locale: str = "en-US") -> None:
+        self.users[user_id] = {"id": user_id, "locale": locale, "profile": {"email": email}}
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def sent(self, method: str = "chat.postMessage") -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int, within: float = 10.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + within
+        while len(self.sent(method)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} {method} calls, got {self.sent(method)}")
+            await asyncio.sleep(0.02)
+        return self.sent(method)
+
+    def fail(self, method: str, error: str, *, times: int = 1) -> None:
+        self.failures.append(Failure(method, error, times))
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        self.failures.append(Failure(method, "ratelimited", times, 429, retry_after))
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        else:
+            params.update({k: str(v) for k, v in (await request.post()).items()})
+        self.calls.append(Call(method, params))
+        for failure in self.failures:
+            if failure.method == method and failure.times > 0:
+                failure.times -= 1
+                headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+                return web.json_response(
+                    {"ok": False, "error": failure.error}, status=failure.status, headers=headers
+                )
+        result = self._result(method, params)
+        return web.json_response({"ok": "error" not in result, **result})
+
+    def _result(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"user_id": BOT_USER, "team_id": "T0001", "bot_id": "B0001"}
+        if method == "users.lookupByEmail":
+            for user in self.users.values():
+                if user["profile"]["email"] == params.get("email"):
+                    return {"user": user}
+            return {"error": "users_not_found"}
+        if method == "users.info":
+            user = self.users.get(str(params.get("user")))
+            return {"user": user} if user else {"error": "user_not_found"}
+        if method == "conversations.open":
+            user_id = str(params["users"])
+            if user_id not in self.users:
+                return {"error": "user_not_found"}
+            return {"channel": {"id": dm_channel(user_id)}}
+        if method in ("chat.postMessage", "chat.postEphemeral"):
+            ts = f"{int(time.time())}.{next(self._ts):06d}"
+            params["_ts"] = ts
+            return {"channel": params["channel"], "ts": ts, "message_ts": ts}
+        if method == "chat.update":
+            return {"channel": params["channel"], "ts": params["ts"]}
+        return {"error": "unknown_method"}
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/api/{method}", self._handle)
+        return app
+
+
+def dm_channel(user_id: str) -> str:
+    return "D" + hashlib.sha1(user_id.encode()).hexdigest()[:8].upper()
+
+
+def signed_headers(
+    body: str, *, timestamp: int | None = None, secret: str = SIGNING_SECRET
+) -> dict[str, str]:
+    stamp = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+
+
+def block_actions(user_id: str, message: dict[str, Any], button_value: str) -> dict[str, Any]:
+    """The interaction Slack sends when ``user_id`` taps the button whose value is given."""
+    action = next(
+        element
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["value"] == button_value
+    )
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "team_id": "T0001"},
+        "team": {"id": "T0001"},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "trigger_id": "1.2.3",
+        "container": {
+            "type": "message",
+            "channel_id": message["channel"],
+            "message_ts": message["_ts"],
+        },
+        "channel": {"id": message["channel"]},
+        "message": {"ts": message["_ts"], "blocks": message["blocks"]},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action["action_id"],
+                "block_id": "b1",
+                "value": action["value"],
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+
+
+def message_event(user_id: str, text: str, event_id: str) -> dict[str, Any]:
+    return {
+        "type": "event_callback",
+        "token": "legacy",
+        "team_id": "T0001",
+        "api_app_id": "A0001",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": {
+            "type": "message",
+            "channel_type": "im",
+            "channel": dm_channel(user_id),
+            "user": user_id,
+            "text": text,
+            "ts": f"{time.time():.6f}",
+        },
+    }
+
+
+def as_json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload)
