@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.errors import ChannelNotConfigured
+from bot.errors import ChannelNotConfigured, DeliveryFailed
 from bot.invite import InvalidInvitation, InvitationRequest, invite
 from bot.services import Services
 from storage.answers import answers_for
@@ -93,6 +93,9 @@ async def create_invitation(request: web.Request) -> web.Response:
         return error(422, "channel_not_configured", str(failure), field="channel")
     except InvalidInvitation as failure:
         return error(422, "invalid_request", failure.message, field=failure.field)
+    except DeliveryFailed as failure:
+        # The platform would not answer a recipient lookup; nothing was stored, try again.
+        return error(502, "channel_error", f"could not check the recipient: {failure.reason}")
     invitation = receipt.invitation
     assert invitation.id is not None
     if receipt.created:

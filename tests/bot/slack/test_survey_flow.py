@@ -264,3 +264,18 @@ async def test_message_with_no_survey_gets_help(slack_harness: SlackHarness) -> 
     (reply,) = slack_harness.slackapi.sent()
     assert reply["channel"] == dm_channel(STRANGER)
     assert "no survey" in reply["text"].lower()
+
+
+async def test_tap_on_an_expired_invitation_says_closed(slack_harness: SlackHarness) -> None:
+    from datetime import timedelta
+
+    from storage.clock import utcnow
+
+    harness = slack_harness
+    invitation_id = await invite(harness)
+    harness.server.services.runner.clock = lambda: utcnow() + timedelta(hours=73)
+    await tap(harness, harness.slackapi.sent()[0], "9")
+    (notice,) = harness.slackapi.sent("chat.postEphemeral")
+    assert "closed" in notice["text"].lower()
+    assert await answers(harness, invitation_id) == []
+    assert (await invitation(harness, invitation_id)).status == "expired"
