@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from bot.errors import BotError, ChannelNotConfigured
 from bot.http import invitation_json
-from bot.invite import InvalidInvitation, InvitationRequest, invite
+from bot.invite import InvalidInvitation, InvitationRequest
 from bot.settings import Settings
 from storage.errors import StorageError
 from surveys.errors import SurveyError
@@ -77,12 +77,7 @@ async def _send(settings: Settings, args: argparse.Namespace) -> int:
     )
     services = await open_services(settings)
     try:
-        receipt = await invite(
-            request,
-            catalog=services.catalog,
-            database=services.database,
-            channels=services.channels,
-        )
+        receipt = await services.invite(request)
         invitation = receipt.invitation
         assert invitation.id is not None
         if receipt.created:

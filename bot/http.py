@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.errors import ChannelNotConfigured, DeliveryFailed
-from bot.invite import InvalidInvitation, InvitationRequest, invite
+from bot.invite import InvalidInvitation, InvitationRequest
 from bot.services import Services
 from storage.answers import answers_for
 from storage.errors import StorageError
@@ -81,12 +81,7 @@ async def create_invitation(request: web.Request) -> web.Response:
         ]
         return error(422, "invalid_request", "fix the fields listed", fields=fields)
     try:
-        receipt = await invite(
-            payload,
-            catalog=services.catalog,
-            database=services.database,
-            channels=services.channels,
-        )
+        receipt = await services.invite(payload)
     except UnknownSurvey as failure:
         return error(422, "unknown_survey", str(failure), field="survey", known=failure.known)
     except ChannelNotConfigured as failure:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.channel import Channel
 from bot.delivery import Delivery
+from bot.invite import InvitationRequest, Receipt, invite
 from bot.runner import SurveyRunner
 from bot.settings import Settings
 from bot.slack import SlackService
@@ -26,6 +27,12 @@ class Services:
     delivery: Delivery
     telegram: TelegramService | None
     slack: SlackService | None = None
+
+    async def invite(self, request: InvitationRequest) -> Receipt:
+        """Store an invitation (once per case + survey) with this installation's parts."""
+        return await invite(
+            request, catalog=self.catalog, database=self.database, channels=self.channels
+        )
 
     async def close(self) -> None:
         await self.delivery.stop()

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
+from sqlmodel import select
 
 from bot.main import Server, running
 from bot.settings import Settings
 from storage.db import Database
+from storage.tables import Answer, Invitation
 from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI, signed_headers
 from tests.bot.telegram.botapi import TOKEN, BotAPI
 
@@ -61,6 +63,16 @@ def cxbot_settings(database: Database, redis_url: str, **overrides: Any) -> Sett
     return Settings.model_validate(values)
 
 
+def telegram_webhook(botapi: BotAPI) -> dict[str, Any]:
+    """Settings for Telegram in webhook mode against the local Bot API."""
+    return {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": botapi.url,
+        "TELEGRAM_WEBHOOK_URL": "https://cx.example.test/telegram/webhook",
+        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+
+
 class Harness:
     """Plays the helpdesk (API calls) and Telegram (webhook updates) against a running cxbot."""
 
@@ -107,6 +119,21 @@ class Harness:
             await asyncio.sleep(0.05)
         raise AssertionError(f"invitation {invitation_id} stayed {body['status']}")
 
+    async def answers(self, invitation_id: int) -> list[Answer]:
+        """The answer rows stored for an invitation, in the order given."""
+        async with self.database.session() as session:
+            rows = await session.exec(
+                select(Answer).where(Answer.invitation_id == invitation_id).order_by(Answer.id)
+            )
+            return list(rows.all())
+
+    async def invitation(self, invitation_id: int) -> Invitation:
+        """The invitation row as stored."""
+        async with self.database.session() as session:
+            found = await session.get(Invitation, invitation_id)
+            assert found is not None
+            return found
+
     async def status(self, invitation_id: int) -> dict[str, Any]:
         async with self.http.get(
             f"{self.server.url}/api/v1/invitations/{invitation_id}",
@@ -119,14 +146,7 @@ class Harness:
 
 @pytest.fixture
 async def harness(database: Database, redis_url: str, botapi: BotAPI) -> AsyncIterator[Harness]:
-    settings = cxbot_settings(
-        database,
-        redis_url,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=botapi.url,
-        TELEGRAM_WEBHOOK_URL="https://cx.example.test/telegram/webhook",
-        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-    )
+    settings = cxbot_settings(database, redis_url, **telegram_webhook(botapi))
     async with running(settings) as server, ClientSession() as http:
         yield Harness(server, http, botapi, database)
 
@@ -164,10 +184,7 @@ async def slack_harness(
     settings = cxbot_settings(
         database,
         redis_url,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=botapi.url,
-        TELEGRAM_WEBHOOK_URL="https://cx.example.test/telegram/webhook",
-        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        **telegram_webhook(botapi),
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slackapi.base_url,

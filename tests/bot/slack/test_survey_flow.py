@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from sqlmodel import select
 
-from storage.tables import Answer, Invitation
+from storage.tables import Answer
 from surveys.scoring import nps
 from tests.bot.conftest import SlackHarness
 from tests.bot.slack.webapi import (
@@ -25,21 +25,6 @@ from tests.bot.telegram.botapi import callback_update
 CUSTOMER = "U0CUSTOMER"
 STRANGER = "U0STRANGER"
 FORM = "application/x-www-form-urlencoded"
-
-
-async def answers(harness: SlackHarness, invitation_id: int) -> list[Answer]:
-    async with harness.database.session() as session:
-        rows = await session.exec(
-            select(Answer).where(Answer.invitation_id == invitation_id).order_by(Answer.id)
-        )
-        return list(rows.all())
-
-
-async def invitation(harness: SlackHarness, invitation_id: int) -> Invitation:
-    async with harness.database.session() as session:
-        found = await session.get(Invitation, invitation_id)
-        assert found is not None
-        return found
 
 
 async def invite(
@@ -99,19 +84,19 @@ async def test_customer_answers_nps_in_slack(slack_harness: SlackHarness) -> Non
     assert all(b["type"] != "actions" for b in updated[0]["blocks"])  # the buttons are gone
     follow_up = harness.slackapi.sent()[1]
     assert button_value(follow_up, "Skip").endswith(":-")
-    assert [(a.question_id, a.score) for a in await answers(harness, invitation_id)] == [
+    assert [(a.question_id, a.score) for a in await harness.answers(invitation_id)] == [
         ("score", 9)
     ]
 
     await say(harness, "Ana fixed my invoice in minutes", "Ev001")
 
     assert "thank" in harness.slackapi.sent()[-1]["text"].lower()
-    stored = await answers(harness, invitation_id)
+    stored = await harness.answers(invitation_id)
     assert [(a.score, a.text) for a in stored] == [
         (9, None),
         (None, "Ana fixed my invoice in minutes"),
     ]
-    assert (await invitation(harness, invitation_id)).status == "completed"
+    assert (await harness.invitation(invitation_id)).status == "completed"
 
 
 async def test_email_recipient_is_resolved_with_its_locale(slack_harness: SlackHarness) -> None:
@@ -133,7 +118,7 @@ async def test_bad_signature_is_refused_and_stores_nothing(slack_harness: SlackH
     body = action_payload(CUSTOMER, harness.slackapi.sent()[0], "9")
     forged = signed_headers(body, secret="not-" + SIGNING_SECRET)
     assert await harness.slack_request(body, FORM, forged) == 401
-    assert await answers(harness, invitation_id) == []
+    assert await harness.answers(invitation_id) == []
     assert harness.slackapi.sent("chat.update") == []
 
 
@@ -143,7 +128,7 @@ async def test_old_timestamp_is_refused(slack_harness: SlackHarness) -> None:
     body = action_payload(CUSTOMER, harness.slackapi.sent()[0], "9")
     stale = signed_headers(body, timestamp=int(time.time()) - 6 * 60)
     assert await harness.slack_request(body, FORM, stale) == 401
-    assert await answers(harness, invitation_id) == []
+    assert await harness.answers(invitation_id) == []
 
 
 async def test_url_verification_is_answered(slack_harness: SlackHarness) -> None:
@@ -168,7 +153,7 @@ async def test_retried_event_records_once(slack_harness: SlackHarness) -> None:
             headers.pop("X-Slack-Retry-Num")
             headers.pop("X-Slack-Retry-Reason")
         assert await harness.slack_request(body, "application/json", headers) == 200
-    assert [a.score for a in await answers(harness, invitation_id)] == [7]
+    assert [a.score for a in await harness.answers(invitation_id)] == [7]
     assert len(harness.slackapi.sent()) == 2  # the question and one follow-up
 
 
@@ -179,7 +164,7 @@ async def test_tap_by_another_user_is_refused(slack_harness: SlackHarness) -> No
     (notice,) = harness.slackapi.sent("chat.postEphemeral")
     assert notice["user"] == STRANGER
     assert "someone else" in notice["text"]
-    assert await answers(harness, invitation_id) == []
+    assert await harness.answers(invitation_id) == []
     assert harness.slackapi.sent("chat.update") == []
 
 
@@ -277,5 +262,5 @@ async def test_tap_on_an_expired_invitation_says_closed(slack_harness: SlackHarn
     await tap(harness, harness.slackapi.sent()[0], "9")
     (notice,) = harness.slackapi.sent("chat.postEphemeral")
     assert "closed" in notice["text"].lower()
-    assert await answers(harness, invitation_id) == []
-    assert (await invitation(harness, invitation_id)).status == "expired"
+    assert await harness.answers(invitation_id) == []
+    assert (await harness.invitation(invitation_id)).status == "expired"

@@ -7,26 +7,11 @@ from datetime import timedelta
 from sqlmodel import select
 
 from storage.clock import utcnow
-from storage.tables import Answer, Invitation, Respondent
+from storage.tables import Respondent
 from tests.bot.conftest import Harness
 from tests.bot.telegram.botapi import callback_update, message_update
 
 CUSTOMER = 1001
-
-
-async def answers(harness: Harness, invitation_id: int) -> list[Answer]:
-    async with harness.database.session() as session:
-        rows = await session.exec(
-            select(Answer).where(Answer.invitation_id == invitation_id).order_by(Answer.id)
-        )
-        return list(rows.all())
-
-
-async def invitation(harness: Harness, invitation_id: int) -> Invitation:
-    async with harness.database.session() as session:
-        found = await session.get(Invitation, invitation_id)
-        assert found is not None
-        return found
 
 
 def buttons(params: dict[str, object]) -> list[list[dict[str, str]]]:
@@ -85,17 +70,17 @@ async def test_customer_answers_nps_with_comment(harness: Harness) -> None:
     assert len(harness.botapi.sent("answerCallbackQuery")) == 1
     follow_up = harness.botapi.sent()[1]
     assert button_data(follow_up, "Skip")  # the comment can be skipped
-    rows_now = await answers(harness, invitation_id)
+    rows_now = await harness.answers(invitation_id)
     assert [(a.question_id, a.score) for a in rows_now] == [("score", 9)]
 
     await say(harness, "Ana fixed my invoice in minutes")
 
     thanks = harness.botapi.texts(CUSTOMER)[-1]
     assert "thank" in thanks.lower()
-    stored = await answers(harness, invitation_id)
+    stored = await harness.answers(invitation_id)
     assert stored[0].score == 9
     assert stored[1].text == "Ana fixed my invoice in minutes"
-    done = await invitation(harness, invitation_id)
+    done = await harness.invitation(invitation_id)
     assert done.status == "completed"
     assert done.attributes == {"agent": "ana", "team": "billing"}
 
@@ -105,9 +90,9 @@ async def test_score_without_comment_still_counts(harness: Harness) -> None:
     await tap(harness, harness.botapi.sent()[0], "3")
     follow_up = harness.botapi.sent()[1]
     await tap(harness, follow_up, "Skip")
-    stored = await answers(harness, invitation_id)
+    stored = await harness.answers(invitation_id)
     assert [(a.question_id, a.score, a.text) for a in stored] == [("score", 3, None)]
-    assert (await invitation(harness, invitation_id)).status == "completed"
+    assert (await harness.invitation(invitation_id)).status == "completed"
     assert "thank" in harness.botapi.texts(CUSTOMER)[-1].lower()
 
 
@@ -115,7 +100,7 @@ async def test_same_update_twice_records_once(harness: Harness) -> None:
     invitation_id = await harness.invite()
     update = await tap(harness, harness.botapi.sent()[0], "10")
     assert await harness.update(update) == 200  # Telegram delivers it again
-    assert len(await answers(harness, invitation_id)) == 1
+    assert len(await harness.answers(invitation_id)) == 1
     assert len(harness.botapi.sent("editMessageText")) == 1
     assert len(harness.botapi.sent()) == 2  # the question and one follow-up, nothing more
 
@@ -127,7 +112,7 @@ async def test_stale_tap_stores_nothing(harness: Harness) -> None:
     await tap(harness, question, "2")  # the old keyboard, tapped again
     notice = harness.botapi.sent("answerCallbackQuery")[-1]
     assert "already" in str(notice["text"]).lower()
-    assert [a.score for a in await answers(harness, invitation_id)] == [8]
+    assert [a.score for a in await harness.answers(invitation_id)] == [8]
 
 
 async def test_forged_or_foreign_callback_data_stores_nothing(harness: Harness) -> None:
@@ -143,7 +128,7 @@ async def test_forged_or_foreign_callback_data_stores_nothing(harness: Harness) 
     )
     assert await harness.update(stranger) == 200
     assert "someone else" in str(api.sent("answerCallbackQuery")[-1]["text"])
-    assert await answers(harness, invitation_id) == []
+    assert await harness.answers(invitation_id) == []
 
 
 async def test_text_instead_of_a_tap_is_explained_and_a_typed_number_accepted(
@@ -152,9 +137,9 @@ async def test_text_instead_of_a_tap_is_explained_and_a_typed_number_accepted(
     invitation_id = await harness.invite()
     await say(harness, "it was fine I guess")
     assert "0 to 10" in harness.botapi.texts(CUSTOMER)[-1]
-    assert await answers(harness, invitation_id) == []
+    assert await harness.answers(invitation_id) == []
     await say(harness, "7")
-    assert [a.score for a in await answers(harness, invitation_id)] == [7]
+    assert [a.score for a in await harness.answers(invitation_id)] == [7]
 
 
 async def test_retry_after_429_is_honoured(harness: Harness) -> None:
@@ -164,11 +149,7 @@ async def test_retry_after_429_is_honoured(harness: Harness) -> None:
     )
     assert status == 202
     await harness.botapi.wait_for("sendMessage", 2)  # the refused call, then the retry
-    for _ in range(100):
-        if (await invitation(harness, body["id"])).status == "sent":
-            break
-        await __import__("asyncio").sleep(0.05)
-    assert (await invitation(harness, body["id"])).status == "sent"
+    await harness.wait_status(body["id"], "sent")
     assert len(harness.botapi.sent()) == 2
 
 
@@ -178,15 +159,8 @@ async def test_blocked_customer_marks_invitation_failed(harness: Harness) -> Non
         survey="nps", channel="telegram", recipient=CUSTOMER, case_id="T-403"
     )
     assert status == 202
-    import asyncio
-
-    for _ in range(100):
-        found = await invitation(harness, body["id"])
-        if found.status == "failed":
-            break
-        await asyncio.sleep(0.05)
-    assert found.status == "failed"
-    assert "blocked" in (found.failure_reason or "")
+    found = await harness.wait_status(body["id"], "failed")
+    assert "blocked" in (found["failure_reason"] or "")
 
 
 async def test_text_with_no_survey_gets_help(harness: Harness) -> None:
@@ -206,9 +180,9 @@ async def test_group_survey_refuses_a_tap_by_another_member(harness: Harness) ->
     question = harness.botapi.sent()[0]
     await tap(harness, question, "6", user_id=2002)
     assert "someone else" in str(harness.botapi.sent("answerCallbackQuery")[-1]["text"])
-    assert await answers(harness, invitation_id) == []
+    assert await harness.answers(invitation_id) == []
     await tap(harness, question, "6", user_id=CUSTOMER)
-    assert [a.score for a in await answers(harness, invitation_id)] == [6]
+    assert [a.score for a in await harness.answers(invitation_id)] == [6]
 
 
 async def test_expired_invitation_says_closed(harness: Harness) -> None:
@@ -216,8 +190,8 @@ async def test_expired_invitation_says_closed(harness: Harness) -> None:
     harness.server.services.runner.clock = lambda: utcnow() + timedelta(hours=73)
     await tap(harness, harness.botapi.sent()[0], "9")
     assert "closed" in str(harness.botapi.sent("answerCallbackQuery")[-1]["text"]).lower()
-    assert await answers(harness, invitation_id) == []
-    assert (await invitation(harness, invitation_id)).status == "expired"
+    assert await harness.answers(invitation_id) == []
+    assert (await harness.invitation(invitation_id)).status == "expired"
 
 
 async def test_language_follows_invitation_then_customer(harness: Harness) -> None:
@@ -239,5 +213,5 @@ async def test_state_lost_is_rebuilt_from_sql(harness: Harness) -> None:
 
     await harness.server.services.state.delete(conversations.conversation_key(invitation_id))
     await say(harness, "still here")  # the active pointer survives; the state is rebuilt
-    stored = await answers(harness, invitation_id)
+    stored = await harness.answers(invitation_id)
     assert [(a.score, a.text) for a in stored] == [(9, None), (None, "still here")]
