@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot import conversations
@@ -61,6 +61,27 @@ class Outcome:
     handled: bool = True
 
 
+@dataclass(frozen=True)
+class AnswerGiven:
+    """Told to every answer listener once an answer is safely in SQL (alerts use it)."""
+
+    invitation_id: int
+    channel: str
+    respondent: str
+    survey_id: str
+    language: str
+    question_id: str
+    kind: str
+    score: int | None
+    choice: str | None
+    text: str | None
+    finished: bool
+    at: datetime = field(compare=False)
+
+
+AnswerListener = Callable[[AnswerGiven], Awaitable[None]]
+
+
 def supported_language(hint: str | None) -> str | None:
     """A client's language code (``pl``, ``pt-BR``) if cxbot speaks it, else None."""
     base = (hint or "").split("-")[0].lower()
@@ -89,6 +110,9 @@ class SurveyRunner:
         self.state = state
         self.channels = channels
         self.clock = clock
+        # Called after each stored answer; a failing listener is logged, never the customer's
+        # problem.
+        self.listeners: list[AnswerListener] = []
 
     async def deliver(self, invitation_id: int) -> InvitationStatus:
         """Send a scheduled invitation's first question; harmless to call twice."""
@@ -214,7 +238,32 @@ class SurveyRunner:
             answered = current_prompt(survey, state)
             await self._persist(conversation, step, actor, hint)
             await self._render(conversation, survey, step, answered, reply)
+        if step.recorded is not None and self.listeners:
+            await self._tell(conversation, step, step.recorded)
         return Outcome()
+
+    async def _tell(
+        self, conversation: Conversation, step: Asked | Finished, recorded: Recorded
+    ) -> None:
+        given = AnswerGiven(
+            invitation_id=conversation.invitation_id,
+            channel=conversation.channel,
+            respondent=conversation.respondent,
+            survey_id=step.state.survey_id,
+            language=step.state.language,
+            question_id=recorded.question_id,
+            kind=recorded.kind.value,
+            score=recorded.score,
+            choice=recorded.choice,
+            text=recorded.text,
+            finished=isinstance(step, Finished),
+            at=self.clock(),
+        )
+        for listener in list(self.listeners):
+            try:
+                await listener(given)
+            except Exception:
+                log.exception("answer listener %r failed", listener)
 
     async def _persist(
         self, conversation: Conversation, step: Asked | Finished, actor: str, hint: str | None
