@@ -31,6 +31,27 @@ class Settings(BaseSettings):
     max_retry_after: float = Field(300.0, alias="CXBOT_MAX_RETRY_AFTER", gt=0)
     delivery_poll_seconds: float = Field(2.0, alias="CXBOT_DELIVERY_POLL_SECONDS", gt=0)
 
+    # Triggers (rules, events in) and delivery.
+    rules_path: Path | None = Field(None, alias="CXBOT_RULES")
+    hmac_secret: SecretStr | None = Field(None, alias="CXBOT_HMAC_SECRET")
+    zendesk_webhook_secret: SecretStr | None = Field(None, alias="ZENDESK_WEBHOOK_SECRET")
+    embedded_worker: bool = Field(True, alias="CXBOT_EMBEDDED_WORKER")
+    worker_concurrency: int = Field(10, alias="CXBOT_WORKER_CONCURRENCY", ge=1, le=200)
+    telegram_rate: str = Field("30/second", alias="CXBOT_TELEGRAM_RATE")
+    telegram_chat_rate: str = Field("1/second", alias="CXBOT_TELEGRAM_CHAT_RATE")
+    slack_rate: str = Field("20/second", alias="CXBOT_SLACK_RATE")
+    slack_channel_rate: str = Field("1/second", alias="CXBOT_SLACK_CHANNEL_RATE")
+
+    # Results for admins: access, alerts, privacy.
+    admins: str = Field("", alias="CXBOT_ADMINS")
+    alert_telegram_chat: str | None = Field(None, alias="CXBOT_ALERT_TELEGRAM_CHAT")
+    alert_slack_channel: str | None = Field(None, alias="CXBOT_ALERT_SLACK_CHANNEL")
+    alert_nps_max: int = Field(6, alias="CXBOT_ALERT_NPS_MAX", ge=0, le=10)
+    alert_csat_max: int = Field(2, alias="CXBOT_ALERT_CSAT_MAX", ge=1, le=5)
+    alert_ces_max: int = Field(3, alias="CXBOT_ALERT_CES_MAX", ge=1, le=7)
+    retention_days: int | None = Field(None, alias="CXBOT_RETENTION_DAYS", ge=1)
+    report_min_n: int = Field(30, alias="CXBOT_REPORT_MIN_N", ge=1)
+
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL")
     telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
@@ -45,6 +66,12 @@ class Settings(BaseSettings):
         "redis_url",
         "api_token",
         "surveys_dir",
+        "rules_path",
+        "hmac_secret",
+        "zendesk_webhook_secret",
+        "alert_telegram_chat",
+        "alert_slack_channel",
+        "retention_days",
         "telegram_bot_token",
         "telegram_webhook_url",
         "telegram_webhook_secret",

@@ -27,6 +27,23 @@ class NewInvitation:
     language: str | None
     attributes: dict[str, Any]
     scheduled_at: datetime
+    rule_id: str | None = None
+    expiry_hours: float | None = None
+    remind_after_hours: float | None = None
+
+
+def tags_column(tags: Any) -> str | None:
+    """Tags (a list, or a comma-separated string) as stored: ",vip,refund," (lower case)."""
+    if tags is None:
+        return None
+    items = tags.split(",") if isinstance(tags, str) else [str(tag) for tag in tags]
+    cleaned = sorted({item.strip().lower() for item in items if item.strip()})
+    return "," + ",".join(cleaned) + "," if cleaned else None
+
+
+def _attribute(attributes: dict[str, Any], name: str) -> str | None:
+    value = attributes.get(name)
+    return str(value)[:128] if value not in (None, "") else None
 
 
 async def create_invitation(session: AsyncSession, new: NewInvitation) -> tuple[Invitation, bool]:
@@ -43,6 +60,12 @@ async def create_invitation(session: AsyncSession, new: NewInvitation) -> tuple[
         "address": new.address,
         "language": new.language,
         "attributes": new.attributes,
+        "team": _attribute(new.attributes, "team"),
+        "agent": _attribute(new.attributes, "agent"),
+        "tags": tags_column(new.attributes.get("tags")),
+        "rule_id": new.rule_id,
+        "expiry_hours": new.expiry_hours,
+        "remind_after_hours": new.remind_after_hours,
         "status": S.SCHEDULED.value,
         "created_at": utcnow(),
         "scheduled_at": new.scheduled_at,

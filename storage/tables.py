@@ -27,6 +27,8 @@ class InvitationStatus(StrEnum):
     """Where an invitation is in its life: scheduled -> sent -> started -> completed."""
 
     SCHEDULED = "scheduled"
+    # Claimed by a sender right before the platform call; sent once the platform accepted.
+    SENDING = "sending"
     SENT = "sent"
     STARTED = "started"
     COMPLETED = "completed"
@@ -48,6 +50,8 @@ class Respondent(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=16)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     updated_at: NaiveDatetime = Field(default_factory=utcnow, sa_column_kwargs={"onupdate": utcnow})
+    # Set by /forget: the identity is replaced by an anonymous token, the scores stay.
+    forgotten_at: NaiveDatetime | None = None
 
 
 class Invitation(SQLModel, table=True):
@@ -58,6 +62,8 @@ class Invitation(SQLModel, table=True):
         UniqueConstraint("case_id", "survey_id", name="uq_invitation_case_survey"),
         # Serves both "by status" filters and the due_invitations() scan.
         Index("ix_invitations_status_scheduled_at", "status", "scheduled_at"),
+        # Quarantine: "when was this customer last surveyed?"
+        Index("ix_invitations_respondent_created", "respondent_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -68,12 +74,24 @@ class Invitation(SQLModel, table=True):
     address: str = Field(max_length=255)
     language: str | None = Field(default=None, max_length=16)
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Promoted from attributes at creation so that reports filter and group on real columns.
+    team: str | None = Field(default=None, max_length=128, index=True)
+    agent: str | None = Field(default=None, max_length=128, index=True)
+    # Lower-case tags wrapped in commas (",vip,refund,") so `LIKE '%,vip,%'` finds one tag.
+    tags: str | None = Field(default=None, sa_type=Text)
+    rule_id: str | None = Field(default=None, max_length=64)
+    # Overrides of the survey's expiry and the rule's reminder, applied when the invitation is sent.
+    expiry_hours: float | None = None
+    remind_after_hours: float | None = None
     status: str = Field(default=InvitationStatus.SCHEDULED.value, max_length=16)
     failure_reason: str | None = Field(default=None, sa_type=Text)
     message_ref: str | None = Field(default=None, max_length=255)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     scheduled_at: NaiveDatetime
+    sending_at: NaiveDatetime | None = None
     sent_at: NaiveDatetime | None = None
+    reminder_at: NaiveDatetime | None = None
+    reminded_at: NaiveDatetime | None = None
     started_at: NaiveDatetime | None = None
     completed_at: NaiveDatetime | None = None
     expires_at: NaiveDatetime | None = None
@@ -95,3 +113,81 @@ class Answer(SQLModel, table=True):
     choice: str | None = Field(default=None, max_length=255)
     text: str | None = Field(default=None, sa_type=Text)
     answered_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
+
+
+class DecisionOutcome(StrEnum):
+    SCHEDULED = "scheduled"
+    SUPPRESSED = "suppressed"
+
+
+class Decision(SQLModel, table=True):
+    """What cxbot decided about one incoming support event, kept to answer "/why CASE"."""
+
+    __tablename__ = "decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    source: str = Field(max_length=32)  # api | zendesk | freshdesk
+    event_type: str = Field(max_length=64)
+    case_id: str = Field(max_length=255, index=True)
+    channel: str = Field(max_length=32)
+    recipient: str = Field(max_length=320)
+    rule_id: str | None = Field(default=None, max_length=64)
+    outcome: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=32)  # a surveys.rules.Suppression value
+    detail: str = Field(default="", sa_type=Text)
+    invitation_id: int | None = Field(default=None, foreign_key="invitations.id")
+    send_at: NaiveDatetime | None = None
+    event: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class RuleState(SQLModel, table=True):
+    """A rule paused or resumed from chat or the API; overrides `paused` in the rules file."""
+
+    __tablename__ = "rule_states"
+
+    rule_id: str = Field(primary_key=True, max_length=64)
+    paused: bool
+    changed_by: str | None = Field(default=None, max_length=160)
+    changed_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+class FollowupStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class Followup(SQLModel, table=True):
+    """A detractor alert posted to the team, and who follows it up."""
+
+    __tablename__ = "followups"
+    __table_args__ = (Index("ix_followups_status_created", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: int = Field(foreign_key="invitations.id", unique=True)
+    kind: str = Field(max_length=16)
+    score: int
+    comment: str | None = Field(default=None, sa_type=Text)
+    alert_channel: str = Field(max_length=32)
+    alert_address: str = Field(max_length=255)
+    alert_ref: str | None = Field(default=None, max_length=255)
+    status: str = Field(default=FollowupStatus.OPEN.value, max_length=16)
+    claimed_by: str | None = Field(default=None, max_length=160)
+    claimed_at: NaiveDatetime | None = None
+    resolved_by: str | None = Field(default=None, max_length=160)
+    resolved_at: NaiveDatetime | None = None
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Privacy and admin actions (forget, retention, rule changes), for the record."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: NaiveDatetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=160)
+    action: str = Field(max_length=64)
+    target: str = Field(default="", max_length=320)
+    detail: str = Field(default="", sa_type=Text)

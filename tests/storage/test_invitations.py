@@ -3,6 +3,7 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -18,6 +19,7 @@ from storage.invitations import (
     mark_failed,
     mark_sent,
     mark_started,
+    tags_column,
 )
 from storage.respondents import upsert_respondent
 from storage.tables import Invitation, InvitationStatus
@@ -117,6 +119,29 @@ class TestCreateInvitation:
             await session.commit()
         assert invitation.id is not None
         assert (await stored(database, invitation.id)).attributes == attributes
+
+    async def test_team_agent_and_tags_are_promoted_to_columns(self, database: Database) -> None:
+        attributes = {"agent": "Ana", "team": "billing", "tags": ["VIP", " renewal", "vip"]}
+        async with database.session() as session:
+            invitation = await scheduled_invitation(
+                session, attributes=attributes, rule_id="r1", expiry_hours=48.0
+            )
+            await session.commit()
+        assert invitation.id is not None
+        loaded = await stored(database, invitation.id)
+        assert (loaded.team, loaded.agent, loaded.tags) == ("billing", "Ana", ",renewal,vip,")
+        assert (loaded.rule_id, loaded.expiry_hours, loaded.remind_after_hours) == (
+            "r1",
+            48.0,
+            None,
+        )
+
+    @pytest.mark.parametrize(
+        ("tags", "column"),
+        [(None, None), ([], None), ("a, B,,a", ",a,b,"), (["x"], ",x,"), ([1, 2], ",1,2,")],
+    )
+    def test_tags_column(self, tags: object, column: str | None) -> None:
+        assert tags_column(tags) == column
 
     async def test_naive_utc_datetimes_round_trip(self, database: Database) -> None:
         at = datetime(2026, 3, 29, 1, 30, 15, 123456)  # a DST change in Europe: irrelevant

@@ -21,6 +21,8 @@ import storage.tables  # noqa: F401  (registers the tables)
 from storage.db import Database
 from storage.migrate import MIGRATIONS, alembic_config, main
 
+HEAD = "0002"
+
 
 def _schema_diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -41,13 +43,13 @@ async def head_revisions(database: Database) -> list[str]:
 class TestMigrations:
     async def test_upgraded_schema_matches_the_models(self, database: Database) -> None:
         assert await schema_diff(database) == []
-        assert await head_revisions(database) == ["0001"]
+        assert await head_revisions(database) == [HEAD]
 
     async def test_upgrading_twice_changes_nothing(self, database: Database) -> None:
         await database.upgrade()
         await database.upgrade()
         assert await schema_diff(database) == []
-        assert await head_revisions(database) == ["0001"]
+        assert await head_revisions(database) == [HEAD]
 
 
 @asynccontextmanager
@@ -77,7 +79,7 @@ async def test_processes_upgrading_at_once_all_succeed(
         try:
             await asyncio.gather(*(database.upgrade() for database in databases))
             assert await schema_diff(databases[0]) == []
-            assert await head_revisions(databases[0]) == ["0001"]
+            assert await head_revisions(databases[0]) == [HEAD]
         finally:
             for database in databases:
                 await database.dispose()
