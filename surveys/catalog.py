@@ -8,14 +8,12 @@ from importlib.resources import files
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
 
-from surveys.definitions import DefinitionProblem, Survey
+from surveys.definitions import Survey
 from surveys.errors import InvalidSurveyDefinition, UnknownSurvey
+from surveys.yamlloc import compose, line_of, read_text, validate
 
 __all__ = ["Catalog", "builtin_surveys", "load_survey_file", "parse_survey"]
-
-Loc = tuple[int | str, ...]
 
 
 def parse_survey(text: str, source: str) -> Survey:
@@ -68,7 +66,7 @@ class Catalog:
             if survey.id in custom:
                 raise InvalidSurveyDefinition(
                     str(path),
-                    _line_of(root, ("id",)),
+                    line_of(root, ("id",)),
                     f"id: survey {survey.id!r} is already defined in {custom[survey.id]}",
                 )
             custom[survey.id] = path
@@ -98,115 +96,16 @@ class Catalog:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidSurveyDefinition(str(path), None, f"not UTF-8 text ({error.reason})") from None
+    return read_text(path, InvalidSurveyDefinition)
 
 
 def _parse(text: str, source: str) -> tuple[Survey, yaml.Node]:
     """The survey and the YAML node tree it came from, which knows every line."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            raise InvalidSurveyDefinition(source, None, "the file is empty")
-        _reject_duplicate_keys(root, source)
-        data = loader.construct_document(root)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = error.problem or error.context or "unreadable"
-        opened = error.context_mark
-        # An unclosed bracket is noticed lines later; say where the bracket was opened.
-        if error.context and opened is not None and mark is not None and opened.line != mark.line:
-            problem += f" ({error.context} on line {opened.line + 1})"
-        raise InvalidSurveyDefinition(source, line, f"invalid YAML: {problem}") from None
-    except yaml.YAMLError as error:
-        raise InvalidSurveyDefinition(source, None, f"invalid YAML: {error}") from None
-    finally:
-        loader.dispose()
+    root, data = compose(text, source, InvalidSurveyDefinition)
+    if root is None:
+        raise InvalidSurveyDefinition(source, None, "the file is empty")
     if not isinstance(data, dict):
         raise InvalidSurveyDefinition(
             source, root.start_mark.line + 1, "a survey must be a mapping of fields"
         )
-    try:
-        return Survey.model_validate(data), root
-    except ValidationError as error:
-        located = [
-            _locate(root, tuple(detail["loc"]), detail["msg"], detail.get("ctx"))
-            for detail in error.errors()
-        ]
-        line, message = min(located, key=lambda pair: pair[0])
-        raise InvalidSurveyDefinition(source, line, message) from None
-
-
-def _reject_duplicate_keys(node: yaml.Node, source: str) -> None:
-    # PyYAML keeps the last of two equal keys without a word, which hides a typo'd copy.
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    line = key.start_mark.line + 1
-                    raise InvalidSurveyDefinition(source, line, f"duplicate key {key.value!r}")
-                seen.add(key.value)
-            _reject_duplicate_keys(value, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _reject_duplicate_keys(item, source)
-
-
-def _locate(
-    root: yaml.Node, loc: Loc, text: str, ctx: Mapping[str, object] | None
-) -> tuple[int, str]:
-    """The line and the message for one pydantic error."""
-    problem = (ctx or {}).get("error")
-    if isinstance(problem, DefinitionProblem):
-        loc += problem.path
-        text = str(problem)
-    return _line_of(root, loc), f"{_path(loc)}: {text}" if loc else text
-
-
-def _path(loc: Loc) -> str:
-    """`questions[1].kind` from ("questions", 1, "kind")."""
-    out = ""
-    for step in loc:
-        if isinstance(step, int):
-            out += f"[{step}]"
-        elif step != "[key]":  # pydantic's marker for an invalid mapping key
-            out += f".{step}" if out else step
-    return out
-
-
-def _line_of(root: yaml.Node, loc: Loc) -> int:
-    """The 1-based line of the deepest node on `loc` that exists in the file.
-
-    Steps into a mapping report the key's line (for `text:` followed by an indented
-    block that is the line naming the field); a step that is missing from the file, as
-    for a missing field, stops at its parent.
-    """
-    node = root
-    line = root.start_mark.line
-    for step in loc:
-        if isinstance(node, yaml.MappingNode):
-            found = next(
-                (
-                    (key, value)
-                    for key, value in node.value
-                    if isinstance(key, yaml.ScalarNode) and key.value == str(step)
-                ),
-                None,
-            )
-            if found is None:
-                break
-            line = found[0].start_mark.line
-            node = found[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-            if not 0 <= step < len(node.value):
-                break
-            node = node.value[step]
-            line = node.start_mark.line
-        else:
-            break
-    return line + 1
+    return validate(Survey, data, root, source, InvalidSurveyDefinition), root

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["InvalidSurveyDefinition", "SurveyError", "UnknownSurvey"]
+__all__ = ["InvalidRules", "InvalidSurveyDefinition", "SurveyError", "UnknownSurvey"]
 
 
 class SurveyError(Exception):
     """Root of every error the survey core raises on purpose."""
 
 
-class InvalidSurveyDefinition(SurveyError):
-    """A survey file that cannot be used, with the place of the first problem in it.
+class _LocatedError(SurveyError):
+    """A file that cannot be used, with the place of the first problem in it.
 
     The error carries its location as data so a CLI or a log line can point the
     author at the exact line without parsing the message.
@@ -29,10 +29,18 @@ class InvalidSurveyDefinition(SurveyError):
             return f"{self.source}: {self.message}"
         return f"{self.source}:{self.line}: {self.message}"
 
-    def __reduce__(self) -> tuple[type[InvalidSurveyDefinition], tuple[str, int | None, str]]:
+    def __reduce__(self) -> tuple[type[_LocatedError], tuple[str, int | None, str]]:
         # Exceptions with a custom __init__ do not pickle by default; multiprocessing
         # and some test runners pickle errors, so spell the constructor out.
         return (type(self), (self.source, self.line, self.message))
+
+
+class InvalidSurveyDefinition(_LocatedError):
+    """A survey file that cannot be used (source, line, message)."""
+
+
+class InvalidRules(_LocatedError):
+    """A trigger rules file that cannot be used (source, line, message)."""
 
 
 class UnknownSurvey(SurveyError):

@@ -1,0 +1,195 @@
+"""Trigger rules: which support events get which survey, when, and which are held back.
+
+The rules file itself is read by surveys.ruleset and the clock arithmetic lives in
+surveys.schedule; this module decides, and re-exports what callers need from both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from surveys.definitions import DefinitionProblem
+from surveys.errors import InvalidRules
+from surveys.ruleset import Match, Rule, RuleSet, load_rules, parse_rules
+from surveys.schedule import Window, check_zone, naive_utc, send_time
+
+__all__ = [
+    "Decision",
+    "Event",
+    "InvalidRules",
+    "Match",
+    "Rule",
+    "RuleSet",
+    "Scheduled",
+    "Suppressed",
+    "Suppression",
+    "Window",
+    "decide",
+    "first_match",
+    "in_sample",
+    "load_rules",
+    "parse_rules",
+    "send_time",
+]
+
+
+class Event(BaseModel):
+    """An incoming support event (a case closed, solved, ...), already mapped from its source."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True
+    )
+
+    type: str = Field(min_length=1, max_length=64)
+    case_id: str = Field(min_length=1, max_length=200)
+    channel: str = Field(min_length=1, max_length=32)
+    recipient: str = Field(min_length=1, max_length=128)  # the customer's id on `channel`
+    user: str | None = Field(None, max_length=128)
+    language: str | None = Field(None, max_length=16)
+    timezone: str | None = None
+    occurred_at: datetime | None = None
+    team: str | None = Field(None, max_length=128)
+    agent: str | None = Field(None, max_length=128)
+    tags: tuple[str, ...] = ()
+    priority: str | None = Field(None, max_length=32)
+    attributes: dict[str, Any] = Field(default_factory=dict)  # the rest of what the source sent
+
+    @field_validator("user", "language", "timezone", "team", "agent", "priority", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        # Help desks send "" for a field nobody filled in.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_zone(value)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else naive_utc(value)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_list(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else () if value is None else value
+
+    @field_validator("tags")
+    @classmethod
+    def _clean_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        # Invitations store tags as ",vip,refund,"; a comma inside a tag would split it.
+        for tag in tags:
+            if "," in tag:
+                raise DefinitionProblem(f"tag {tag!r} contains a comma")
+        return tuple(tag for tag in tags if tag)
+
+
+class Suppression(StrEnum):
+    NO_RULE = "no_rule"
+    SAMPLING = "sampling"
+    QUARANTINE = "quarantine"
+    DUPLICATE = "duplicate_case"  # decided by the caller, which owns the database
+    PAUSED = "paused_rule"
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """Send `rule.survey` at `send_at` (naive UTC)."""
+
+    rule: Rule
+    send_at: datetime
+    expiry_hours: float | None  # None: the survey's own expiry
+    reminder_after_hours: float | None
+    language: str | None
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """No survey for this event; `detail` tells a person why, as `/why CASE` shows it."""
+
+    reason: Suppression
+    rule: Rule | None
+    detail: str
+
+
+Decision: TypeAlias = Scheduled | Suppressed
+
+
+def first_match(event: Event, rules: RuleSet) -> Rule | None:
+    """The first rule, in file order, whose match fits `event`; paused rules count."""
+    return next((rule for rule in rules.rules if _matches(rule.match, event)), None)
+
+
+def in_sample(rule_id: str, case_id: str, percent: float) -> bool:
+    """Whether a case falls in a rule's sample; the same case always gets the same answer."""
+    digest = hashlib.sha256(f"{rule_id}:{case_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < percent / 100
+
+
+def decide(
+    event: Event, rules: RuleSet, *, now: datetime, last_surveyed_at: datetime | None = None
+) -> Decision:
+    """Whether and when `event` gets a survey; `last_surveyed_at` is the customer's latest."""
+    now = naive_utc(now)
+    rule = first_match(event, rules)
+    if rule is None:
+        return Suppressed(
+            Suppression.NO_RULE,
+            None,
+            f"no rule: case {event.case_id} ({event.type} on {event.channel}) matches none "
+            f"of the rules ({len(rules.rules)} checked)",
+        )
+    if rule.paused:
+        return Suppressed(Suppression.PAUSED, rule, f"paused: rule {rule.id} is paused")
+    if not in_sample(rule.id, event.case_id, rule.sample):
+        return Suppressed(
+            Suppression.SAMPLING,
+            rule,
+            f"sampled out: case {event.case_id} falls outside the {rule.sample:g}% sample "
+            f"of rule {rule.id}",
+        )
+    if rule.quarantine_days > 0 and last_surveyed_at is not None:
+        last = naive_utc(last_surveyed_at)
+        if now - last < timedelta(days=rule.quarantine_days):
+            days = f"{rule.quarantine_days:g} day" + ("" if rule.quarantine_days == 1 else "s")
+            return Suppressed(
+                Suppression.QUARANTINE,
+                rule,
+                f"quarantine: customer was surveyed {last:%Y-%m-%d %H:%M} UTC, "
+                f"rule {rule.id} allows one survey per {days}",
+            )
+    due = max((event.occurred_at or now) + rule.delay, now)
+    return Scheduled(
+        rule=rule,
+        send_at=send_time(due, rule.window, event.timezone or rule.timezone),
+        expiry_hours=rule.expiry_hours,
+        reminder_after_hours=rule.reminder_after_hours,
+        language=rule.language or event.language,
+    )
+
+
+def _matches(match: Match, event: Event) -> bool:
+    """Case-insensitive; an event's tags match when any of them is among `tags`."""
+    singles = (
+        (match.types, event.type),
+        (match.channels, event.channel),
+        (match.teams, event.team),
+        (match.agents, event.agent),
+        (match.priorities, event.priority),
+    )
+    for allowed, value in singles:
+        if allowed and (value is None or value.casefold() not in _fold(allowed)):
+            return False
+    return not match.tags or bool(_fold(match.tags) & _fold(event.tags))
+
+
+def _fold(values: Collection[str]) -> set[str]:
+    return {value.casefold() for value in values}
