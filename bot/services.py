@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.alerts import AlertBoard, AlertError, AlertsNotConfigured, DetractorAlerts, Thresholds
 from bot.channel import Channel
 from bot.delivery import Delivery
 from bot.invite import InvitationRequest, Receipt, invite
 from bot.runner import SurveyRunner
 from bot.settings import Settings
 from bot.slack import SlackService
+from bot.slack.alerts import SlackAlerts
 from bot.telegram import TelegramService
+from bot.telegram.alerts import TelegramAlerts
 from storage.db import Database
 from storage.state import BaseStateStore, open_state_store
 from surveys.catalog import Catalog
@@ -27,6 +30,7 @@ class Services:
     delivery: Delivery
     telegram: TelegramService | None
     slack: SlackService | None = None
+    alerts: DetractorAlerts | None = None
 
     async def invite(self, request: InvitationRequest) -> Receipt:
         """Store an invitation (once per case + survey) with this installation's parts."""
@@ -36,12 +40,43 @@ class Services:
 
     async def close(self) -> None:
         await self.delivery.stop()
+        if self.alerts is not None:  # alerts still being posted need the channels open
+            await self.alerts.close()
         if self.telegram is not None:
             await self.telegram.stop()
         if self.slack is not None:
             await self.slack.stop()
         await self.state.close()
         await self.database.dispose()
+
+
+def detractor_alerts(
+    settings: Settings,
+    database: Database,
+    telegram: TelegramService | None,
+    slack: SlackService | None,
+) -> DetractorAlerts | None:
+    """The alerts listener when an alert chat is set; AlertsNotConfigured if its channel is off."""
+    boards: list[AlertBoard] = []
+    if settings.alert_telegram_chat is not None:
+        if telegram is None:
+            raise AlertsNotConfigured(
+                "CXBOT_ALERT_TELEGRAM_CHAT is set but Telegram is off: set TELEGRAM_BOT_TOKEN"
+            )
+        boards.append(TelegramAlerts(telegram.bot, settings.alert_telegram_chat))
+    if settings.alert_slack_channel is not None:
+        if slack is None:
+            raise AlertsNotConfigured(
+                "CXBOT_ALERT_SLACK_CHANNEL is set but Slack is off: set SLACK_BOT_TOKEN and "
+                "SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN)"
+            )
+        boards.append(SlackAlerts(slack.client, settings.alert_slack_channel))
+    if not boards:
+        return None
+    thresholds = Thresholds(
+        nps=settings.alert_nps_max, csat=settings.alert_csat_max, ces=settings.alert_ces_max
+    )
+    return DetractorAlerts(database, boards, thresholds)
 
 
 async def open_services(
@@ -75,10 +110,20 @@ async def open_services(
     ):
         slack = SlackService(settings, settings.slack_bot_token.get_secret_value())
         channels[slack.channel.name] = slack.channel
+    try:
+        alerts = detractor_alerts(settings, database, telegram, slack)
+    except AlertError:
+        await state.close()
+        await database.dispose()
+        raise
     runner = SurveyRunner(catalog, database, state, channels)
+    if alerts is not None:
+        runner.listeners.append(alerts)
     if telegram is not None:
-        telegram.attach(runner, state)
+        telegram.attach(runner, state, alerts=alerts)
     if slack is not None:
-        slack.attach(runner, state)
+        slack.attach(runner, state, alerts=alerts)
     delivery = Delivery(runner, database, settings.delivery_poll_seconds)
-    return Services(settings, catalog, database, state, channels, runner, delivery, telegram, slack)
+    return Services(
+        settings, catalog, database, state, channels, runner, delivery, telegram, slack, alerts
+    )

@@ -11,8 +11,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerts import DetractorAlerts
 from bot.runner import SurveyRunner
 from bot.settings import Settings
+from bot.slack.alerts import register_alerts
 from bot.slack.channel import SlackChannel
 from bot.slack.handlers import register
 from storage.state import BaseStateStore
@@ -44,8 +46,12 @@ class SlackService:
         )
         self._socket: AsyncSocketModeHandler | None = None
 
-    def attach(self, runner: SurveyRunner, state: BaseStateStore) -> None:
+    def attach(
+        self, runner: SurveyRunner, state: BaseStateStore, *, alerts: DetractorAlerts | None = None
+    ) -> None:
         """Connect incoming events and actions to the runner (once the runner exists)."""
+        if alerts is not None:  # first: the survey listeners match every cx_ action id
+            register_alerts(self.app, alerts)
         register(self.app, runner, state)
 
     def mount(self, app: web.Application) -> None:

@@ -13,8 +13,10 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot.alerts import DetractorAlerts
 from bot.runner import SurveyRunner
 from bot.settings import Settings
+from bot.telegram.alerts import build_alert_router
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.dedupe import HandleOnce
 from bot.telegram.handlers import build_router
@@ -47,9 +49,13 @@ class TelegramService:
         self._token = token
         self._polling: asyncio.Task[None] | None = None
 
-    def attach(self, runner: SurveyRunner, state: BaseStateStore) -> None:
+    def attach(
+        self, runner: SurveyRunner, state: BaseStateStore, *, alerts: DetractorAlerts | None = None
+    ) -> None:
         """Connect incoming updates to the runner (done once the runner exists)."""
         self.dispatcher.update.outer_middleware(HandleOnce(state))
+        if alerts is not None:  # before the survey router, which answers every other callback
+            self.dispatcher.include_router(build_alert_router(alerts))
         self.dispatcher.include_router(build_router(runner))
 
     @property
