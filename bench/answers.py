@@ -51,16 +51,31 @@ BASE_CHAT = 5_000_000
 BASELINE_TABLE = "bench_answers"
 
 
+@dataclass(frozen=True)
+class Span:
+    """How long a timed phase took: wall-clock seconds and this process's CPU seconds."""
+
+    seconds: float
+    cpu: float
+
+
 @dataclass
 class Result:
     side: str
     updates: int
     answers: int
-    seconds: float
+    span: Span
 
     @property
     def rate(self) -> float:
-        return self.answers / self.seconds if self.seconds > 0 else 0.0
+        return self.answers / self.span.seconds if self.span.seconds > 0 else 0.0
+
+    @property
+    def cpu_per_answer_ms(self) -> float:
+        # Everything here (both bots, the fake Bot API) shares one process: when this is close
+        # to 1000 / rate, the side is CPU-bound and fewer round trips or allocations are what
+        # makes it faster, not more concurrency.
+        return 1000 * self.span.cpu / self.answers if self.answers else 0.0
 
 
 def parse_args() -> argparse.Namespace:
@@ -147,17 +162,17 @@ async def drop_keys(redis_url: str, prefix: str) -> None:
         await client.aclose()
 
 
-async def bounded(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]) -> float:
-    """Run the jobs with at most ``concurrency`` at once; the seconds it took."""
+async def bounded(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]) -> Span:
+    """Run the jobs with at most ``concurrency`` at once; the time it took."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(job: Callable[[], Awaitable[None]]) -> None:
         async with gate:
             await job()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(job) for job in jobs))
-    return time.perf_counter() - started
+    return Span(time.perf_counter() - started, time.process_time() - cpu)
 
 
 # --- cxbot ------------------------------------------------------------------------------------
@@ -192,7 +207,7 @@ async def cxbot_customers(
     botapi: BotAPI,
     customers: dict[int, tuple[int, int]],
     concurrency: int,
-) -> float:
+) -> Span:
     telegram = services.telegram
     assert telegram is not None
 
@@ -241,7 +256,7 @@ async def run_cxbot(
         warm_ids = await invite_customers(services, botapi, warm, prefix, args.concurrency)
         timed_ids = await invite_customers(services, botapi, timed, prefix, args.concurrency)
         await cxbot_customers(services, botapi, warm_ids, args.concurrency)
-        seconds = await cxbot_customers(services, botapi, timed_ids, args.concurrency)
+        span = await cxbot_customers(services, botapi, timed_ids, args.concurrency)
         ids = [invitation for invitation, _ in timed_ids.values()]
         async with services.database.session() as session:
             stored = await session.scalar(
@@ -256,7 +271,7 @@ async def run_cxbot(
                 )
             )
         return (
-            Result("cxbot", 2 * n, 2 * n, seconds),
+            Result("cxbot", 2 * n, 2 * n, span),
             services.database.dialect,
             int(stored or 0),
             int(completed or 0),
@@ -323,14 +338,14 @@ async def run_baseline(args: argparse.Namespace, botapi: BotAPI, prefix: str) ->
         await bounded(args.concurrency, [lambda c=c: customer(c) for c in warm])
         async with database.engine.begin() as conn:
             before = int(await conn.scalar(text(f"SELECT count(*) FROM {BASELINE_TABLE}")) or 0)
-        seconds = await bounded(args.concurrency, [lambda c=c: customer(c) for c in timed])
+        span = await bounded(args.concurrency, [lambda c=c: customer(c) for c in timed])
         async with database.engine.begin() as conn:
             after = int(await conn.scalar(text(f"SELECT count(*) FROM {BASELINE_TABLE}")) or 0)
         if after - before != 2 * args.customers:
             raise SystemExit(
                 f"baseline stored {after - before} rows, expected {2 * args.customers}"
             )
-        return Result("baseline", 2 * args.customers, 2 * args.customers, seconds)
+        return Result("baseline", 2 * args.customers, 2 * args.customers, span)
     finally:
         async with database.engine.begin() as conn:
             await conn.execute(text(f"DROP TABLE IF EXISTS {BASELINE_TABLE}"))
@@ -341,11 +356,17 @@ async def run_baseline(args: argparse.Namespace, botapi: BotAPI, prefix: str) ->
 
 # --- report -----------------------------------------------------------------------------------
 def print_table(results: list[Result]) -> None:
-    header = f"{'side':<10} {'updates':>8} {'answers':>8} {'seconds':>8} {'answers/s':>10}"
+    header = (
+        f"{'side':<10} {'updates':>8} {'answers':>8} {'seconds':>8} {'answers/s':>10} "
+        f"{'cpu ms/answer':>14}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r.side:<10} {r.updates:>8} {r.answers:>8} {r.seconds:>8.3f} {r.rate:>10.1f}")
+        print(
+            f"{r.side:<10} {r.updates:>8} {r.answers:>8} {r.span.seconds:>8.3f} {r.rate:>10.1f} "
+            f"{r.cpu_per_answer_ms:>14.2f}"
+        )
 
 
 async def main() -> int:

@@ -40,22 +40,24 @@ async def load(store: BaseStateStore, invitation_id: int) -> Conversation | None
 
 
 async def save(store: BaseStateStore, conversation: Conversation, ttl: float) -> None:
-    await store.set(
-        conversation_key(conversation.invitation_id), conversation.model_dump_json(), ttl
-    )
-    await store.set(
-        active_key(conversation.channel, conversation.respondent),
-        str(conversation.invitation_id),
+    """Store the conversation and point its respondent at it, together (one round trip)."""
+    await store.set_many(
+        {
+            conversation_key(conversation.invitation_id): conversation.model_dump_json(),
+            active_key(conversation.channel, conversation.respondent): str(
+                conversation.invitation_id
+            ),
+        },
         ttl,
     )
 
 
 async def forget(store: BaseStateStore, conversation: Conversation) -> None:
     await store.delete(conversation_key(conversation.invitation_id))
-    pointer = active_key(conversation.channel, conversation.respondent)
     # Only clear the pointer if it still names this survey: a newer invitation may own it.
-    if await store.get(pointer) == str(conversation.invitation_id):
-        await store.delete(pointer)
+    await store.delete_if_equals(
+        active_key(conversation.channel, conversation.respondent), str(conversation.invitation_id)
+    )
 
 
 async def active_invitation(store: BaseStateStore, channel: str, respondent: str) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -80,6 +81,8 @@ class AnswerGiven:
 
 
 AnswerListener = Callable[[AnswerGiven], Awaitable[None]]
+# Tells the channel a reply was accepted (Telegram: answer the callback query, no text).
+Acknowledge = Callable[[], Awaitable[None]]
 
 
 def supported_language(hint: str | None) -> str | None:
@@ -165,10 +168,23 @@ class SurveyRunner:
         return InvitationStatus.FAILED
 
     async def handle_button(
-        self, channel: str, invitation_id: int, actor: str, reply: Tap | Skip, hint: str | None
+        self,
+        channel: str,
+        invitation_id: int,
+        actor: str,
+        reply: Tap | Skip,
+        hint: str | None,
+        *,
+        acknowledge: Acknowledge | None = None,
     ) -> Outcome:
-        """A tap on a button that names its invitation (a score, an option, Skip)."""
-        return await self._reply(channel, invitation_id, actor, reply, hint)
+        """A tap on a button that names its invitation (a score, an option, Skip).
+
+        ``acknowledge``, if given, is awaited alongside the answer's messages once the tap is
+        accepted (Telegram's callback answer stops the button's spinner); when it was not
+        called the channel shows the returned notice instead. An error it raises counts as a
+        failed message (the answer stays stored, the listeners are not told).
+        """
+        return await self._reply(channel, invitation_id, actor, reply, hint, acknowledge)
 
     async def handle_text(self, channel: str, actor: str, text: str, hint: str | None) -> Outcome:
         """A free-text message: it answers the actor's active survey, if there is one."""
@@ -213,7 +229,13 @@ class SurveyRunner:
             await conversations.save(self.state, conversation, ttl)
 
     async def _reply(
-        self, channel: str, invitation_id: int, actor: str, reply: Reply, hint: str | None
+        self,
+        channel: str,
+        invitation_id: int,
+        actor: str,
+        reply: Reply,
+        hint: str | None,
+        acknowledge: Acknowledge | None = None,
     ) -> Outcome:
         language = notice_language(hint)
         async with self.state.lock(key("lock", invitation_id), timeout=30.0):
@@ -237,7 +259,7 @@ class SurveyRunner:
                 return Outcome(step.message)
             answered = current_prompt(survey, state)
             await self._persist(conversation, step, actor, hint)
-            await self._render(conversation, survey, step, answered, reply)
+            await self._render(conversation, survey, step, answered, reply, acknowledge)
         if step.recorded is not None and self.listeners:
             await self._tell(conversation, step, step.recorded)
         return Outcome()
@@ -293,32 +315,44 @@ class SurveyRunner:
         step: Asked | Finished,
         answered: Prompt | None,
         reply: Reply,
+        acknowledge: Acknowledge | None,
     ) -> None:
+        """Close the answered question, show the next one (or thanks) and acknowledge the tap.
+
+        The three calls need nothing from each other, so they go out together: the customer
+        waits for one Bot API round trip instead of three.
+        """
         channel = self.channels[conversation.channel]
-        next_ref: str | None = None
+        others: list[Awaitable[None]] = []
+        if conversation.prompt_ref is not None and answered is not None:
+            label = _answer_label(answered, reply, step.state.language)
+            others.append(
+                channel.close_prompt(conversation.address, conversation.prompt_ref, answered, label)
+            )
+        if acknowledge is not None:
+            others.append(acknowledge())
+        showing: Awaitable[str | None] = (
+            channel.send_prompt(conversation.address, conversation.invitation_id, step.prompt)
+            if isinstance(step, Asked)
+            else _nothing_back(channel.send_text(conversation.address, step.thanks))
+        )
+        results: list[object] = []
         try:
-            if conversation.prompt_ref is not None and answered is not None:
-                await channel.close_prompt(
-                    conversation.address,
-                    conversation.prompt_ref,
-                    answered,
-                    _answer_label(answered, reply, step.state.language),
-                )
-            if isinstance(step, Asked):
-                next_ref = await channel.send_prompt(
-                    conversation.address, conversation.invitation_id, step.prompt
-                )
-            else:
-                await channel.send_text(conversation.address, step.thanks)
+            results = await asyncio.gather(showing, *others, return_exceptions=True)
         finally:
             # Saved whatever happened on the wire: the answer is in SQL already, and the
             # customer can still type the next answer even if its question failed to show.
             if isinstance(step, Finished):
                 await conversations.forget(self.state, conversation)
             else:
+                shown = results[0] if results else None
+                next_ref = shown if isinstance(shown, str) else None
                 await self._keep(
                     conversation.model_copy(update={"state": step.state, "prompt_ref": next_ref})
                 )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _expire(self, conversation: Conversation) -> None:
         await conversations.forget(self.state, conversation)
@@ -398,6 +432,11 @@ def _new_answer(invitation_id: int, recorded: Recorded, now: datetime) -> NewAns
         text=recorded.text,
         answered_at=now,
     )
+
+
+async def _nothing_back(sending: Awaitable[None]) -> str | None:
+    await sending
+    return None
 
 
 def _answer_label(prompt: Prompt, reply: Reply, language: str) -> str | None:

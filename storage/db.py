@@ -22,6 +22,12 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///cxbot.db"
 # SQLite waits this long for another writer's lock; asyncpg gives up connecting after this.
 SQLITE_BUSY_TIMEOUT_S = 30
 POSTGRES_CONNECT_TIMEOUT_S = 5
+# Connections kept open, and how many more a burst may open. SQLAlchemy's default (5 + 10)
+# closes every connection beyond the fifth as soon as it is returned, so a bot answering 20
+# customers at once reconnected on about one transaction in ten (PostgreSQL: TLS probe,
+# backend start, statement cache lost; SQLite: a new thread and the pragmas).
+POOL_SIZE = 20
+POOL_MAX_OVERFLOW = 10
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -52,10 +58,13 @@ class Database:
                     folder.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise DatabaseUnavailable(url, f"cannot create {folder}: {exc}") from exc
+                # (an in-memory database has a single static connection, no pool to size)
+                engine_args.update(pool_size=POOL_SIZE, max_overflow=POOL_MAX_OVERFLOW)
         else:
             connect_args["timeout"] = POSTGRES_CONNECT_TIMEOUT_S
             # A long-running bot outlives PostgreSQL restarts: test connections on checkout.
             engine_args["pool_pre_ping"] = True
+            engine_args.update(pool_size=POOL_SIZE, max_overflow=POOL_MAX_OVERFLOW)
         self.engine: AsyncEngine = create_async_engine(
             url, echo=echo, connect_args=connect_args, **engine_args
         )

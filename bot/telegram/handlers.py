@@ -39,11 +39,16 @@ def build_router(runner: SurveyRunner) -> Router:
             if button.value == SKIP_VALUE
             else Tap(button.question, button.value)
         )
+        answer = _TapAnswer(query)
         outcome = await runner.handle_button(
-            CHANNEL, button.invitation, str(query.from_user.id), reply, hint
+            CHANNEL,
+            button.invitation,
+            str(query.from_user.id),
+            reply,
+            hint,
+            acknowledge=answer.early,
         )
-        notice = outcome.notice[:MAX_NOTICE] if outcome.notice else None
-        await query.answer(notice)
+        await answer.finish(outcome)
 
     @router.message(Command("start", "help"))
     async def on_start(msg: Message) -> None:
@@ -68,6 +73,33 @@ def build_router(runner: SurveyRunner) -> Router:
         return await _delivery_error(event)
 
     return router
+
+
+class _TapAnswer:
+    """Answers one callback query, once: early and without text when the runner accepts the
+    tap (alongside the messages that follow it), else with the outcome's notice at the end.
+
+    An early answer that fails is raised only at the end, where it used to happen, so the
+    answer's listeners still run and Telegram still sees the update fail.
+    """
+
+    def __init__(self, query: CallbackQuery) -> None:
+        self.query = query
+        self.sent = False
+        self.error: Exception | None = None
+
+    async def early(self) -> None:
+        self.sent = True
+        try:
+            await self.query.answer()
+        except Exception as error:  # kept for finish(): see the class docstring
+            self.error = error
+
+    async def finish(self, outcome: Outcome) -> None:
+        if self.error is not None:
+            raise self.error
+        if not self.sent:
+            await self.query.answer(outcome.notice[:MAX_NOTICE] if outcome.notice else None)
 
 
 async def _delivery_error(event: ErrorEvent) -> bool:

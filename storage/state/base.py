@@ -1,6 +1,7 @@
 """State store interface: keys, and a small async key-value API with claims and locks."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
@@ -39,8 +40,19 @@ class BaseStateStore(ABC):
         """Store `value` at `key`, replacing any value, expiring after `ttl` seconds."""
 
     @abstractmethod
+    async def set_many(self, values: Mapping[StateKey, str], ttl: float | None) -> None:
+        """Store every value at once (one round trip, all or none), each expiring after `ttl`."""
+
+    @abstractmethod
     async def delete(self, key: StateKey) -> None:
         """Remove `key`; nothing happens if it is absent."""
+
+    @abstractmethod
+    async def delete_if_equals(self, key: StateKey, value: str) -> bool:
+        """Atomically remove `key` only while it holds `value`; True if it was removed.
+
+        For pointers that a newer writer may have taken over meanwhile.
+        """
 
     @abstractmethod
     async def claim(self, key: StateKey, ttl: float) -> bool:

@@ -3,7 +3,7 @@
 import asyncio
 import heapq
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from storage.errors import StateLockTimeout
@@ -56,8 +56,21 @@ class MemoryStateStore(BaseStateStore):
             validate_ttl(ttl)
         self._store(key, value, ttl, time.monotonic())
 
+    async def set_many(self, values: Mapping[StateKey, str], ttl: float | None) -> None:
+        if ttl is not None:
+            validate_ttl(ttl)
+        now = time.monotonic()
+        for key, value in values.items():  # no await in between: all or none
+            self._store(key, value, ttl, now)
+
     async def delete(self, key: StateKey) -> None:
         self._values.pop(key, None)
+
+    async def delete_if_equals(self, key: StateKey, value: str) -> bool:
+        if self._alive(key, time.monotonic()) != value:
+            return False
+        del self._values[key]
+        return True
 
     async def claim(self, key: StateKey, ttl: float) -> bool:
         validate_ttl(ttl)

@@ -1,13 +1,15 @@
-"""Redis state store: shared by every bot process, with redis-py's own locks."""
+"""Redis state store: shared by every bot process; one round trip per operation."""
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Self
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockNotOwnedError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from storage.errors import StateLockTimeout, StateStoreUnavailable
@@ -21,6 +23,29 @@ DEFAULT_LOCK_TTL_S = 60.0
 # Lock keys sit beside value keys: `prefix:lock:namespace:parts`.
 LOCK_PREFIX = "lock"
 CONNECT_TIMEOUT_S = 5.0
+# A waiting locker tries again after this long, doubling up to the maximum: a tap queued
+# behind another on the same survey (a few milliseconds of work) gets in soon after it.
+LOCK_RETRY_FIRST_S = 0.005
+LOCK_RETRY_MAX_S = 0.1
+
+# SET each KEYS[i] to ARGV[i + 1]; ARGV[1] is the TTL in milliseconds, "" for none.
+SET_MANY = """
+for i, name in ipairs(KEYS) do
+    if ARGV[1] == "" then
+        redis.call("SET", name, ARGV[i + 1])
+    else
+        redis.call("SET", name, ARGV[i + 1], "PX", ARGV[1])
+    end
+end
+return #KEYS
+"""
+# DEL KEYS[1] only while it holds ARGV[1]: releases a lock or an outdated pointer.
+DELETE_IF_EQUALS = """
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+    return redis.call("DEL", KEYS[1])
+end
+return 0
+"""
 
 
 def _milliseconds(ttl: float) -> int:
@@ -29,7 +54,11 @@ def _milliseconds(ttl: float) -> int:
 
 
 class RedisStateStore(BaseStateStore):
-    """Keys are `prefix:namespace:parts`; locks are `prefix:lock:namespace:parts`."""
+    """Keys are `prefix:namespace:parts`; locks are `prefix:lock:namespace:parts`.
+
+    A lock is one `SET NX PX` holding a random token, released by a compare-and-delete
+    script, so a holder that outlived `lock_ttl` cannot free its successor's lock.
+    """
 
     def __init__(
         self,
@@ -47,6 +76,9 @@ class RedisStateStore(BaseStateStore):
                 url, decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_S
             )
         self.client = client
+        # Sent by SHA (EVALSHA); redis-py loads a script again if Redis forgot it.
+        self._set_many = client.register_script(SET_MANY)
+        self._delete_if_equals = client.register_script(DELETE_IF_EQUALS)
 
     @classmethod
     def from_client(
@@ -79,9 +111,27 @@ class RedisStateStore(BaseStateStore):
         with self._reachable():
             await self.client.set(self._name(key), value, px=px)
 
+    async def set_many(self, values: Mapping[StateKey, str], ttl: float | None) -> None:
+        px = "" if ttl is None else str(_milliseconds(ttl))
+        if not values:
+            return
+        # One script runs atomically: no reader sees some of the values without the others.
+        with self._reachable():
+            await self._set_many(
+                keys=[self._name(key) for key in values], args=[px, *values.values()]
+            )
+
     async def delete(self, key: StateKey) -> None:
         with self._reachable():
             await self.client.delete(self._name(key))
+
+    async def delete_if_equals(self, key: StateKey, value: str) -> bool:
+        return await self._compare_and_delete(self._name(key), value)
+
+    async def _compare_and_delete(self, name: str, value: str) -> bool:
+        with self._reachable():
+            deleted = await self._delete_if_equals(keys=[name], args=[value])
+        return bool(deleted)
 
     async def claim(self, key: StateKey, ttl: float) -> bool:
         px = _milliseconds(ttl)
@@ -92,24 +142,36 @@ class RedisStateStore(BaseStateStore):
     @asynccontextmanager
     # `timeout` is how long to wait for the lock (the interface's contract), not a call timeout.
     async def lock(self, key: StateKey, timeout: float = 10.0) -> AsyncIterator[None]:  # noqa: ASYNC109
-        # redis-py polls every 0.1 s and gives up when the next poll would pass `timeout`.
         name = key.render(f"{self.prefix}:{LOCK_PREFIX}")
-        lock = self.client.lock(
-            name, timeout=self.lock_ttl, blocking_timeout=timeout, thread_local=False
-        )
-        with self._reachable():
-            acquired = await lock.acquire()
-        if not acquired:
-            raise StateLockTimeout(name, timeout)
+        token = os.urandom(16).hex()
+        try:
+            await self._acquire(name, token, timeout)
+        except asyncio.CancelledError:
+            # Cancelled while our SET may have landed: free the lock if it is ours.
+            with contextlib.suppress(StateStoreUnavailable):
+                await self._compare_and_delete(name, token)
+            raise
         try:
             yield
         finally:
-            try:
-                with self._reachable():
-                    await lock.release()
-            except LockNotOwnedError:
+            if not await self._compare_and_delete(name, token):
                 # The holder outlived lock_ttl, so someone else may have entered meanwhile.
                 logger.warning("lock %s expired before release (lock_ttl=%gs)", name, self.lock_ttl)
+
+    async def _acquire(self, name: str, token: str, timeout: float) -> None:  # noqa: ASYNC109
+        px = _milliseconds(self.lock_ttl)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        pause = LOCK_RETRY_FIRST_S
+        while True:
+            with self._reachable():
+                if await self.client.set(name, token, nx=True, px=px):
+                    return
+            left = deadline - loop.time()
+            if left <= 0:
+                raise StateLockTimeout(name, timeout)
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, LOCK_RETRY_MAX_S)
 
     async def ping(self) -> None:
         with self._reachable():
