@@ -2,11 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert_ignoring_conflicts
+from storage.db import insert_ignoring_conflicts_statement
 from storage.tables import Answer, Invitation
 
 
@@ -37,9 +39,20 @@ async def record_answer(session: AsyncSession, new: NewAnswer) -> bool:
         "text": new.text,
         "answered_at": new.answered_at,
     }
-    insert = insert_ignoring_conflicts(session, Answer, values, ("invitation_id", "question_id"))
-    result = await session.exec(insert.returning(col(Answer.id)))
+    insert = _record_statement(session.get_bind().dialect.name)
+    result = await session.exec(insert, params=values)
     return result.scalar_one_or_none() is not None
+
+
+@cache
+def _record_statement(dialect: str) -> Insert:
+    # Built once: each answer only binds its values, and SQLAlchemy reuses the compiled SQL
+    # (building the statement anew cost more than running it; this is one per answer).
+    # On the table, not the model: a plain Core statement skips the ORM's bulk-insert machinery.
+    answers = Answer.metadata.tables["answers"]
+    return insert_ignoring_conflicts_statement(
+        dialect, answers, ("invitation_id", "question_id")
+    ).returning(answers.c.id)
 
 
 async def answers_for(session: AsyncSession, invitation_id: int) -> list[Answer]:

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -101,6 +101,15 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+
+def insert_ignoring_conflicts_statement(
+    dialect: str, table: Table, conflict_columns: Sequence[str]
+) -> Insert:
+    """`INSERT ... ON CONFLICT (conflict_columns) DO NOTHING` without values: build it once and
+    execute it with each row as parameters."""
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
 def insert_ignoring_conflicts(

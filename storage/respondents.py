@@ -1,6 +1,10 @@
 """Respondents repository: find or create the person behind a channel user id."""
 
-from sqlmodel import col, select
+from functools import cache
+
+from sqlalchemy import bindparam
+from sqlalchemy.sql.dml import Update
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.clock import utcnow
@@ -40,6 +44,40 @@ async def upsert_respondent(
         session.add(respondent)
         await session.flush()
     return respondent
+
+
+async def remember_language(
+    session: AsyncSession, channel: str, external_id: str, language: str
+) -> bool:
+    """Store `language` for a known respondent; True if it changed.
+
+    One UPDATE, no SELECT: the runner calls it on the first answer of every survey. A
+    Respondent this session already loaded is not refreshed.
+    """
+    result = await session.exec(
+        _language_statement(),
+        params={
+            "the_channel": channel,
+            "the_external_id": external_id,
+            "new_language": language,
+            "new_updated_at": utcnow(),
+        },
+    )
+    return result.rowcount > 0
+
+
+@cache
+def _language_statement() -> Update:
+    respondents = Respondent.metadata.tables["respondents"]
+    return (
+        update(respondents)
+        .where(
+            respondents.c.channel == bindparam("the_channel"),
+            respondents.c.external_id == bindparam("the_external_id"),
+            respondents.c.language.is_distinct_from(bindparam("new_language")),
+        )
+        .values(language=bindparam("new_language"), updated_at=bindparam("new_updated_at"))
+    )
 
 
 async def get_respondent(session: AsyncSession, respondent_id: int) -> Respondent | None:

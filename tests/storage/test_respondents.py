@@ -6,7 +6,12 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from storage.db import Database
-from storage.respondents import find_respondent, get_respondent, upsert_respondent
+from storage.respondents import (
+    find_respondent,
+    get_respondent,
+    remember_language,
+    upsert_respondent,
+)
 from storage.tables import Respondent
 
 
@@ -32,6 +37,22 @@ class TestRespondents:
             slack = await upsert_respondent(session, "slack", "U42")
             await session.commit()
         assert telegram.id != slack.id
+
+    async def test_remember_language_sets_a_known_respondents_language(
+        self, database: Database
+    ) -> None:
+        async with database.session() as session:
+            await upsert_respondent(session, "telegram", "42")
+            await session.commit()
+        async with database.session() as session:
+            assert await remember_language(session, "telegram", "42", "pl")
+            assert not await remember_language(session, "telegram", "42", "pl")  # unchanged
+            assert not await remember_language(session, "telegram", "43", "pl")  # unknown
+            await session.commit()
+        async with database.session() as session:
+            found = await find_respondent(session, "telegram", "42")
+            assert found is not None and found.language == "pl"
+        assert await respondent_count(database) == 1
 
     async def test_a_given_language_replaces_the_stored_one(self, database: Database) -> None:
         async with database.session() as session:
