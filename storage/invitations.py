@@ -119,35 +119,99 @@ async def _transition(
     return result.rowcount > 0
 
 
+async def mark_sending(session: AsyncSession, invitation_id: int, at: datetime) -> bool:
+    """scheduled -> sending: claim the send, right before the platform call.
+
+    Commit it before calling the platform: only the sender whose claim changed the row may
+    send, so two workers (or a retried job) never send one invitation twice.
+    """
+    return await _transition(
+        session, invitation_id, (S.SCHEDULED,), status=S.SENDING.value, sending_at=at
+    )
+
+
+async def unclaim(session: AsyncSession, invitation_id: int) -> bool:
+    """sending -> scheduled: the platform refused for now (5xx, network), so try again later.
+
+    `scheduled_at` keeps the original due time; the job queue holds the retry's time.
+    """
+    return await _transition(
+        session, invitation_id, (S.SENDING,), status=S.SCHEDULED.value, sending_at=None
+    )
+
+
 async def mark_sent(
     session: AsyncSession,
     invitation_id: int,
     message_ref: str,
     sent_at: datetime,
     expires_at: datetime | None,
+    reminder_at: datetime | None = None,
 ) -> bool:
-    """scheduled | failed -> sent, remembering the channel's message id."""
+    """scheduled | sending | failed -> sent, remembering the channel's message id.
+
+    `failed` is accepted because the platform's word wins: a send that completes after the
+    row was marked failed (interrupted, say) did reach the customer.
+    """
     return await _transition(
         session,
         invitation_id,
-        (S.SCHEDULED, S.FAILED),
+        (S.SCHEDULED, S.SENDING, S.FAILED),
         status=S.SENT.value,
         message_ref=message_ref,
         sent_at=sent_at,
         expires_at=expires_at,
+        reminder_at=reminder_at,
         failure_reason=None,
     )
 
 
 async def mark_failed(session: AsyncSession, invitation_id: int, reason: str) -> bool:
-    """scheduled | sent -> failed, with the reason."""
+    """scheduled | sending | sent -> failed, with the reason."""
     return await _transition(
         session,
         invitation_id,
-        (S.SCHEDULED, S.SENT),
+        (S.SCHEDULED, S.SENDING, S.SENT),
         status=S.FAILED.value,
         failure_reason=reason,
     )
+
+
+async def mark_reminded(session: AsyncSession, invitation_id: int, at: datetime) -> bool:
+    """Record the one reminder of a sent, unanswered invitation; False if it had one already."""
+    statement = (
+        update(Invitation)
+        .where(
+            col(Invitation.id) == invitation_id,
+            col(Invitation.status) == S.SENT.value,
+            col(Invitation.reminded_at).is_(None),
+        )
+        .values(reminded_at=at)
+    )
+    result = await session.exec(statement)
+    return result.rowcount > 0
+
+
+async def unmark_reminded(session: AsyncSession, invitation_id: int) -> bool:
+    """Forget a reminder claimed but refused for now by the platform, so it can be tried again."""
+    statement = (
+        update(Invitation)
+        .where(col(Invitation.id) == invitation_id, col(Invitation.status) == S.SENT.value)
+        .values(reminded_at=None)
+    )
+    result = await session.exec(statement)
+    return result.rowcount > 0
+
+
+async def set_message_ref(session: AsyncSession, invitation_id: int, message_ref: str) -> bool:
+    """Point the invitation at the message now showing its question (a reminder's)."""
+    statement = (
+        update(Invitation)
+        .where(col(Invitation.id) == invitation_id)
+        .values(message_ref=message_ref)
+    )
+    result = await session.exec(statement)
+    return result.rowcount > 0
 
 
 async def mark_started(session: AsyncSession, invitation_id: int, at: datetime) -> bool:
@@ -169,6 +233,11 @@ async def mark_expired(session: AsyncSession, invitation_id: int) -> bool:
     return await _transition(
         session, invitation_id, (S.SCHEDULED, S.SENT, S.STARTED), status=S.EXPIRED.value
     )
+
+
+async def expire_sent(session: AsyncSession, invitation_id: int) -> bool:
+    """sent | started -> expired: the expiry time came with the survey unfinished."""
+    return await _transition(session, invitation_id, (S.SENT, S.STARTED), status=S.EXPIRED.value)
 
 
 async def due_invitations(
@@ -193,6 +262,46 @@ async def due_invitations(
     return list((await session.exec(statement)).all())
 
 
+async def pending_reminders(
+    session: AsyncSession, until: datetime | None, limit: int = 100
+) -> list[Invitation]:
+    """Sent, unanswered invitations whose reminder is due by `until` (None: any time)."""
+    statement = select(Invitation).where(
+        col(Invitation.status) == S.SENT.value,
+        col(Invitation.reminder_at).is_not(None),
+        col(Invitation.reminded_at).is_(None),
+    )
+    if until is not None:
+        statement = statement.where(col(Invitation.reminder_at) <= until)
+    statement = statement.order_by(col(Invitation.reminder_at), col(Invitation.id)).limit(limit)
+    return list((await session.exec(statement)).all())
+
+
+async def pending_expiries(
+    session: AsyncSession, until: datetime | None, limit: int = 100
+) -> list[Invitation]:
+    """Sent or started invitations whose expiry comes by `until` (None: any time)."""
+    statement = select(Invitation).where(
+        col(Invitation.status).in_([S.SENT.value, S.STARTED.value]),
+        col(Invitation.expires_at).is_not(None),
+    )
+    if until is not None:
+        statement = statement.where(col(Invitation.expires_at) <= until)
+    statement = statement.order_by(col(Invitation.expires_at), col(Invitation.id)).limit(limit)
+    return list((await session.exec(statement)).all())
+
+
+async def stuck_sending(session: AsyncSession, before: datetime, limit: int = 100) -> list[int]:
+    """Ids of invitations claimed for sending before `before` and never settled."""
+    statement = (
+        select(Invitation.id)
+        .where(col(Invitation.status) == S.SENDING.value, col(Invitation.sending_at) < before)
+        .order_by(col(Invitation.sending_at))
+        .limit(limit)
+    )
+    return [found for found in (await session.exec(statement)).all() if found is not None]
+
+
 async def list_invitations(
     session: AsyncSession,
     *,
@@ -207,3 +316,32 @@ async def list_invitations(
     if status is not None:
         statement = statement.where(col(Invitation.status) == str(status))
     return list((await session.exec(statement)).all())
+
+
+async def last_surveyed_at(session: AsyncSession, respondent_id: int) -> datetime | None:
+    """When the respondent was last invited to any survey (invitations that failed don't count).
+
+    Quarantine reads this: one survey per customer per N days, whatever the survey.
+    """
+    statement = (
+        select(Invitation.created_at)
+        .where(
+            col(Invitation.respondent_id) == respondent_id,
+            col(Invitation.status) != S.FAILED.value,
+        )
+        .order_by(col(Invitation.created_at).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def invitation_for_case(
+    session: AsyncSession, case_id: str, survey_id: str
+) -> Invitation | None:
+    """The invitation of this case and survey, if one was created."""
+    statement = (
+        select(Invitation)
+        .where(col(Invitation.case_id) == case_id, col(Invitation.survey_id) == survey_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(statement)).one_or_none()

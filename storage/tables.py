@@ -64,6 +64,12 @@ class Invitation(SQLModel, table=True):
         Index("ix_invitations_status_scheduled_at", "status", "scheduled_at"),
         # Quarantine: "when was this customer last surveyed?"
         Index("ix_invitations_respondent_created", "respondent_id", "created_at"),
+        # Reports. Invitations sent in a period (the response rate's denominator), overall and
+        # by team; and a team's invitations with what a report joins and groups on, read from
+        # the index alone (it also serves every "team = X" lookup).
+        Index("ix_invitations_sent_at", "sent_at"),
+        Index("ix_invitations_team_sent_at", "team", "sent_at"),
+        Index("ix_invitations_team_id_agent", "team", "id", "agent"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -75,7 +81,7 @@ class Invitation(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=16)
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # Promoted from attributes at creation so that reports filter and group on real columns.
-    team: str | None = Field(default=None, max_length=128, index=True)
+    team: str | None = Field(default=None, max_length=128)
     agent: str | None = Field(default=None, max_length=128, index=True)
     # Lower-case tags wrapped in commas (",vip,refund,") so `LIKE '%,vip,%'` finds one tag.
     tags: str | None = Field(default=None, sa_type=Text)
@@ -103,6 +109,8 @@ class Answer(SQLModel, table=True):
     __tablename__ = "answers"
     __table_args__ = (
         UniqueConstraint("invitation_id", "question_id", name="uq_answer_invitation_question"),
+        # Reports: the scores (or comments) of one kind in a period, read from the index alone.
+        Index("ix_answers_kind_answered_at", "kind", "answered_at", "invitation_id", "score"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

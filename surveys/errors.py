@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["InvalidRules", "InvalidSurveyDefinition", "SurveyError", "UnknownSurvey"]
+__all__ = [
+    "InvalidRules",
+    "InvalidSurveyDefinition",
+    "ReportQueryError",
+    "SurveyError",
+    "UnknownSurvey",
+]
 
 
 class SurveyError(Exception):
@@ -54,3 +60,17 @@ class UnknownSurvey(SurveyError):
 
     def __reduce__(self) -> tuple[type[UnknownSurvey], tuple[str, list[str]]]:
         return (type(self), (self.survey_id, self.known))
+
+
+class ReportQueryError(SurveyError):
+    """Report arguments that cannot be read; `message` says what is accepted, with an example.
+
+    The message is written for the admin who typed the command and is sent back verbatim.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[ReportQueryError], tuple[str]]:
+        return (type(self), (self.message,))

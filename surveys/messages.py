@@ -32,6 +32,7 @@ class Message(StrEnum):
     SCALE_HINT = "scale_hint"
     COMMENT_MODAL_TITLE = "comment_modal_title"
     SUBMIT = "submit"
+    REMINDER = "reminder"
 
 
 # Polish addresses the customer as "Ty" (capitalised Twój/Ci/Cię, as in customer mail);
@@ -135,6 +136,11 @@ _CATALOG: dict[Message, Texts] = {
         "ro": "Comentariul tău",
     },
     Message.SUBMIT: {"en": "Send", "pl": "Wyślij", "ro": "Trimite"},
+    Message.REMINDER: {
+        "en": "A quick reminder: we would still love to hear what you think.",
+        "pl": "Przypominamy: wciąż chętnie poznamy Twoją opinię.",
+        "ro": "Un mic memento: ne-ar plăcea în continuare să aflăm părerea ta.",
+    },
 }
 
 

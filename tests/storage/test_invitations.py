@@ -11,15 +11,24 @@ from storage.db import Database
 from storage.invitations import (
     create_invitation,
     due_invitations,
+    expire_sent,
     get_invitation,
     get_invitation_for_update,
     list_invitations,
     mark_completed,
     mark_expired,
     mark_failed,
+    mark_reminded,
+    mark_sending,
     mark_sent,
     mark_started,
+    pending_expiries,
+    pending_reminders,
+    set_message_ref,
+    stuck_sending,
     tags_column,
+    unclaim,
+    unmark_reminded,
 )
 from storage.respondents import upsert_respondent
 from storage.tables import Invitation, InvitationStatus
@@ -294,3 +303,127 @@ class TestQueries:
         assert [i.case_id for i in open_nps] == ["A"]
         assert [i.case_id for i in expired] == ["C"]
         assert [i.case_id for i in first] == ["A"]
+
+
+class TestSendingClaims:
+    """The claim before a platform call: only the caller whose UPDATE changed the row sends."""
+
+    async def test_one_claim_wins_then_the_send_is_confirmed(self, database: Database) -> None:
+        invitation_id = await scheduled(database)
+        async with database.session() as session:
+            assert await mark_sending(session, invitation_id, NOON)
+            assert not await mark_sending(session, invitation_id, NOON)  # a second sender
+            await session.commit()
+        assert (await stored(database, invitation_id)).sending_at == NOON
+        async with database.session() as session:
+            reminder = NOON + timedelta(hours=24)
+            assert await mark_sent(session, invitation_id, "m-1", NOON, LATER, reminder)
+            await session.commit()
+        invitation = await stored(database, invitation_id)
+        assert invitation.status == InvitationStatus.SENT
+        assert invitation.reminder_at == NOON + timedelta(hours=24)
+
+    async def test_concurrent_claims_let_exactly_one_through(self, database: Database) -> None:
+        invitation_id = await scheduled(database)
+
+        async def claim() -> bool:
+            async with database.session() as session:
+                won = await mark_sending(session, invitation_id, NOON)
+                await session.commit()
+                return won
+
+        assert sorted(await asyncio.gather(*(claim() for _ in range(10)))) == [False] * 9 + [True]
+
+    async def test_a_temporary_refusal_gives_the_claim_back(self, database: Database) -> None:
+        invitation_id = await scheduled(database)
+        async with database.session() as session:
+            assert not await unclaim(session, invitation_id)  # nothing claimed yet
+            assert await mark_sending(session, invitation_id, NOON)
+            assert await unclaim(session, invitation_id)
+            await session.commit()
+        invitation = await stored(database, invitation_id)
+        assert invitation.status == InvitationStatus.SCHEDULED
+        assert invitation.sending_at is None and invitation.scheduled_at == NOON
+
+    async def test_an_interrupted_claim_can_be_failed(self, database: Database) -> None:
+        invitation_id = await scheduled(database)
+        async with database.session() as session:
+            assert await mark_sending(session, invitation_id, NOON)
+            assert await mark_failed(session, invitation_id, "interrupted")
+            assert not await mark_sending(session, invitation_id, NOON)
+            await session.commit()
+        assert (await stored(database, invitation_id)).status == InvitationStatus.FAILED
+
+    async def test_claims_left_behind_are_found(self, database: Database) -> None:
+        old, fresh = await scheduled(database, "old"), await scheduled(database, "fresh")
+        async with database.session() as session:
+            await mark_sending(session, old, NOON)
+            await mark_sending(session, fresh, NOON + timedelta(hours=1))
+            await session.commit()
+        async with database.session() as session:
+            assert await stuck_sending(session, NOON + timedelta(minutes=30)) == [old]
+
+
+class TestRemindersAndExpiry:
+    async def test_one_reminder_only_while_unanswered(self, database: Database) -> None:
+        invitation_id = await scheduled(database)
+        async with database.session() as session:
+            assert not await mark_reminded(session, invitation_id, NOON)  # not sent yet
+            await mark_sent(session, invitation_id, "m-1", NOON, LATER, NOON + timedelta(hours=1))
+            assert await mark_reminded(session, invitation_id, NOON + timedelta(hours=1))
+            assert not await mark_reminded(session, invitation_id, NOON + timedelta(hours=2))
+            await session.commit()
+        invitation = await stored(database, invitation_id)
+        assert invitation.reminded_at == NOON + timedelta(hours=1)
+
+    async def test_a_refused_reminder_can_be_claimed_again(self, database: Database) -> None:
+        invitation_id = await scheduled(database)
+        async with database.session() as session:
+            await mark_sent(session, invitation_id, "m-1", NOON, LATER)
+            assert await mark_reminded(session, invitation_id, NOON)
+            assert await unmark_reminded(session, invitation_id)
+            assert await mark_reminded(session, invitation_id, NOON)
+            assert await set_message_ref(session, invitation_id, "m-2")
+            await session.commit()
+        assert (await stored(database, invitation_id)).message_ref == "m-2"
+
+    async def test_no_reminder_once_answered(self, database: Database) -> None:
+        invitation_id = await scheduled(database)
+        async with database.session() as session:
+            await mark_sent(session, invitation_id, "m-1", NOON, LATER)
+            await mark_started(session, invitation_id, NOON)
+            assert not await mark_reminded(session, invitation_id, NOON)
+
+    async def test_only_sent_or_started_surveys_expire(self, database: Database) -> None:
+        waiting, sent, started, done = [
+            await scheduled(database, case) for case in ("waiting", "sent", "started", "done")
+        ]
+        async with database.session() as session:
+            for invitation_id in (sent, started, done):
+                await mark_sent(session, invitation_id, "m", NOON, LATER)
+            await mark_started(session, started, NOON)
+            await mark_completed(session, done, NOON)
+            assert [await expire_sent(session, i) for i in (waiting, sent, started, done)] == [
+                False,
+                True,
+                True,
+                False,
+            ]
+            assert not await expire_sent(session, sent)  # once
+            await session.commit()
+        assert (await stored(database, waiting)).status == InvitationStatus.SCHEDULED
+
+    async def test_pending_reminders_and_expiries_by_time(self, database: Database) -> None:
+        early, late, answered = [await scheduled(database, case) for case in ("a", "b", "c")]
+        async with database.session() as session:
+            await mark_sent(session, early, "m", NOON, LATER, NOON + timedelta(hours=1))
+            await mark_sent(session, late, "m", NOON, LATER + timedelta(days=1), LATER)
+            await mark_sent(session, answered, "m", NOON, LATER, NOON + timedelta(hours=1))
+            await mark_started(session, answered, NOON)
+            await session.commit()
+        async with database.session() as session:
+            soon = NOON + timedelta(hours=2)
+            assert [i.id for i in await pending_reminders(session, soon)] == [early]
+            assert [i.id for i in await pending_reminders(session, None)] == [early, late]
+            assert [i.id for i in await pending_expiries(session, LATER)] == [early, answered]
+            assert [i.id for i in await pending_expiries(session, None)] == [early, answered, late]

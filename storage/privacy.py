@@ -1,0 +1,221 @@
+"""Privacy: forget a respondent (comments and identity go, anonymous scores stay) and purge
+comments past the retention period. Both are written to the audit log."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import col, delete, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.audit import record_audit
+from storage.clock import utcnow
+from storage.respondents import find_respondent
+from storage.tables import Answer, Decision, Followup, Invitation, InvitationStatus
+
+S = InvitationStatus
+
+FORGET_ACTION = "forget_respondent"
+PURGE_ACTION = "purge_comments"
+# What stays of an invitation's attributes and a decision's event: case facts that reports
+# and /why group on, nothing that names or reaches the person.
+KEPT_CASE_FIELDS = ("type", "case_id", "team", "agent", "tags", "priority")
+# A survey not yet sent to a forgotten person is never sent; one in progress is closed.
+FORGOTTEN_REASON = "respondent forgotten"
+_NOT_SENT = (S.SCHEDULED.value, S.SENDING.value)
+_IN_PROGRESS = (S.SENT.value, S.STARTED.value)
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    """What ``forget_respondent`` removed, and the anonymous token that replaced the identity."""
+
+    respondent_id: int
+    token: str
+    invitation_ids: tuple[int, ...]
+    comments: int  # free-text answers deleted
+    followup_comments: int  # comments copied onto detractor follow-ups, cleared
+    decisions: int  # stored events stripped of the person's address and payload
+    scores_kept: int  # score/choice answers that stay, no longer linked to anyone
+    cancelled: int  # invitations not sent yet (failed) or in progress (expired)
+
+    def summary(self) -> str:
+        """One line for the audit log and for the person who asked."""
+        return (
+            f"{self.comments} comment(s) and {self.followup_comments} follow-up comment(s) "
+            f"deleted; identity replaced in {len(self.invitation_ids)} invitation(s) and "
+            f"{self.decisions} event record(s); {self.cancelled} open survey(s) closed; "
+            f"{self.scores_kept} score(s) kept anonymously"
+        )
+
+
+def anonymous_token() -> str:
+    """A stand-in external id: unique, and unrelated to the person it replaces."""
+    return f"forgotten-{secrets.token_hex(12)}"
+
+
+def _kept(payload: dict[str, Any]) -> dict[str, Any]:
+    return {name: payload[name] for name in KEPT_CASE_FIELDS if name in payload}
+
+
+async def forget_respondent(
+    session: AsyncSession, channel: str, external_id: str, actor: str
+) -> ForgetResult | None:
+    """Delete the comments and identity of the person known on ``channel`` as ``external_id``.
+
+    Their score answers stay (reports keep their numbers) but nothing links them to the person
+    any more: the respondent's external id becomes an anonymous token, each invitation's
+    address becomes that token and its attributes keep only case facts (team, agent, tags,
+    priority), and each stored event about them loses its recipient and payload. Invitations not
+    sent yet are failed, those in progress expired. None when nobody is known by that id.
+    The caller commits (with the audit entry written here).
+    """
+    respondent = await find_respondent(session, channel, external_id)
+    if respondent is None or respondent.id is None:
+        return None
+    token = anonymous_token()
+    invitations = list(
+        (
+            await session.exec(
+                select(Invitation)
+                .where(col(Invitation.respondent_id) == respondent.id)
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+    )
+    ids = [invitation.id for invitation in invitations if invitation.id is not None]
+    addresses = {invitation.address for invitation in invitations}
+
+    comments, followup_comments = await _delete_comments(session, ids, before=None)
+    scores_kept = await _count_answers(session, ids)
+    cancelled = 0
+    now = utcnow()
+    for invitation in invitations:
+        if invitation.status in _NOT_SENT:
+            invitation.status = S.FAILED.value
+            invitation.failure_reason = FORGOTTEN_REASON
+            cancelled += 1
+        elif invitation.status in _IN_PROGRESS:
+            invitation.status = S.EXPIRED.value
+            cancelled += 1
+        invitation.address = token
+        invitation.attributes = _kept(invitation.attributes)
+        session.add(invitation)
+
+    decisions = await _strip_decisions(session, channel, ids, {external_id, *addresses}, token)
+
+    respondent.external_id = token
+    respondent.forgotten_at = now
+    respondent.updated_at = now
+    session.add(respondent)
+    await session.flush()
+    result = ForgetResult(
+        respondent_id=respondent.id,
+        token=token,
+        invitation_ids=tuple(ids),
+        comments=comments,
+        followup_comments=followup_comments,
+        decisions=decisions,
+        scores_kept=scores_kept,
+        cancelled=cancelled,
+    )
+    # The audit entry names the respondent by row id and token, never by the forgotten id.
+    await record_audit(
+        session, actor, FORGET_ACTION, f"respondent {respondent.id} ({token})", result.summary()
+    )
+    return result
+
+
+async def purge_comments_before(session: AsyncSession, cutoff: datetime, actor: str) -> int:
+    """Delete every comment given before ``cutoff`` (naive UTC); scores stay.
+
+    Free-text answers are deleted and any text on other answers cleared; comments copied onto
+    follow-ups created before the cutoff are cleared too. Returns how many answer comments went;
+    the audit entry (written even when nothing was due, so admins see the purge runs) counts
+    both. The caller commits.
+    """
+    comments, followup_comments = await _delete_comments(session, None, before=cutoff)
+    await record_audit(
+        session,
+        actor,
+        PURGE_ACTION,
+        f"comments before {cutoff.isoformat(sep=' ', timespec='seconds')}",
+        f"{comments} comment(s) and {followup_comments} follow-up comment(s) deleted",
+    )
+    return comments
+
+
+async def _delete_comments(
+    session: AsyncSession, invitation_ids: Sequence[int] | None, *, before: datetime | None
+) -> tuple[int, int]:
+    """Delete free-text answers and clear comments, of some invitations and/or before a time."""
+    answer_filters: list[Any] = []
+    followup_filters: list[Any] = []
+    if invitation_ids is not None:
+        answer_filters.append(col(Answer.invitation_id).in_(invitation_ids))
+        followup_filters.append(col(Followup.invitation_id).in_(invitation_ids))
+    if before is not None:
+        answer_filters.append(col(Answer.answered_at) < before)
+        followup_filters.append(col(Followup.created_at) < before)
+    if invitation_ids is not None and not invitation_ids:
+        return 0, 0
+    # A text answer is nothing but the comment: the row goes. Other answers keep their score.
+    deleted = await session.exec(
+        delete(Answer).where(
+            *answer_filters,
+            col(Answer.score).is_(None),
+            col(Answer.choice).is_(None),
+            col(Answer.text).is_not(None),
+        )
+    )
+    cleared = await session.exec(
+        update(Answer).where(*answer_filters, col(Answer.text).is_not(None)).values(text=None)
+    )
+    followups = await session.exec(
+        update(Followup)
+        .where(*followup_filters, col(Followup.comment).is_not(None))
+        .values(comment=None)
+    )
+    return deleted.rowcount + cleared.rowcount, followups.rowcount
+
+
+async def _count_answers(session: AsyncSession, invitation_ids: Sequence[int]) -> int:
+    if not invitation_ids:
+        return 0
+    statement = select(func.count()).where(
+        col(Answer.invitation_id).in_(invitation_ids),
+        or_(col(Answer.score).is_not(None), col(Answer.choice).is_not(None)),
+    )
+    return int((await session.exec(statement)).one())
+
+
+async def _strip_decisions(
+    session: AsyncSession,
+    channel: str,
+    invitation_ids: Sequence[int],
+    recipients: set[str],
+    token: str,
+) -> int:
+    """Replace the person's address and event payload in every decision that concerns them:
+    those that scheduled one of their invitations, and those addressed to them on ``channel``
+    (suppressed events have no invitation)."""
+    addressed = col(Decision.channel) == channel
+    addressed = addressed & col(Decision.recipient).in_(sorted(recipients))
+    where = or_(col(Decision.invitation_id).in_(invitation_ids), addressed)
+    decisions = list(
+        (
+            await session.exec(
+                select(Decision).where(where).execution_options(populate_existing=True)
+            )
+        ).all()
+    )
+    for decision in decisions:
+        decision.recipient = token
+        decision.event = _kept(decision.event)
+        session.add(decision)
+    return len(decisions)

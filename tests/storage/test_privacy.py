@@ -1,0 +1,311 @@
+"""Privacy: forgetting a respondent keeps their anonymous scores and nothing else; the
+retention purge deletes comments older than the cutoff; both are in the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from storage.answers import NewAnswer, record_answer, scores
+from storage.audit import latest_audit
+from storage.db import Database
+from storage.decisions import NewDecision, record_decision
+from storage.followups import NewFollowup, add_comment, create_followup
+from storage.invitations import create_invitation
+from storage.privacy import (
+    FORGET_ACTION,
+    FORGOTTEN_REASON,
+    PURGE_ACTION,
+    forget_respondent,
+    purge_comments_before,
+)
+from storage.reports import score_summary
+from storage.respondents import find_respondent, upsert_respondent
+from storage.tables import (
+    Answer,
+    AuditEntry,
+    Decision,
+    DecisionOutcome,
+    Followup,
+    Invitation,
+    Respondent,
+)
+from surveys.definitions import QuestionKind
+from surveys.report_query import parse_report_args
+from tests.storage.builders import NOON, new_invitation
+
+ADMIN = "telegram:42 Admin"
+ATTRIBUTES = {"team": "billing", "agent": "ana", "tags": ["vip"], "email": "jo@example.test"}
+
+
+async def surveyed(
+    database: Database,
+    external_id: str,
+    case_id: str,
+    *,
+    status: str = "completed",
+    score: int | None = None,
+    comment: str | None = None,
+    at: datetime = NOON,
+    followup: bool = False,
+) -> int:
+    """A respondent's invitation in ``status`` with an NPS score and comment given at ``at``."""
+    async with database.session() as session:
+        respondent = await upsert_respondent(session, "telegram", external_id, "en")
+        assert respondent.id is not None
+        invitation, _ = await create_invitation(
+            session,
+            new_invitation(
+                respondent.id, case_id, address=external_id, attributes=dict(ATTRIBUTES)
+            ),
+        )
+        assert invitation.id is not None
+        invitation.status = status
+        session.add(invitation)
+        if score is not None:
+            await record_answer(session, answer(invitation.id, "nps", score=score, at=at))
+        if comment is not None:
+            await record_answer(session, answer(invitation.id, "why", text=comment, at=at))
+        if followup:
+            new = NewFollowup(invitation.id, "nps", score or 0, "telegram", "-100500", at)
+            await create_followup(session, new)
+            if comment is not None:
+                await add_comment(session, invitation.id, comment)
+        await session.commit()
+        return invitation.id
+
+
+def answer(
+    invitation_id: int,
+    question: str,
+    *,
+    score: int | None = None,
+    text: str | None = None,
+    at: datetime = NOON,
+) -> NewAnswer:
+    kind = "nps" if score is not None else "text"
+    return NewAnswer(invitation_id, question, kind, score, None, text, at)
+
+
+async def decide(
+    database: Database, case_id: str, recipient: str, invitation_id: int | None
+) -> None:
+    event: dict[str, Any] = {
+        "type": "case.closed",
+        "case_id": case_id,
+        "channel": "telegram",
+        "recipient": recipient,
+        "team": "billing",
+        "agent": "ana",
+        "tags": ["vip"],
+        "priority": "high",
+        "timezone": "Europe/Warsaw",
+        "attributes": {"requester_email": "jo@example.test"},
+    }
+    outcome = DecisionOutcome.SCHEDULED if invitation_id else DecisionOutcome.SUPPRESSED
+    async with database.session() as session:
+        await record_decision(
+            session,
+            NewDecision(
+                source="api",
+                event_type="case.closed",
+                case_id=case_id,
+                channel="telegram",
+                recipient=recipient,
+                outcome=outcome,
+                detail="",
+                event=event,
+                invitation_id=invitation_id,
+            ),
+        )
+        await session.commit()
+
+
+async def rows(database: Database, table: type[Any], *where: Any) -> list[Any]:
+    async with database.session() as session:
+        return list((await session.exec(select(table).where(*where))).all())
+
+
+async def nps_summary(database: Database) -> tuple[float | None, int, dict[int, int]]:
+    query = parse_report_args("90d", now=NOON + timedelta(days=1), command="nps")
+    async with database.session() as session:
+        summary = await score_summary(session, query, QuestionKind.NPS)
+    return summary.score.value, summary.score.n, dict(summary.score.counts)
+
+
+class TestForget:
+    async def test_scores_stay_and_comments_and_identity_go(self, database: Database) -> None:
+        answered = await surveyed(
+            database, "1001", "T-1", score=3, comment="the agent was rude", followup=True
+        )
+        pending = await surveyed(database, "1001", "T-2", status="scheduled")
+        in_progress = await surveyed(database, "1001", "T-3", status="started", score=6)
+        other = await surveyed(database, "2002", "T-4", score=10, comment="great")
+        await decide(database, "T-1", "1001", answered)
+        await decide(database, "T-9", "1001", None)  # suppressed: no invitation, same person
+        await decide(database, "T-4", "2002", other)
+        before = await nps_summary(database)
+        async with database.session() as session:
+            before_scores = await scores(session, "nps")
+
+        async with database.session() as session:
+            result = await forget_respondent(session, "telegram", "1001", ADMIN)
+            await session.commit()
+
+        assert result is not None
+        assert (result.comments, result.followup_comments, result.decisions) == (1, 1, 2)
+        assert (result.scores_kept, result.cancelled) == (2, 2)
+        assert sorted(result.invitation_ids) == sorted([answered, pending, in_progress])
+        # The report's numbers do not move: the scores stay, anonymous.
+        assert await nps_summary(database) == before
+        async with database.session() as session:
+            assert await scores(session, "nps") == before_scores
+            assert await find_respondent(session, "telegram", "1001") is None
+        (person,) = await rows(database, Respondent, col(Respondent.id) == result.respondent_id)
+        assert person.external_id == result.token
+        assert person.external_id.startswith("forgotten-") and person.forgotten_at is not None
+        assert person.language == "en"
+        mine = await rows(database, Invitation, col(Invitation.id).in_(result.invitation_ids))
+        assert {invitation.address for invitation in mine} == {result.token}
+        for invitation in mine:
+            assert invitation.attributes == {"team": "billing", "agent": "ana", "tags": ["vip"]}
+            assert (invitation.team, invitation.agent, invitation.tags) == (
+                "billing",
+                "ana",
+                ",vip,",
+            )
+        statuses = {invitation.case_id: invitation.status for invitation in mine}
+        assert statuses == {"T-1": "completed", "T-2": "failed", "T-3": "expired"}
+        (failed,) = [invitation for invitation in mine if invitation.case_id == "T-2"]
+        assert failed.failure_reason == FORGOTTEN_REASON
+        kept = await rows(database, Answer, col(Answer.invitation_id).in_(result.invitation_ids))
+        assert sorted((a.question_id, a.score, a.text) for a in kept) == [
+            ("nps", 3, None),
+            ("nps", 6, None),
+        ]
+        (followup,) = await rows(database, Followup, col(Followup.invitation_id) == answered)
+        assert followup.comment is None and followup.score == 3
+        theirs = await rows(database, Decision, col(Decision.case_id).in_(["T-1", "T-9"]))
+        assert {decision.recipient for decision in theirs} == {result.token}
+        for decision in theirs:
+            assert decision.event == {
+                "type": "case.closed",
+                "case_id": decision.case_id,
+                "team": "billing",
+                "agent": "ana",
+                "tags": ["vip"],
+                "priority": "high",
+            }
+
+    async def test_other_customers_are_untouched(self, database: Database) -> None:
+        await surveyed(database, "1001", "T-1", score=3, comment="slow", followup=True)
+        other = await surveyed(database, "2002", "T-4", score=10, comment="great", followup=True)
+        await decide(database, "T-4", "2002", other)
+        async with database.session() as session:
+            await forget_respondent(session, "telegram", "1001", ADMIN)
+            await session.commit()
+        (invitation,) = await rows(database, Invitation, col(Invitation.id) == other)
+        assert invitation.address == "2002" and invitation.attributes == ATTRIBUTES
+        texts = [a.text for a in await rows(database, Answer, col(Answer.invitation_id) == other)]
+        assert sorted(texts, key=str) == [None, "great"]
+        (followup,) = await rows(database, Followup, col(Followup.invitation_id) == other)
+        assert followup.comment == "great"
+        (decision,) = await rows(database, Decision, col(Decision.case_id) == "T-4")
+        assert decision.recipient == "2002" and decision.event["attributes"]
+        async with database.session() as session:
+            assert await find_respondent(session, "telegram", "2002") is not None
+
+    async def test_audit_names_the_actor_but_not_the_forgotten_id(self, database: Database) -> None:
+        await surveyed(database, "5550001", "T-1", score=3, comment="call me on 5550001")
+        async with database.session() as session:
+            result = await forget_respondent(session, "telegram", "5550001", ADMIN)
+            await session.commit()
+        assert result is not None
+        (entry,) = await rows(database, AuditEntry)
+        assert entry.actor == ADMIN and entry.action == FORGET_ACTION
+        assert result.token in entry.target
+        assert "1 comment(s)" in entry.detail and "1 score(s) kept" in entry.detail
+        assert "5550001" not in f"{entry.target} {entry.detail}"
+
+    async def test_unknown_or_already_forgotten_person_is_none(self, database: Database) -> None:
+        await surveyed(database, "1001", "T-1", score=9)
+        async with database.session() as session:
+            assert await forget_respondent(session, "telegram", "9999", ADMIN) is None
+            assert await forget_respondent(session, "slack", "1001", ADMIN) is None
+            assert await forget_respondent(session, "telegram", "1001", ADMIN) is not None
+            await session.commit()
+        async with database.session() as session:
+            assert await forget_respondent(session, "telegram", "1001", ADMIN) is None
+        assert len(await rows(database, AuditEntry)) == 1
+
+    async def test_a_forgotten_person_surveyed_again_is_a_new_respondent(
+        self, database: Database
+    ) -> None:
+        await surveyed(database, "1001", "T-1", score=3)
+        async with database.session() as session:
+            result = await forget_respondent(session, "telegram", "1001", ADMIN)
+            await session.commit()
+        assert result is not None
+        await surveyed(database, "1001", "T-2", score=8)
+        async with database.session() as session:
+            again = await find_respondent(session, "telegram", "1001")
+        assert again is not None and again.id != result.respondent_id
+        assert again.forgotten_at is None
+
+
+class TestRetention:
+    async def test_comments_before_the_cutoff_go_scores_stay(self, database: Database) -> None:
+        cutoff = NOON
+        old = await surveyed(
+            database,
+            "1001",
+            "T-1",
+            score=2,
+            comment="old comment",
+            at=cutoff - timedelta(seconds=1),
+            followup=True,
+        )
+        boundary = await surveyed(
+            database, "2002", "T-2", score=3, comment="at the cutoff", at=cutoff, followup=True
+        )
+        new = await surveyed(
+            database, "3003", "T-3", score=9, comment="new", at=cutoff + timedelta(days=1)
+        )
+        async with database.session() as session:
+            purged = await purge_comments_before(session, cutoff, "retention")
+            await session.commit()
+
+        assert purged == 1
+        left = {
+            (a.invitation_id, a.question_id): (a.score, a.text)
+            for a in await rows(database, Answer)
+        }
+        assert left == {
+            (old, "nps"): (2, None),
+            (boundary, "nps"): (3, None),
+            (boundary, "why"): (None, "at the cutoff"),
+            (new, "nps"): (9, None),
+            (new, "why"): (None, "new"),
+        }
+        comments = {f.invitation_id: f.comment for f in await rows(database, Followup)}
+        assert comments == {old: None, boundary: "at the cutoff"}
+
+    async def test_every_run_is_logged_and_the_last_is_found(self, database: Database) -> None:
+        await surveyed(database, "1001", "T-1", score=2, comment="old", followup=True)
+        async with database.session() as session:
+            assert await purge_comments_before(session, NOON + timedelta(hours=1), "retention") == 1
+            await session.commit()
+        async with database.session() as session:
+            assert await purge_comments_before(session, NOON + timedelta(days=1), "retention") == 0
+            await session.commit()
+        entries = await rows(database, AuditEntry)
+        assert [(e.actor, e.action) for e in entries] == [("retention", PURGE_ACTION)] * 2
+        assert entries[0].detail == "1 comment(s) and 1 follow-up comment(s) deleted"
+        assert entries[0].target == "comments before 2026-11-22 13:00:00"
+        async with database.session() as session:
+            last = await latest_audit(session, PURGE_ACTION)
+        assert last is not None
+        assert last.detail == "0 comment(s) and 0 follow-up comment(s) deleted"
+        assert last.target == "comments before 2026-11-23 12:00:00"
