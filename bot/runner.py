@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot import conversations
@@ -16,14 +16,20 @@ from storage.answers import NewAnswer, answers_for, record_answer
 from storage.clock import utcnow
 from storage.db import Database
 from storage.invitations import (
+    expire_sent,
     get_invitation,
     mark_completed,
     mark_expired,
     mark_failed,
+    mark_reminded,
+    mark_sending,
     mark_sent,
     mark_started,
+    set_message_ref,
+    unclaim,
+    unmark_reminded,
 )
-from storage.respondents import get_respondent, upsert_respondent
+from storage.respondents import get_respondent, remember_language, upsert_respondent
 from storage.state import BaseStateStore, key
 from storage.tables import Invitation, InvitationStatus
 from surveys.catalog import Catalog
@@ -48,6 +54,10 @@ from surveys.errors import UnknownSurvey
 from surveys.messages import Message, message
 
 log = logging.getLogger(__name__)
+
+# Why an invitation claimed for sending but never confirmed is not sent again: the platform
+# may have shown it already, and neither Telegram nor Slack takes an idempotency key.
+INTERRUPTED_SEND = "interrupted during send; not resent to avoid a duplicate message"
 
 
 @dataclass(frozen=True)
@@ -118,12 +128,22 @@ class SurveyRunner:
         self.listeners: list[AnswerListener] = []
 
     async def deliver(self, invitation_id: int) -> InvitationStatus:
-        """Send a scheduled invitation's first question; harmless to call twice."""
+        """Send a scheduled invitation's first question, once; harmless to call twice.
+
+        The row is claimed (scheduled -> sending, committed) right before the platform call,
+        and only the caller whose claim changed it sends. A permanent refusal marks it failed;
+        a temporary one (5xx, network, 429 beyond the retry budget) puts it back to scheduled
+        and raises DeliveryFailed for the caller to try again later. A row found `sending`
+        was claimed by a sender that died mid-call: the platform may have shown the message
+        already, so it is marked failed, not sent a second time.
+        """
         async with self.state.lock(key("lock", invitation_id), timeout=60.0):
             async with self.database.session() as session:
                 invitation = await get_invitation(session, invitation_id)
                 if invitation is None:
                     raise LookupError(f"no invitation {invitation_id}")
+                if invitation.status == InvitationStatus.SENDING:
+                    return await self._fail(invitation_id, INTERRUPTED_SEND)
                 if invitation.status != InvitationStatus.SCHEDULED:
                     return InvitationStatus(invitation.status)
                 respondent = await get_respondent(session, invitation.respondent_id)
@@ -136,7 +156,8 @@ class SurveyRunner:
                 return await self._fail(invitation_id, f"channel '{invitation.channel}' is off")
             asked = start(survey, survey.resolve_language(invitation.language, respondent.language))
             now = self.clock()
-            expires_at = now + timedelta(hours=survey.expiry_hours)
+            expires_at = now + timedelta(hours=invitation.expiry_hours or survey.expiry_hours)
+            reminder_at = _reminder_time(now, invitation.remind_after_hours, expires_at)
             conversation = Conversation(
                 invitation_id=invitation_id,
                 channel=invitation.channel,
@@ -147,16 +168,26 @@ class SurveyRunner:
                 expires_at=expires_at,
                 state=asked.state,
             )
+            async with self.database.session() as session:
+                claimed = await mark_sending(session, invitation_id, now)
+                await session.commit()
+            if not claimed:  # settled elsewhere since we looked (an expiry, say)
+                return await self._status(invitation_id)
             try:
                 ref = await channel.send_prompt(invitation.address, invitation_id, asked.prompt)
             except DeliveryFailed as error:
-                return await self._fail(invitation_id, error.reason)
+                if error.permanent:
+                    return await self._fail(invitation_id, error.reason)
+                async with self.database.session() as session:
+                    await unclaim(session, invitation_id)
+                    await session.commit()
+                raise
             ttl = (expires_at - now).total_seconds()
             await conversations.save(
                 self.state, conversation.model_copy(update={"prompt_ref": ref}), ttl
             )
             async with self.database.session() as session:
-                await mark_sent(session, invitation_id, ref, now, expires_at)
+                await mark_sent(session, invitation_id, ref, now, expires_at, reminder_at)
                 await session.commit()
             return InvitationStatus.SENT
 
@@ -166,6 +197,13 @@ class SurveyRunner:
             await mark_failed(session, invitation_id, reason)
             await session.commit()
         return InvitationStatus.FAILED
+
+    async def _status(self, invitation_id: int) -> InvitationStatus:
+        async with self.database.session() as session:
+            invitation = await get_invitation(session, invitation_id)
+        if invitation is None:
+            raise LookupError(f"no invitation {invitation_id}")
+        return InvitationStatus(invitation.status)
 
     async def handle_button(
         self,
@@ -305,7 +343,8 @@ class SurveyRunner:
             elif first:
                 await mark_started(session, conversation.invitation_id, now)
             if first and (language := supported_language(hint)) is not None:
-                await upsert_respondent(session, conversation.channel, actor, language)
+                # The invitation names the respondent: one UPDATE, no upsert.
+                await remember_language(session, conversation.channel, actor, language)
             await session.commit()
 
     async def _render(
@@ -405,6 +444,119 @@ class SurveyRunner:
             state=step.state,
         )
 
+    async def remind_invitation(self, invitation_id: int) -> bool:
+        """Ask a sent, still unanswered invitation's first question again, once.
+
+        The reminder is a fresh message with a short reminder line above the question; the
+        first message loses its buttons. Returns False, sending nothing, when the customer
+        answered, the survey closed or the reminder went already. The reminder is claimed
+        in SQL before the platform call, like a send: a crash mid-call costs the reminder,
+        never doubles it. A temporary DeliveryFailed releases the claim and goes up.
+        """
+        async with self.state.lock(key("lock", invitation_id), timeout=60.0):
+            async with self.database.session() as session:
+                invitation = await get_invitation(session, invitation_id)
+            if (
+                invitation is None
+                or invitation.status != InvitationStatus.SENT
+                or invitation.reminded_at is not None
+                or _past(invitation, self.clock())
+            ):
+                return False
+            channel = self.channels.get(invitation.channel)
+            found: Conversation | Outcome | None = await conversations.load(
+                self.state, invitation_id
+            )
+            if found is None:
+                found = await self._recover(invitation_id, "en")
+            if channel is None or not isinstance(found, Conversation):
+                return False
+            try:
+                survey = self.catalog.get(invitation.survey_id)
+            except UnknownSurvey:
+                return False
+            prompt = current_prompt(survey, found.state)
+            if prompt is None:
+                return False
+            line = message(Message.REMINDER, prompt.language)
+            reminder = replace(prompt, text=f"{line}\n\n{prompt.text}")
+            async with self.database.session() as session:
+                claimed = await mark_reminded(session, invitation_id, self.clock())
+                await session.commit()
+            if not claimed:
+                return False
+            try:
+                ref = await channel.send_prompt(invitation.address, invitation_id, reminder)
+            except DeliveryFailed as error:
+                if not error.permanent:
+                    async with self.database.session() as session:
+                        await unmark_reminded(session, invitation_id)
+                        await session.commit()
+                raise
+            async with self.database.session() as session:
+                await set_message_ref(session, invitation_id, ref)
+                await session.commit()
+            await self._keep(found.model_copy(update={"prompt_ref": ref}))
+            if found.prompt_ref is not None:
+                await self._quietly_close(channel, found.address, found.prompt_ref, prompt, None)
+            return True
+
+    async def expire_invitation(self, invitation_id: int) -> bool:
+        """Close a sent or started survey whose time ran out: status, state and message.
+
+        The question message loses its buttons and says the survey has closed; a later tap
+        gets the closed notice. False when the survey was finished, failed or closed already.
+        """
+        async with self.state.lock(key("lock", invitation_id), timeout=60.0):
+            async with self.database.session() as session:
+                invitation = await get_invitation(session, invitation_id)
+                if invitation is None:
+                    return False
+                answered = invitation.status == InvitationStatus.STARTED
+                if not await expire_sent(session, invitation_id):
+                    return False
+                await session.commit()
+                respondent = await get_respondent(session, invitation.respondent_id)
+            conversation = await conversations.load(self.state, invitation_id)
+            if conversation is not None:
+                await conversations.forget(self.state, conversation)
+            # The conversation names the question showing now; without it (its time-to-live
+            # ends at the expiry too) SQL knows the question only while none was answered.
+            ref = conversation.prompt_ref if conversation is not None else None
+            if ref is None and not answered:
+                ref = invitation.message_ref
+            channel = self.channels.get(invitation.channel)
+            if ref is None or channel is None:
+                return True
+            try:
+                survey = self.catalog.get(invitation.survey_id)
+            except UnknownSurvey:
+                return True
+            state = (
+                conversation.state
+                if conversation is not None
+                else start(
+                    survey,
+                    survey.resolve_language(
+                        invitation.language, respondent.language if respondent else None
+                    ),
+                ).state
+            )
+            prompt = current_prompt(survey, state)
+            if prompt is not None:
+                closed = message(Message.CLOSED, state.language)
+                await self._quietly_close(channel, invitation.address, ref, prompt, closed)
+            return True
+
+    async def _quietly_close(
+        self, channel: Channel, address: str, ref: str, prompt: Prompt, label: str | None
+    ) -> None:
+        # Only the look of an old message is at stake: the survey's state is already right.
+        try:
+            await channel.close_prompt(address, ref, prompt, label)
+        except DeliveryFailed as error:
+            log.info("could not close message %s in %s: %s", ref, address, error.reason)
+
 
 def _replay(
     survey: Survey, step: Asked | Finished | Rejected, reply: Reply
@@ -416,6 +568,16 @@ def _replay(
         if not isinstance(skipped, Rejected):
             return advance(survey, skipped.state, reply)
     return following
+
+
+def _reminder_time(
+    sent_at: datetime, remind_after_hours: float | None, expires_at: datetime
+) -> datetime | None:
+    """When to remind: after the rule's hours, if that comes before the survey closes."""
+    if not remind_after_hours:
+        return None
+    at = sent_at + timedelta(hours=remind_after_hours)
+    return at if at < expires_at else None
 
 
 def _past(invitation: Invitation, now: datetime) -> bool:

@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.errors import DeliveryFailed
 from bot.runner import SurveyRunner
+from bot.slack.admin import SlackAdmin
 from bot.slack.blocks import ACTION_PREFIX, SKIP_VALUE, SurveyButton
 from storage.state import BaseStateStore, key
 from surveys.conversation import Skip, Tap
@@ -22,7 +23,9 @@ CHANNEL = "slack"
 SEEN_TTL = 24 * 3600.0
 
 
-def register(app: AsyncApp, runner: SurveyRunner, state: BaseStateStore) -> None:
+def register(
+    app: AsyncApp, runner: SurveyRunner, state: BaseStateStore, *, admin: SlackAdmin | None = None
+) -> None:
     client = app.client
 
     async def notify(channel: str | None, user: str, text: str | None) -> None:
@@ -52,6 +55,8 @@ def register(app: AsyncApp, runner: SurveyRunner, state: BaseStateStore) -> None
     @app.command("/cx")
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         await ack()
+        if admin is not None and await admin.answer(command):
+            return  # an admin command, or /cx forget
         user = str(command["user_id"])
         outcome = await runner.remind(CHANNEL, user, None)
         await notify(command.get("channel_id"), user, outcome.notice)

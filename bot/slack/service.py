@@ -8,15 +8,17 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.admin.commands import AdminCommands
 from bot.alerts import DetractorAlerts
 from bot.runner import SurveyRunner
 from bot.settings import Settings
+from bot.slack.admin import SlackAdmin
 from bot.slack.alerts import register_alerts
 from bot.slack.channel import SlackChannel
 from bot.slack.handlers import register
+from bot.slack.retry import SharedRateLimitRetryHandler
 from storage.state import BaseStateStore
 
 log = logging.getLogger(__name__)
@@ -30,9 +32,10 @@ class SlackService:
     def __init__(self, settings: Settings, token: str) -> None:
         self.settings = settings
         self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
-        # slack_sdk retries only connection errors unless told: honour 429 Retry-After too.
+        # slack_sdk retries only connection errors unless told: honour 429 Retry-After too
+        # (and let delivery pause the workspace for every process).
         self.client.retry_handlers.append(
-            AsyncRateLimitErrorRetryHandler(max_retry_count=settings.send_attempts - 1)
+            SharedRateLimitRetryHandler(max_retry_count=settings.send_attempts - 1)
         )
         self.channel = SlackChannel(self.client)
         secret = settings.slack_signing_secret
@@ -47,12 +50,17 @@ class SlackService:
         self._socket: AsyncSocketModeHandler | None = None
 
     def attach(
-        self, runner: SurveyRunner, state: BaseStateStore, *, alerts: DetractorAlerts | None = None
+        self,
+        runner: SurveyRunner,
+        state: BaseStateStore,
+        *,
+        alerts: DetractorAlerts | None = None,
+        admin: AdminCommands | None = None,
     ) -> None:
         """Connect incoming events and actions to the runner (once the runner exists)."""
         if alerts is not None:  # first: the survey listeners match every cx_ action id
             register_alerts(self.app, alerts)
-        register(self.app, runner, state)
+        register(self.app, runner, state, admin=SlackAdmin(self.client, admin) if admin else None)
 
     def mount(self, app: web.Application) -> None:
         """Serve POST /slack/events in our aiohttp app, unless Socket Mode is on."""

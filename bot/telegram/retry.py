@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -16,17 +17,22 @@ from aiogram.methods.base import Response, TelegramType
 
 log = logging.getLogger(__name__)
 
+# Told of every 429: (the chat the call was for, if any; seconds Telegram asked to wait).
+RetryAfterListener = Callable[[str | None, float], Awaitable[None]]
+
 
 class RetryAfter(BaseRequestMiddleware):
     """Waits the time Telegram asks and sends again, up to ``attempts`` tries in all.
 
     A 429 means Telegram did not act on the request, so sending again cannot double a message.
     A wait longer than ``max_wait`` is not waited out here: the error goes up to the caller.
+    ``listeners`` hear of each 429 first: delivery pauses the bucket for every process.
     """
 
     def __init__(self, attempts: int, max_wait: float) -> None:
         self.attempts = attempts
         self.max_wait = max_wait
+        self.listeners: list[RetryAfterListener] = []
 
     async def __call__(
         self,
@@ -38,6 +44,7 @@ class RetryAfter(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
+                await self._tell(method, error.retry_after)
                 if attempt == self.attempts or error.retry_after > self.max_wait:
                     raise
                 log.info(
@@ -49,3 +56,19 @@ class RetryAfter(BaseRequestMiddleware):
                 )
                 await asyncio.sleep(error.retry_after)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _tell(self, method: TelegramMethod[TelegramType], retry_after: float) -> None:
+        chat = getattr(method, "chat_id", None)
+        for listener in list(self.listeners):
+            try:
+                await listener(str(chat) if chat is not None else None, retry_after)
+            except Exception:  # a pause not shared must not lose the request itself
+                log.exception("retry-after listener %r failed", listener)
+
+
+def retry_after_middleware(bot: Bot) -> RetryAfter | None:
+    """The RetryAfter middleware installed on ``bot``'s session, if any."""
+    for middleware in bot.session.middleware:
+        if isinstance(middleware, RetryAfter):
+            return middleware
+    return None

@@ -13,9 +13,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot.admin.commands import AdminCommands
 from bot.alerts import DetractorAlerts
 from bot.runner import SurveyRunner
 from bot.settings import Settings
+from bot.telegram.admin import build_admin_router
 from bot.telegram.alerts import build_alert_router
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.dedupe import HandleOnce
@@ -50,12 +52,19 @@ class TelegramService:
         self._polling: asyncio.Task[None] | None = None
 
     def attach(
-        self, runner: SurveyRunner, state: BaseStateStore, *, alerts: DetractorAlerts | None = None
+        self,
+        runner: SurveyRunner,
+        state: BaseStateStore,
+        *,
+        alerts: DetractorAlerts | None = None,
+        admin: AdminCommands | None = None,
     ) -> None:
         """Connect incoming updates to the runner (done once the runner exists)."""
         self.dispatcher.update.outer_middleware(HandleOnce(state))
         if alerts is not None:  # before the survey router, which answers every other callback
             self.dispatcher.include_router(build_alert_router(alerts))
+        if admin is not None:  # before the survey router, whose /help and catch-all come first
+            self.dispatcher.include_router(build_admin_router(admin))
         self.dispatcher.include_router(build_router(runner))
 
     @property

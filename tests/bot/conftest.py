@@ -15,6 +15,7 @@ from bot.main import Server, running
 from bot.settings import Settings
 from storage.db import Database
 from storage.tables import Answer, Invitation
+from tests.bot.delivery.queue import empty_job_queue
 from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI, signed_headers
 from tests.bot.telegram.botapi import TOKEN, BotAPI
 
@@ -29,6 +30,16 @@ async def serve_local(app: web.Application) -> tuple[web.AppRunner, str]:
     await site.start()
     port = runner.addresses[0][1]
     return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(autouse=True)
+def _empty_job_queue(postgres_url: str) -> None:
+    """No job left by an earlier test runs in this one (the run shares one PostgreSQL).
+
+    cxbot's job queue lives in that database's `procrastinate` schema; the `database`
+    fixture empties only cxbot's own tables, and invitation ids restart at 1.
+    """
+    empty_job_queue(postgres_url)
 
 
 @pytest.fixture

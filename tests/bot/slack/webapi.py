@@ -16,6 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
 BOT_USER = "UBOT0001"
+UPLOAD_LIMIT = 200 * 1024 * 1024
 
 
 @dataclass
@@ -34,14 +35,30 @@ class Failure:
 
 
 @dataclass
+class SlackUpload:
+    """A file uploaded the way files_upload_v2 does: URL asked, bytes posted, upload completed."""
+
+    file_id: str
+    filename: str
+    length: int
+    data: bytes | None = None
+    channel: str | None = None
+    title: str | None = None
+    initial_comment: str | None = None
+    completed: bool = False
+
+
+@dataclass
 class SlackAPI:
     """Records every call; answers like Slack; fails on demand (429, error codes)."""
 
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    uploads: dict[str, SlackUpload] = field(default_factory=dict)
     url: str = ""
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _completed: list[str] = field(default_factory=list)
 
     def add_user(self, user_id: str, email: str | None = None, locale: str = "en-US") -> None:
         self.users[user_id] = {"id": user_id, "locale": locale, "profile": {"email": email}}
@@ -49,6 +66,11 @@ class SlackAPI:
     @property
     def base_url(self) -> str:
         return f"{self.url}/api/"
+
+    def files(self) -> list[SlackUpload]:
+        """The completed uploads, in the order they were completed."""
+        done = [upload for upload in self.uploads.values() if upload.completed]
+        return sorted(done, key=lambda upload: self._completed.index(upload.file_id))
 
     def sent(self, method: str = "chat.postMessage") -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method == method]
@@ -107,10 +129,40 @@ class SlackAPI:
             return {"channel": params["channel"], "ts": ts, "message_ts": ts}
         if method == "chat.update":
             return {"channel": params["channel"], "ts": params["ts"]}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            self.uploads[file_id] = SlackUpload(
+                file_id, str(params["filename"]), int(params["length"])
+            )
+            return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            described = params["files"]
+            files = json.loads(described) if isinstance(described, str) else described
+            done = []
+            for item in files:
+                upload = self.uploads.get(str(item["id"]))
+                if upload is None or upload.data is None:
+                    return {"error": "file_not_found"}
+                upload.channel = params.get("channel_id")
+                upload.title = item.get("title")
+                upload.initial_comment = params.get("initial_comment")
+                upload.completed = True
+                self._completed.append(upload.file_id)
+                done.append({"id": upload.file_id, "title": upload.title, "name": upload.filename})
+            return {"files": done}
         return {"error": "unknown_method"}
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: takes the file's bytes as the request body, like files.slack.com."""
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        upload.data = await request.read()
+        return web.Response(text=f"OK - {len(upload.data)}")
+
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=UPLOAD_LIMIT)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)
         return app

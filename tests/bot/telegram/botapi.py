@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -14,12 +15,33 @@ from aiohttp import web
 
 BOT_ID = 123456
 TOKEN = f"{BOT_ID}:TEST-token-for-the-local-bot-api"
+# Telegram takes uploads of up to 50 MB from bots.
+UPLOAD_LIMIT = 50 * 1024 * 1024
 
 
 @dataclass
 class Call:
     method: str
     params: dict[str, Any]
+    # When the server took the call in (after any `delay`), and what it answered.
+    at: float = field(default_factory=time.time)
+    status: int = 200
+
+
+@dataclass
+class Upload:
+    """A file sent with sendPhoto / sendDocument (multipart), as the server received it."""
+
+    method: str
+    field: str  # photo | document
+    chat_id: int
+    filename: str
+    data: bytes
+    caption: str | None
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 @dataclass
@@ -38,7 +60,15 @@ class BotAPI:
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)
     url: str = ""
+    # Like Telegram's flood control: above this many sendMessage per second (a moving
+    # window), answer 429 with `flood_retry_after`. None: no limit.
+    flood_limit: int | None = None
+    flood_retry_after: int = 1
+    # Seconds each sendMessage takes to answer (sends stay in flight that long).
+    delay: float = 0.0
+    _accepted: collections.deque[float] = field(default_factory=collections.deque)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -49,6 +79,16 @@ class BotAPI:
             c.params
             for c in self.calls
             if c.method == method and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+        ]
+
+    def delivered(self, chat_id: int | None = None) -> list[Call]:
+        """The sendMessage calls the server accepted (200), in the order it took them."""
+        return [
+            c
+            for c in self.calls
+            if c.method == "sendMessage"
+            and c.status == 200
+            and (chat_id is None or int(c.params["chat_id"]) == chat_id)
         ]
 
     def texts(self, chat_id: int) -> list[str]:
@@ -112,14 +152,31 @@ class BotAPI:
         method = request.match_info["method"]
         form = await request.post()
         params: dict[str, Any] = {}
+        files = {name: value for name, value in form.items() if isinstance(value, web.FileField)}
         for name, value in form.items():
+            if isinstance(value, web.FileField):
+                continue
             text = str(value)
             try:
                 params[name] = json.loads(text) if text[:1] in "[{" else text
             except json.JSONDecodeError:
                 params[name] = text
+        self._attach(method, params, files)
+        call = Call(method, params)
         if method != "getUpdates":
-            self.calls.append(Call(method, params))
+            self.calls.append(call)
+        if method == "sendMessage" and self.delay:
+            await asyncio.sleep(self.delay)
+            call.at = time.time()
+        if method == "sendMessage" and self._flooded(call.at):
+            call.status = 429
+            body = {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {self.flood_retry_after}",
+                "parameters": {"retry_after": self.flood_retry_after},
+            }
+            return web.json_response(body, status=429)
         for failure in self.failures:
             chat = params.get("chat_id")
             if (
@@ -128,11 +185,40 @@ class BotAPI:
                 and (failure.chat_id is None or (chat is not None and int(chat) == failure.chat_id))
             ):
                 failure.times -= 1
+                call.status = failure.status
                 return web.json_response(failure.body, status=failure.status)
         result = await self._result(method, params)
         if method == "sendMessage":
             params["_message_id"] = result["message_id"]  # lets a test tap this message
         return web.json_response({"ok": True, "result": result})
+
+    def _flooded(self, now: float) -> bool:
+        if self.flood_limit is None:
+            return False
+        while self._accepted and self._accepted[0] <= now - 1.0:
+            self._accepted.popleft()
+        if len(self._accepted) >= self.flood_limit:
+            return True
+        self._accepted.append(now)
+        return False
+
+    def _attach(self, method: str, params: dict[str, Any], files: dict[str, web.FileField]) -> None:
+        """Replace each "attach://name" parameter by the file uploaded under that name."""
+        for name, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://") and value[9:] in files:
+                part = files[value[9:]]
+                data = part.file.read()
+                params[name] = {"filename": part.filename, "size": len(data)}
+                self.uploads.append(
+                    Upload(
+                        method,
+                        name,
+                        int(params["chat_id"]),
+                        part.filename,
+                        data,
+                        params.get("caption"),
+                    )
+                )
 
     async def _result(self, method: str, params: dict[str, Any]) -> Any:
         now = int(time.time())
@@ -156,6 +242,25 @@ class BotAPI:
             if "reply_markup" in params:
                 message["reply_markup"] = params["reply_markup"]
             return message
+        if method in ("sendPhoto", "sendDocument"):
+            chat_id = int(params["chat_id"])
+            sent: dict[str, Any] = {
+                "message_id": next(self._ids),
+                "date": now,
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "cxbot"},
+            }
+            file_id = f"file{sent['message_id']}"
+            if method == "sendPhoto":
+                size = {"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}
+                sent["photo"] = [size]
+            else:
+                name = (params.get("document") or {}).get("filename")
+                document = {"file_id": file_id, "file_unique_id": file_id, "file_name": name}
+                sent["document"] = document
+            if params.get("caption"):
+                sent["caption"] = params["caption"]
+            return sent
         if method == "getUpdates":
             offset = int(params.get("offset", 0))
             waited = min(float(params.get("timeout", 0)), 1.0)
@@ -170,7 +275,7 @@ class BotAPI:
         return True
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=UPLOAD_LIMIT)
         app.router.add_post("/bot{token}/{method}", self._handle)
         return app
 

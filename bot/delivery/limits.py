@@ -1,0 +1,221 @@
+"""Send rates shared by every process: per bot or workspace, per chat, and 429 pauses.
+
+The counting is the `limits` library's moving window, kept in Redis when REDIS_URL is set
+(every web and worker process then draws from the same buckets) and in memory otherwise
+(one process). A 429 from a platform pauses the buckets it concerns for everyone, through a
+pause-until key with a time to live, checked before the limiter is asked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import limits
+from limits import RateLimitItem
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import ConnectionPool, Redis
+
+from bot.delivery.errors import InvalidRate
+from bot.settings import Settings
+
+# Never tell a caller to come back sooner than this: a lost race is retried, not spun on.
+MIN_WAIT_S = 0.005
+
+# KEYS[1]: the pause key; ARGV: until (epoch seconds), time to live (ms). A shorter pause
+# never cuts a longer one short.
+_PAUSE_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class ChannelRates:
+    """A channel's two limits: all its sends (a bot, a workspace) and those to one address."""
+
+    overall: RateLimitItem
+    per_address: RateLimitItem
+
+
+def parse_rate(setting: str, value: str) -> RateLimitItem:
+    """`limits` notation ("30/second"); InvalidRate naming the setting when unreadable."""
+    try:
+        return limits.parse(value)
+    except ValueError:
+        raise InvalidRate(setting, value) from None
+
+
+def channel_rates(settings: Settings) -> dict[str, ChannelRates]:
+    """The configured rates of the channels that have platform limits."""
+    return {
+        "telegram": ChannelRates(
+            parse_rate("CXBOT_TELEGRAM_RATE", settings.telegram_rate),
+            parse_rate("CXBOT_TELEGRAM_CHAT_RATE", settings.telegram_chat_rate),
+        ),
+        "slack": ChannelRates(
+            parse_rate("CXBOT_SLACK_RATE", settings.slack_rate),
+            parse_rate("CXBOT_SLACK_CHANNEL_RATE", settings.slack_channel_rate),
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The limits' answer to "may I send now?": ``wait`` seconds (0: go), and why.
+
+    ``per_address`` is True when only this chat (or DM) is busy: other sends could go.
+    """
+
+    wait: float
+    bucket: str = ""
+    per_address: bool = False
+
+    @property
+    def granted(self) -> bool:
+        return self.wait <= 0
+
+
+class PauseBoard(Protocol):
+    """Buckets paused by a platform's 429, until a moment every process agrees on."""
+
+    async def pause(self, bucket: str, seconds: float) -> None: ...
+
+    async def until(self, *buckets: str) -> list[float]: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryPauseBoard:
+    """The pauses of one process."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    async def pause(self, bucket: str, seconds: float) -> None:
+        self._until[bucket] = max(self._until.get(bucket, 0.0), time.time() + seconds)
+
+    async def until(self, *buckets: str) -> list[float]:
+        return [self._until.get(bucket, 0.0) for bucket in buckets]
+
+    async def close(self) -> None:
+        self._until.clear()
+
+
+class RedisPauseBoard:
+    """Pauses in Redis: ``<prefix>:pause:<bucket>`` holds the end time and expires with it."""
+
+    def __init__(self, client: Redis, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._script = client.register_script(_PAUSE_SCRIPT)
+
+    def _key(self, bucket: str) -> str:
+        return f"{self.prefix}:pause:{bucket}"
+
+    async def pause(self, bucket: str, seconds: float) -> None:
+        until = time.time() + seconds
+        await self._script(keys=[self._key(bucket)], args=[until, max(int(seconds * 1000), 1)])
+
+    async def until(self, *buckets: str) -> list[float]:
+        values = await self.client.mget([self._key(bucket) for bucket in buckets])
+        return [float(value) if value is not None else 0.0 for value in values]
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class SendLimits:
+    """Asks the shared buckets whether one message may go to ``address`` on ``channel`` now.
+
+    A channel without configured rates (the terminal demo, a test channel) is never limited.
+    """
+
+    def __init__(
+        self,
+        rates: Mapping[str, ChannelRates],
+        storage: Storage,
+        pauses: PauseBoard,
+        *,
+        pool: ConnectionPool | None = None,
+    ) -> None:
+        self.rates = dict(rates)
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.pauses = pauses
+        self._pool = pool
+
+    @classmethod
+    def open(
+        cls, rates: Mapping[str, ChannelRates], redis_url: str | None, prefix: str
+    ) -> SendLimits:
+        """Buckets in Redis (shared by all processes) or, without a URL, in this process."""
+        if redis_url is None:
+            return cls(rates, MemoryStorage(), MemoryPauseBoard())
+        pool = ConnectionPool.from_url(redis_url)
+        storage = RedisStorage(
+            f"async+{redis_url}",
+            implementation="redispy",
+            key_prefix=f"{prefix}:limits",
+            # One pool for the limiter and the pauses, closed by close(); limits types its
+            # options as scalars, but hands them to redis.asyncio.Redis as they are.
+            connection_pool=pool,  # type: ignore[arg-type]
+        )
+        return cls(rates, storage, RedisPauseBoard(Redis(connection_pool=pool), prefix), pool=pool)
+
+    @staticmethod
+    def _buckets(channel: str, address: str) -> tuple[str, str]:
+        return channel, f"{channel}:{address}"
+
+    async def take(self, channel: str, address: str) -> Turn:
+        """Spend one send from both of the address's buckets, or say how long to wait."""
+        rates = self.rates.get(channel)
+        if rates is None:
+            return Turn(0.0)
+        overall, one = self._buckets(channel, address)
+        now = time.time()
+        paused_overall, paused_one = await self.pauses.until(overall, one)
+        if paused_overall > now or paused_one > now:
+            # A pause of the whole bot is everyone's wait; one chat's is only its own.
+            per_address = paused_overall <= now
+            left = max(paused_overall, paused_one) - now
+            return Turn(left, f"{one if per_address else overall} (paused)", per_address)
+        # Look at the chat first, without spending: a busy chat must not cost a bot slot.
+        if not await self.limiter.test(rates.per_address, channel, address):
+            return Turn(await self._reset_in(rates.per_address, channel, address), one, True)
+        if not await self.limiter.hit(rates.overall, channel):
+            return Turn(await self._reset_in(rates.overall, channel), overall, False)
+        if not await self.limiter.hit(rates.per_address, channel, address):
+            # Another process took the chat's slot in between; the bot slot is spent anyway.
+            return Turn(await self._reset_in(rates.per_address, channel, address), one, True)
+        return Turn(0.0)
+
+    async def _reset_in(self, item: RateLimitItem, *identifiers: str) -> float:
+        stats = await self.limiter.get_window_stats(item, *identifiers)
+        if stats.remaining > 0:
+            return MIN_WAIT_S
+        wait = min(stats.reset_time - time.time(), float(item.get_expiry()))
+        return max(wait, MIN_WAIT_S)
+
+    async def pause(self, channel: str, address: str | None, seconds: float) -> None:
+        """A platform said 429 with retry-after: hold the channel (and the chat) that long.
+
+        Telegram and Slack do not say which of their limits was hit, so the whole bot or
+        workspace waits, as they ask; the chat named by the request waits too.
+        """
+        if seconds <= 0:
+            return
+        overall, one = self._buckets(channel, address or "")
+        await self.pauses.pause(overall, seconds)
+        if address is not None:
+            await self.pauses.pause(one, seconds)
+
+    async def close(self) -> None:
+        await self.pauses.close()
+        if self._pool is not None:
+            await self._pool.aclose()

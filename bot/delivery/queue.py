@@ -1,0 +1,152 @@
+"""The job queue: procrastinate on PostgreSQL, or in this process's memory beside SQLite.
+
+On PostgreSQL the jobs outlive every process and any number of workers share them; the
+tables live in their own schema (``procrastinate``) of cxbot's database, created on first
+start. Procrastinate has no SQLite backend: there its in-memory connector runs the queue in
+the one process, and `JobQueue` owners re-defer from SQL on start (the invitations table is
+the source of truth), so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import psycopg
+from procrastinate import App, PsycopgConnector
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.schema import SchemaManager
+from procrastinate.testing import InMemoryConnector
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
+
+QUEUE = "cxbot"
+SCHEMA = "procrastinate"
+# Any fixed 64-bit number: concurrent first starts create the schema one after the other.
+SCHEMA_LOCK_KEY = 0x63787175  # "cxqu"
+# Priorities order the queue by due time (procrastinate runs the highest first, then the
+# oldest id): minus the seconds since this moment fits PostgreSQL's integer until 2088.
+PRIORITY_EPOCH = datetime(2020, 1, 1)
+# Extra connections beyond one per concurrent job: fetching, listening, heartbeats.
+POOL_SPARE = 4
+
+
+class Kind(StrEnum):
+    """The jobs kept per invitation; the value is the procrastinate task's name."""
+
+    SEND = "cxbot.send"
+    REMIND = "cxbot.remind"
+    EXPIRE = "cxbot.expire"
+
+
+def is_postgres(database_url: str) -> bool:
+    return make_url(database_url).get_backend_name() == "postgresql"
+
+
+def postgres_conninfo(database_url: str) -> str:
+    """DATABASE_URL as libpq understands it: no `+asyncpg`, asyncpg's `ssl` as `sslmode`."""
+    url = make_url(database_url).set(drivername="postgresql")
+    query = dict(url.query)
+    if "ssl" in query and "sslmode" not in query:
+        query["sslmode"] = query.pop("ssl")
+    return url.set(query=query).render_as_string(hide_password=False)
+
+
+def aware(at: datetime) -> datetime:
+    """Our naive UTC as the aware datetime procrastinate expects."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def priority_for(due: datetime) -> int:
+    """Earlier due, higher priority: the queue is first-due, first-served."""
+    naive = due.astimezone(UTC).replace(tzinfo=None) if due.tzinfo else due
+    return -int((naive - PRIORITY_EPOCH).total_seconds())
+
+
+def lock_for(kind: Kind, invitation_id: int) -> str:
+    """One waiting job per invitation and kind; one running at a time."""
+    return f"{kind.value}:{invitation_id}"
+
+
+async def install_schema(conninfo: str) -> bool:
+    """Create procrastinate's schema unless it is there; True if this call created it.
+
+    Runs in one transaction under an advisory lock, so that processes starting together
+    do not race. Later procrastinate 3.x releases ship migrations to apply on top.
+    """
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
+        await conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(SCHEMA)))
+        cursor = await conn.execute("SELECT to_regclass('procrastinate_jobs')")
+        found = await cursor.fetchone()
+        if found is not None and found[0] is not None:
+            return False
+        await conn.execute(SchemaManager.get_schema())
+        log.info("created the job queue's tables in schema %s", SCHEMA)
+        return True
+
+
+class JobQueue:
+    """cxbot's procrastinate App, and deferring jobs on it by invitation."""
+
+    def __init__(self, database_url: str, *, concurrency: int) -> None:
+        self.persistent = is_postgres(database_url)
+        self._conninfo = postgres_conninfo(database_url) if self.persistent else None
+        if self._conninfo is not None:
+            connector: PsycopgConnector | InMemoryConnector = PsycopgConnector(
+                conninfo=self._conninfo,
+                min_size=1,
+                max_size=concurrency + POOL_SPARE,
+                kwargs={"options": f"-c search_path={SCHEMA}"},
+            )
+        else:
+            connector = InMemoryConnector()
+        self.app = App(connector=connector)
+        self._open = False
+
+    async def open(self) -> None:
+        """Connect (and create the schema on first use of a PostgreSQL database)."""
+        if self._open:
+            return
+        if self._conninfo is not None:
+            await install_schema(self._conninfo)
+        await self.app.open_async()
+        self._open = True
+
+    async def close(self) -> None:
+        if self._open:
+            self._open = False
+            await self.app.close_async()
+
+    async def defer(
+        self,
+        kind: Kind,
+        invitation_id: int,
+        at: datetime,
+        *,
+        due: datetime | None = None,
+        **extra: int,
+    ) -> bool:
+        """Queue one `kind` job for the invitation at `at` (naive UTC); False if one waits.
+
+        ``due`` (default `at`) places the job in the first-due, first-served order: a retry
+        keeps the place its invitation's due time gives it.
+        """
+        lock = lock_for(kind, invitation_id)
+        deferrer = self.app.configure_task(
+            kind.value,
+            queue=QUEUE,
+            lock=lock,
+            queueing_lock=lock,
+            schedule_at=aware(at),
+            priority=priority_for(due or at),
+        )
+        try:
+            await deferrer.defer_async(invitation_id=invitation_id, **extra)
+        except AlreadyEnqueued:
+            return False
+        return True

@@ -1,0 +1,165 @@
+"""Rate limits shared by every process: per chat, per bot, and 429 pauses for everyone."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.delivery import InvalidRate
+from bot.delivery.limits import SendLimits, channel_rates
+from bot.errors import DeliveryFailed
+from bot.services import open_services
+from bot.settings import Settings
+from bot.slack import SlackService
+from bot.slack.retry import shared_rate_limit_handler
+from storage.db import Database
+from storage.tables import InvitationStatus
+from tests.bot.conftest import cxbot_settings
+from tests.bot.delivery.conftest import CourierFactory
+from tests.bot.slack.webapi import BOT_TOKEN, SlackAPI
+
+CHAT = 1001
+
+
+def async_value(read: Callable[[], object]) -> Callable[[], Awaitable[object]]:
+    async def check() -> object:
+        return read()
+
+    return check
+
+
+@pytest.fixture
+async def shared_limits(redis_url: str) -> AsyncIterator[tuple[SendLimits, SendLimits]]:
+    """Two processes' limits on one Redis (same prefix), as a web and a worker would have."""
+    rates = channel_rates(Settings.model_validate({"CXBOT_TELEGRAM_RATE": "30/second"}))
+    prefix = f"cxtest-{secrets.token_hex(5)}"
+    one = SendLimits.open(rates, redis_url, prefix)
+    other = SendLimits.open(rates, redis_url, prefix)
+    yield one, other
+    await one.close()
+    await other.close()
+
+
+async def test_two_invitations_to_one_chat_go_out_a_second_apart(
+    start_cxbot: CourierFactory,
+) -> None:
+    async with start_cxbot(CXBOT_TELEGRAM_CHAT_RATE="1/second") as courier:
+        first = await courier.store(CHAT, "T-1")
+        second = await courier.store(CHAT, "T-2")
+        await courier.delivery.submit(first)
+        await courier.delivery.submit(second)
+        for invitation_id in (first, second):
+            await courier.wait_row(invitation_id, lambda i: i.status == InvitationStatus.SENT)
+
+    earlier, later = courier.botapi.delivered(CHAT)
+    assert later.at - earlier.at >= 1.0
+
+
+async def test_a_busy_chat_does_not_hold_the_only_worker_slot(start_cxbot: CourierFactory) -> None:
+    # One slot, one message a minute per chat: the second message to chat A waits in the
+    # queue (not in the slot), so chat B, queued after it, is served at once.
+    async with start_cxbot(CXBOT_WORKER_CONCURRENCY=1, CXBOT_TELEGRAM_CHAT_RATE="1/minute") as c:
+        a1, a2 = await c.store(CHAT, "A-1"), await c.store(CHAT, "A-2")
+        b = await c.store(2002, "B-1")
+        for invitation_id in (a1, a2, b):
+            await c.delivery.submit(invitation_id)
+        await c.wait_row(b, lambda i: i.status == InvitationStatus.SENT)
+
+        assert (await c.row(a1)).status == InvitationStatus.SENT
+        assert (await c.row(a2)).status == InvitationStatus.SCHEDULED
+        [waiting] = await c.queued("cxbot.send")
+        assert waiting.task_kwargs["invitation_id"] == a2
+        assert str(getattr(waiting.status, "value", waiting.status)) == "todo"
+        # ... until the chat's minute is over, about 60 s after the first message went
+        first_sent = datetime.fromtimestamp(c.botapi.delivered(CHAT)[0].at, UTC)
+        assert waiting.scheduled_at is not None
+        assert waiting.scheduled_at > first_sent + timedelta(seconds=50)
+
+    assert [int(call.params["chat_id"]) for call in c.botapi.delivered()] == [CHAT, 2002]
+
+
+async def test_a_telegram_429_pauses_every_send_for_its_retry_after(
+    start_cxbot: CourierFactory,
+) -> None:
+    async with start_cxbot() as courier:
+        courier.botapi.rate_limit(retry_after=2)
+        first, second = await courier.store(CHAT, "T-1"), await courier.store(2002, "T-2")
+        await courier.delivery.submit(first)
+        await courier.wait_until(
+            async_value(lambda: [c for c in courier.botapi.calls if c.status == 429])
+        )
+        await courier.delivery.submit(second)  # another chat, but the same bot
+        for invitation_id in (first, second):
+            await courier.wait_row(invitation_id, lambda i: i.status == InvitationStatus.SENT)
+
+    [refused] = [c for c in courier.botapi.calls if c.status == 429]
+    delivered = courier.botapi.delivered()
+    assert sorted(int(c.params["chat_id"]) for c in delivered) == [CHAT, 2002]
+    assert all(call.at >= refused.at + 2 for call in delivered)
+
+
+async def test_a_pause_reaches_another_process(
+    shared_limits: tuple[SendLimits, SendLimits],
+) -> None:
+    web, worker = shared_limits
+    assert (await worker.take("telegram", "42")).granted
+
+    await web.pause("telegram", "42", 3.0)
+
+    for chat in ("42", "43"):  # the chat and, with it, the whole bot
+        turn = await worker.take("telegram", chat)
+        assert 2.0 < turn.wait <= 3.0
+        assert not turn.per_address
+    assert (await worker.take("slack", "U1")).granted  # Slack is not Telegram
+
+
+async def test_one_chat_limit_is_shared_by_processes(
+    shared_limits: tuple[SendLimits, SendLimits],
+) -> None:
+    web, worker = shared_limits
+    assert (await web.take("telegram", "42")).granted
+
+    turn = await worker.take("telegram", "42")  # default 1/second per chat
+    assert not turn.granted and turn.per_address and 0 < turn.wait <= 1.0
+    assert (await worker.take("telegram", "43")).granted  # other chats go on
+
+
+async def test_a_slack_429_pauses_the_workspace(slackapi: SlackAPI) -> None:
+    # One attempt: the error comes straight back, while the pause still runs.
+    settings = Settings.model_validate(
+        {"SLACK_API_URL": slackapi.base_url, "CXBOT_SEND_ATTEMPTS": 1}
+    )
+    slack = SlackService(settings, BOT_TOKEN)
+    limits = SendLimits.open(channel_rates(settings), None, "cxtest")
+    handler = shared_rate_limit_handler(slack.client)
+    assert handler is not None
+    handler.listeners.append(lambda address, seconds: limits.pause("slack", address, seconds))
+    slackapi.add_user("U012AB3CD")
+    slackapi.rate_limit("chat.postMessage", retry_after=3)
+
+    with pytest.raises(DeliveryFailed) as raised:
+        await slack.channel.send_text("U012AB3CD", "hello")
+
+    assert not raised.value.permanent  # the job queue tries again later
+    turn = await limits.take("slack", "U999")
+    assert 2 < turn.wait <= 3 and turn.bucket == "slack (paused)"
+    assert (await limits.take("telegram", "42")).granted
+    await limits.close()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("CXBOT_TELEGRAM_RATE", "fast"), ("CXBOT_SLACK_CHANNEL_RATE", "1 per fortnight")],
+)
+async def test_a_bad_rate_stops_the_start_naming_the_setting(
+    database: Database, redis_url: str, setting: str, value: str
+) -> None:
+    settings = cxbot_settings(database, redis_url, **{setting: value})
+
+    with pytest.raises(InvalidRate) as raised:
+        await open_services(settings)
+
+    assert str(raised.value).startswith(f"{setting}={value!r} is not a rate")
