@@ -1,0 +1,84 @@
+"""Freshdesk automation webhooks as events: the JSON body we document, or "simple" content."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.triggers.errors import InvalidEvent
+from bot.triggers.events import to_event
+from bot.triggers.helpdesk import from_query, mapping, recipient, status_type, tag_list, text
+from surveys.rules import Event
+
+# Freshdesk's numeric codes, as its API and some placeholders give them.
+STATUSES = {"2": "Open", "3": "Pending", "4": "Resolved", "5": "Closed"}
+PRIORITIES = {"1": "low", "2": "medium", "3": "high", "4": "urgent"}
+_FIELDS = {
+    "case_id": "ticket.id",
+    "type": "ticket.status",
+    "team": "ticket.group",
+    "agent": "ticket.agent",
+    "tags": "ticket.tags",
+    "priority": "ticket.priority",
+    "recipient": "ticket.recipient",
+}
+
+
+def freshdesk_event(body: Any, query: Mapping[str, str]) -> Event:
+    """The event in a Freshdesk webhook request; InvalidEvent says what the payload lacks."""
+    if not isinstance(body, dict):
+        raise InvalidEvent.at("body", "the body must be a JSON object", code="invalid_json")
+    if isinstance(body.get("freshdesk_webhook"), dict):
+        ticket = _from_simple(body["freshdesk_webhook"])
+    elif isinstance(body.get("ticket"), dict):
+        ticket = body["ticket"]
+    else:
+        raise InvalidEvent.at(
+            "ticket", 'expected the webhook body {"ticket": {...}} described in the README'
+        )
+    where = from_query(query, text(ticket.get("channel")))
+    requester = mapping(ticket.get("requester"))
+    status = text(ticket.get("status"))
+    if status is None:
+        raise InvalidEvent.at("ticket.status", 'add "status": "{{ticket.status}}" to the body')
+    status = STATUSES.get(status, status)
+    priority = text(ticket.get("priority"))
+    data = {
+        **where,
+        "type": status_type(status),
+        "case_id": text(ticket.get("id")),
+        "recipient": recipient(
+            where["channel"],
+            explicit=text(ticket.get("recipient")),
+            chat_id=None,  # Freshdesk has no chat id field: a contact field fills "recipient"
+            email=text(requester.get("email")),
+            helpdesk="Freshdesk",
+            chat_id_field="ticket.recipient",
+        ),
+        "team": _name(ticket.get("group")),
+        "agent": _name(ticket.get("agent")),
+        "tags": tag_list(ticket.get("tags"), ","),  # {{ticket.tags}}: comma-separated
+        "priority": PRIORITIES.get(priority, priority.lower()) if priority else None,
+        "attributes": {"helpdesk": "freshdesk", "status": status},
+    }
+    present = {name: value for name, value in data.items() if value is not None}
+    return to_event(present, _FIELDS)
+
+
+def _from_simple(simple: Mapping[str, Any]) -> dict[str, Any]:
+    # "Simple" webhook content: the fields ticked in the rule, as freshdesk_webhook.ticket_*.
+    return {
+        "id": simple.get("ticket_id"),
+        "status": simple.get("ticket_status"),
+        "priority": simple.get("ticket_priority"),
+        "tags": simple.get("ticket_tags"),
+        "group": simple.get("ticket_group_name"),
+        "agent": simple.get("ticket_agent_name"),
+        "requester": {
+            "email": simple.get("ticket_contact_email") or simple.get("ticket_requester_email")
+        },
+    }
+
+
+def _name(value: Any) -> str | None:
+    return text(mapping(value).get("name")) if isinstance(value, dict) else text(value)

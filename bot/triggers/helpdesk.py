@@ -1,0 +1,93 @@
+"""What the Zendesk and Freshdesk adapters share: reading placeholders, statuses, identity."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.triggers.errors import InvalidEvent
+
+# Query parameters of the hook URLs (the help desks cannot add fields to their own events).
+QUERY_FIELDS = ("channel", "timezone", "language")
+
+_STATUS_TYPES = {
+    "new": "case.new",
+    "open": "case.open",
+    "pending": "case.pending",
+    "hold": "case.on_hold",
+    "on-hold": "case.on_hold",
+    "on hold": "case.on_hold",
+    "solved": "case.solved",
+    "resolved": "case.solved",  # Freshdesk's word for Zendesk's "solved"
+    "closed": "case.closed",
+}
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def text(value: Any) -> str | None:
+    """A placeholder's value as text; None when blank or when the help desk left it unrendered."""
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    rendered = str(value).strip()
+    if not rendered or ("{{" in rendered and "}}" in rendered):
+        return None
+    return rendered
+
+
+def status_type(status: str) -> str:
+    """The event type of a help desk status: Solved -> case.solved, Closed -> case.closed."""
+    folded = status.strip().casefold()
+    return _STATUS_TYPES.get(folded) or "case." + (_SLUG.sub("_", folded).strip("_") or "unknown")
+
+
+def tag_list(value: Any, separator: str | None) -> list[str]:
+    """Tags from a list, or from text split on `separator` (None: on whitespace)."""
+    if isinstance(value, list):
+        return [tag for item in value if (tag := text(item))]
+    rendered = text(value)
+    if rendered is None:
+        return []
+    return [tag.strip() for tag in rendered.split(separator) if tag.strip()]
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """`value` if it is a JSON object, else an empty one (a help desk left it out)."""
+    return value if isinstance(value, dict) else {}
+
+
+def from_query(query: Mapping[str, str], body_channel: str | None = None) -> dict[str, str]:
+    """channel (required), timezone and language from the hook URL's query string."""
+    found = {name: value for name in QUERY_FIELDS if (value := text(query.get(name)))}
+    channel = found.get("channel") or body_channel
+    if channel is None:
+        raise InvalidEvent.at(
+            "channel",
+            "say which chat the customer is on: add ?channel=telegram (or slack) to the hook URL",
+            code="missing_identity",
+        )
+    found["channel"] = channel
+    return found
+
+
+def recipient(
+    channel: str,
+    *,
+    explicit: str | None,
+    chat_id: str | None,
+    email: str | None,
+    helpdesk: str,
+    chat_id_field: str,
+) -> str:
+    """The customer's id on `channel`: an explicit recipient, else the chat id field, else
+    (Slack) the requester's email; InvalidEvent (422) saying what to configure otherwise."""
+    found = explicit or chat_id or (email if channel == "slack" else None)
+    if found is None:
+        also = "" if channel == "slack" else "; for Slack (?channel=slack) the email is enough"
+        raise InvalidEvent.at(
+            chat_id_field,
+            f"the {helpdesk} payload has no chat identity for the customer: fill "
+            f"{chat_id_field} with their {channel} id, or send it as ticket.recipient{also}",
+            code="missing_identity",
+        )
+    return found

@@ -1,0 +1,280 @@
+"""Triggers: decide each incoming event against the rules, schedule its survey, keep the why."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.channel import Channel
+from bot.errors import InvalidRecipient
+from bot.invite import KNOWN_CHANNELS
+from bot.triggers.errors import InvalidEvent, UnknownRule
+from bot.triggers.events import Source
+from bot.triggers.rulebook import RuleBook
+from bot.triggers.text import rules_text, why_text
+from storage.audit import record_audit
+from storage.clock import utcnow
+from storage.db import Database
+from storage.decisions import NewDecision, decisions_for_case, record_decision
+from storage.invitations import (
+    NewInvitation,
+    create_invitation,
+    invitation_for_case,
+    last_surveyed_at,
+)
+from storage.respondents import upsert_respondent
+from storage.rule_states import clear_rule_states, rule_states, set_rule_state
+from storage.tables import DecisionOutcome, Invitation, Respondent
+from surveys.catalog import Catalog
+from surveys.definitions import base_language
+from surveys.rules import Event, Rule, RuleSet, Scheduled, Suppressed, Suppression, decide
+
+log = logging.getLogger(__name__)
+
+NO_RULES_DETAIL = "no rules: set CXBOT_RULES to a rules file so that events can get surveys"
+
+
+class Scheduler(Protocol):
+    """Delivery, as far as triggers need it: send this invitation at that time (naive UTC)."""
+
+    async def schedule(self, invitation_id: int, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What was decided about one event, as the API answers it."""
+
+    scheduled: bool
+    rule_id: str | None
+    invitation_id: int | None = None
+    send_at: datetime | None = None
+    reason: Suppression | None = None
+    detail: str = ""
+
+
+class Triggers:
+    """Events in, decisions out; the rules, their pauses, and `/triggers` and `/why` texts."""
+
+    def __init__(
+        self,
+        rulebook: RuleBook,
+        catalog: Catalog,
+        database: Database,
+        channels: Mapping[str, Channel],
+        scheduler: Scheduler,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.rulebook = rulebook
+        self.catalog = catalog
+        self.database = database
+        self.channels = channels
+        self.scheduler = scheduler
+        self.clock = clock
+
+    # --- events ------------------------------------------------------------------------------
+    async def handle(self, event: Event, source: Source) -> Outcome:
+        """Decide `event`, store the decision (always) and the invitation (when scheduled).
+
+        InvalidEvent (nothing stored) when its channel is off or its recipient unusable.
+        """
+        channel = self._channel(event.channel)
+        try:
+            recipient = await channel.resolve_recipient(event.recipient, event.user)
+        except InvalidRecipient as failure:
+            raise InvalidEvent.at("recipient", failure.message) from failure
+        now = self.clock()
+        async with self.database.session() as session:
+            # A write first: on SQLite it takes the lock that orders concurrent events.
+            respondent = await upsert_respondent(
+                session, channel.name, recipient.external_id, recipient.language
+            )
+            assert respondent.id is not None
+            await _lock(session, respondent.id)
+            rules = await self._effective(session)
+            last = await last_surveyed_at(session, respondent.id)
+            decided = (
+                decide(event, rules, now=now, last_surveyed_at=last)
+                if self.rulebook.path is not None
+                else Suppressed(Suppression.NO_RULE, None, NO_RULES_DETAIL)
+            )
+            invitation = None
+            if isinstance(decided, Scheduled) or decided.reason == Suppression.QUARANTINE:
+                # The case's own invitation would read as quarantine: call it what it is.
+                assert decided.rule is not None
+                invitation = await invitation_for_case(session, event.case_id, decided.rule.survey)
+                if invitation is not None:
+                    decided = _duplicate(event, decided.rule, invitation)
+            if isinstance(decided, Scheduled):
+                invitation, created = await create_invitation(
+                    session, self._invitation(event, decided, respondent, recipient.address)
+                )
+                if not created:  # the same event, at the same moment, in another request
+                    decided = _duplicate(event, decided.rule, invitation)
+            outcome = _outcome(decided, invitation)
+            await record_decision(session, _decision(event, source, outcome))
+            await session.commit()
+        if outcome.scheduled:
+            assert outcome.invitation_id is not None and outcome.send_at is not None
+            await self.scheduler.schedule(outcome.invitation_id, outcome.send_at)
+        log.info(
+            "event %s %s from %s: %s %s",
+            event.type,
+            event.case_id,
+            source.value,
+            "scheduled" if outcome.scheduled else "suppressed",
+            outcome.reason.value if outcome.reason else outcome.invitation_id,
+        )
+        return outcome
+
+    def _channel(self, name: str) -> Channel:
+        channel = self.channels.get(name)
+        if channel is not None:
+            return channel
+        if name in KNOWN_CHANNELS:
+            message = f"channel '{name}' is not available: {KNOWN_CHANNELS[name]}"
+            raise InvalidEvent.at("channel", message, code="channel_not_configured")
+        known = ", ".join(sorted(self.channels)) or "none"
+        raise InvalidEvent.at("channel", f"unknown channel '{name}'; configured: {known}")
+
+    def _invitation(
+        self, event: Event, scheduled: Scheduled, respondent: Respondent, address: str
+    ) -> NewInvitation:
+        survey = self.catalog.get(scheduled.rule.survey)
+        language = scheduled.language and base_language(scheduled.language)
+        if language not in survey.languages:
+            language = None  # the survey does not speak it: the customer's own language then
+        promoted: dict[str, Any] = {
+            "team": event.team,
+            "agent": event.agent,
+            "tags": list(event.tags) or None,
+            "priority": event.priority,
+        }
+        attributes = event.attributes | {k: v for k, v in promoted.items() if v is not None}
+        assert respondent.id is not None
+        return NewInvitation(
+            survey_id=survey.id,
+            case_id=event.case_id,
+            channel=respondent.channel,
+            address=address,
+            respondent_id=respondent.id,
+            language=language,
+            attributes=attributes,
+            scheduled_at=scheduled.send_at,
+            rule_id=scheduled.rule.id,
+            expiry_hours=scheduled.expiry_hours,
+            remind_after_hours=scheduled.reminder_after_hours,
+        )
+
+    # --- rules -------------------------------------------------------------------------------
+    async def rules(self) -> RuleSet:
+        """The rules in force: the file's, with pauses and resumes from chat or the API."""
+        async with self.database.session() as session:
+            return await self._effective(session)
+
+    async def _effective(self, session: AsyncSession) -> RuleSet:
+        rules = self.rulebook.rules()
+        for rule_id, state in (await rule_states(session)).items():
+            if rule_id in rules.ids and rules.get(rule_id).paused != state.paused:
+                rules = rules.with_paused(rule_id, state.paused)
+        return rules
+
+    async def pause(self, rule_id: str, paused: bool, actor: str) -> Rule:
+        """Pause (or resume) a rule for every process; UnknownRule if there is no such rule."""
+        rules = self.rulebook.rules()
+        if rule_id not in rules.ids:
+            raise UnknownRule(rule_id, rules.ids)
+        async with self.database.session() as session:
+            await set_rule_state(session, rule_id, paused, actor, self.clock())
+            action = "rule.pause" if paused else "rule.resume"
+            await record_audit(session, actor, action, rule_id, "")
+            await session.commit()
+        return rules.get(rule_id).model_copy(update={"paused": paused})
+
+    async def replace_rules(self, text: str, actor: str) -> RuleSet:
+        """New rules from YAML or JSON text: checked, written to the file, in force at once.
+
+        The file then decides alone: earlier pauses and resumes are forgotten.
+        """
+        before = self.rulebook.rules().ids
+        rules = self.rulebook.replace(text)
+        async with self.database.session() as session:
+            cleared = await clear_rule_states(session)
+            detail = f"{len(before)} rules -> {len(rules.rules)}: {', '.join(rules.ids) or 'none'}"
+            if cleared:
+                detail += f"; {cleared} pause/resume override(s) cleared"
+            await record_audit(session, actor, "rules.replace", str(self.rulebook.path), detail)
+            await session.commit()
+        return rules
+
+    # --- chat texts --------------------------------------------------------------------------
+    async def rules_text(self) -> str:
+        """`/triggers`: each rule with its match, survey, timing, sampling and paused state."""
+        rules = await self.rules()
+        return rules_text(rules, path=self.rulebook.path, error=self.rulebook.error)
+
+    async def set_paused(self, rule_id: str, paused: bool, actor: str) -> str:
+        """`/triggers pause|resume ID`: a confirmation, or the known ids if `rule_id` is wrong."""
+        try:
+            rule = await self.pause(rule_id, paused, actor)
+        except UnknownRule as failure:
+            return str(failure)
+        if paused:
+            return f"⏸ rule {rule.id} is paused: its events are suppressed (paused_rule)"
+        return f"▶ rule {rule.id} is active again"
+
+    async def why_text(self, case_id: str) -> str:
+        """`/why CASE`: every decision about the case, newest first, with invitation status."""
+        async with self.database.session() as session:
+            found = await decisions_for_case(session, case_id.strip(), limit=100)
+        return why_text(case_id.strip(), found)
+
+
+async def _lock(session: AsyncSession, respondent_id: int) -> None:
+    # One event per customer at a time (PostgreSQL), so that two cases closed together cannot
+    # both pass quarantine. SQLite's single writer already serialises the transactions.
+    await session.exec(
+        select(col(Respondent.id)).where(col(Respondent.id) == respondent_id).with_for_update()
+    )
+
+
+def _duplicate(event: Event, rule: Rule, existing: Invitation) -> Suppressed:
+    return Suppressed(
+        Suppression.DUPLICATE,
+        rule,
+        f"duplicate: case {event.case_id} already has survey {rule.survey} "
+        f"(invitation {existing.id})",
+    )
+
+
+def _outcome(decided: Scheduled | Suppressed, invitation: Invitation | None) -> Outcome:
+    if isinstance(decided, Scheduled):
+        assert invitation is not None
+        return Outcome(True, decided.rule.id, invitation.id, decided.send_at)
+    rule_id = decided.rule.id if decided.rule else None
+    # A duplicate points at the case's existing invitation.
+    existing = invitation.id if invitation is not None else None
+    return Outcome(False, rule_id, existing, reason=decided.reason, detail=decided.detail)
+
+
+def _decision(event: Event, source: Source, outcome: Outcome) -> NewDecision:
+    return NewDecision(
+        source=source.value,
+        event_type=event.type,
+        case_id=event.case_id,
+        channel=event.channel,
+        recipient=event.recipient,
+        outcome=DecisionOutcome.SCHEDULED if outcome.scheduled else DecisionOutcome.SUPPRESSED,
+        detail=outcome.detail,
+        event=event.model_dump(mode="json"),
+        rule_id=outcome.rule_id,
+        reason=outcome.reason.value if outcome.reason else None,
+        invitation_id=outcome.invitation_id,
+        send_at=outcome.send_at,
+    )

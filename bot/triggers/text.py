@@ -1,0 +1,95 @@
+"""Rules and decisions as chat text, for `/triggers` and `/why CASE`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from storage.decisions import CaseDecision
+from storage.tables import DecisionOutcome
+from surveys.rules import Match, Rule, RuleSet
+from surveys.schedule import format_duration
+
+# Keeps a reply inside one Telegram message (4096 characters).
+MAX_DECISIONS = 15
+MAX_DETAIL = 240
+NO_RULES_FILE = "no rules file: set CXBOT_RULES to a rules file to survey closed cases"
+
+
+def stamp(moment: datetime) -> str:
+    """``2026-11-22 12:30 UTC`` (stored times are naive UTC)."""
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def match_summary(match: Match) -> str:
+    """What a rule matches, e.g. ``type case.closed; team billing; tags vip|refund``."""
+    parts = [
+        (name, values)
+        for name, values in (
+            ("type", match.types),
+            ("channel", match.channels),
+            ("team", match.teams),
+            ("agent", match.agents),
+            ("priority", match.priorities),
+            ("tags", match.tags),
+        )
+        if values
+    ]
+    if not parts:
+        return "every event"
+    return "; ".join(f"{name} {'|'.join(values)}" for name, values in parts)
+
+
+def rule_line(rule: Rule) -> str:
+    """One rule on one line: id, state, match, survey, delay, window, sample, quarantine."""
+    state = "⏸ paused" if rule.paused else "▶ active"
+    window = f"{rule.window} {rule.timezone}" if rule.window else "any time"
+    days = rule.quarantine_days
+    quarantine = f"{days:g} day{'' if days == 1 else 's'}" if days else "none"
+    return (
+        f"• {rule.id} ({state}): {match_summary(rule.match)} → {rule.survey}"
+        f" · delay {format_duration(rule.delay)} · window {window}"
+        f" · sample {rule.sample:g}% · quarantine {quarantine}"
+    )
+
+
+def rules_text(rules: RuleSet, *, path: Path | None, error: str | None) -> str:
+    """Every rule in order (the first match wins), with the file and any reload error."""
+    if path is None:
+        return NO_RULES_FILE
+    lines = [f"Rules from {path} (first match wins):"]
+    lines.extend(rule_line(rule) for rule in rules.rules)
+    if not rules.rules:
+        lines.append("no rules yet: every event is suppressed (no_rule)")
+    if error is not None:
+        lines.append(f"⚠ the file has an error, the rules above are the last good ones: {error}")
+    return "\n".join(lines)
+
+
+def _decision_line(found: CaseDecision) -> str:
+    decision = found.decision
+    rule = f"rule {decision.rule_id}" if decision.rule_id else "no rule"
+    head = f"• {stamp(decision.created_at)} · {decision.source} · {decision.event_type} · {rule}"
+    if decision.outcome == DecisionOutcome.SCHEDULED:
+        when = f" for {stamp(decision.send_at)}" if decision.send_at else ""
+        outcome = f"scheduled{when}"
+    else:
+        detail = decision.detail
+        if len(detail) > MAX_DETAIL:
+            detail = detail[: MAX_DETAIL - 1] + "…"
+        outcome = f"suppressed ({decision.reason}): {detail}"
+    if decision.invitation_id is not None:
+        status = found.invitation_status or "gone"
+        outcome += f" · invitation {decision.invitation_id} ({status})"
+    return f"{head} · {outcome}"
+
+
+def why_text(case_id: str, decisions: list[CaseDecision]) -> str:
+    """Every decision about `case_id`, newest first, as `/why CASE` answers."""
+    if not decisions:
+        return f"no event for case {case_id} was received"
+    lines = [f"Case {case_id}: {len(decisions)} event(s), newest first"]
+    lines.extend(_decision_line(found) for found in decisions[:MAX_DECISIONS])
+    if len(decisions) > MAX_DECISIONS:
+        lines.append(f"… and {len(decisions) - MAX_DECISIONS} older")
+    return "\n".join(lines)

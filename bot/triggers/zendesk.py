@@ -1,0 +1,147 @@
+"""Zendesk webhooks as events: a trigger's JSON body, or a ticket event subscription."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.triggers.errors import InvalidEvent
+from bot.triggers.events import to_event
+from bot.triggers.helpdesk import from_query, mapping, recipient, status_type, tag_list, text
+from surveys.rules import Event
+
+EVENT_PREFIX = "zen:event-type:"
+# Event fields named as the trigger body names them, for 422 answers.
+_TRIGGER_FIELDS = {
+    "case_id": "ticket.id",
+    "type": "ticket.status",
+    "team": "ticket.group.name",
+    "agent": "ticket.assignee.name",
+    "tags": "ticket.tags",
+    "priority": "ticket.priority",
+    "occurred_at": "ticket.updated_at",
+    "recipient": "ticket.requester.external_id",
+}
+_SUBSCRIPTION_FIELDS = {
+    "case_id": "detail.id",
+    "type": "event.current",
+    "team": "detail.group_id",
+    "agent": "detail.assignee_id",
+    "tags": "detail.tags",
+    "priority": "detail.priority",
+    "occurred_at": "time",
+    "recipient": "detail.external_id",
+}
+
+
+def zendesk_event(body: Any, query: Mapping[str, str]) -> Event:
+    """The event in a Zendesk webhook request; InvalidEvent says what the payload lacks."""
+    if not isinstance(body, dict):
+        raise InvalidEvent.at("body", "the body must be a JSON object", code="invalid_json")
+    kind = body.get("type")
+    if isinstance(kind, str) and kind.startswith(EVENT_PREFIX):
+        return _subscription_event(body, kind.removeprefix(EVENT_PREFIX), query)
+    if not isinstance(body.get("ticket"), dict):
+        raise InvalidEvent.at(
+            "ticket",
+            'expected a trigger body {"ticket": {...}} (see the README) or a '
+            "zen:event-type:ticket.* event",
+        )
+    return _trigger_event(body["ticket"], query)
+
+
+def _trigger_event(ticket: Mapping[str, Any], query: Mapping[str, str]) -> Event:
+    where = from_query(query, text(ticket.get("channel")))
+    requester = mapping(ticket.get("requester"))
+    status = text(ticket.get("status"))
+    if status is None:
+        raise InvalidEvent.at("ticket.status", 'add "status": "{{ticket.status}}" to the body')
+    data = {
+        **where,
+        "type": status_type(status),
+        "case_id": text(ticket.get("id")),
+        "recipient": recipient(
+            where["channel"],
+            explicit=text(ticket.get("recipient")),
+            chat_id=text(requester.get("external_id")),
+            email=text(requester.get("email")),
+            helpdesk="Zendesk",
+            chat_id_field="ticket.requester.external_id",
+        ),
+        "team": _name(ticket.get("group")),
+        "agent": _name(ticket.get("assignee")),
+        "tags": tag_list(ticket.get("tags"), None),  # {{ticket.tags}}: space-separated
+        "priority": _lower(ticket.get("priority")),
+        "occurred_at": text(ticket.get("updated_at")),
+        "attributes": {"helpdesk": "zendesk", "status": status},
+    }
+    return to_event(_present(data), _TRIGGER_FIELDS)
+
+
+def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, str]) -> Event:
+    if not kind.startswith("ticket."):
+        raise InvalidEvent.at(
+            "type", "cxbot takes ticket events; subscribe the webhook to zen:event-type:ticket.*"
+        )
+    detail, change = mapping(body.get("detail")), mapping(body.get("event"))
+    where = from_query(query)
+    status = None
+    if kind == "ticket.status_changed":
+        current = change.get("current")
+        status = text(mapping(current).get("status") if isinstance(current, dict) else current)
+    event_type = status_type(status) if status else kind
+    case_id = text(detail.get("id")) or _ticket_of(text(body.get("subject")))
+    data = {
+        **where,
+        "type": event_type,
+        "case_id": case_id,
+        "recipient": recipient(
+            where["channel"],
+            explicit=None,
+            # Ticket events name the requester only by Zendesk id; the ticket's external id
+            # is the one field that can carry the customer's chat id.
+            chat_id=text(detail.get("external_id")),
+            email=None,
+            helpdesk="Zendesk event",
+            chat_id_field="detail.external_id",
+        ),
+        "team": _id(detail.get("group_id")),
+        "agent": _id(detail.get("assignee_id")),
+        "tags": tag_list(detail.get("tags"), None),
+        "priority": _lower(detail.get("priority")),
+        "occurred_at": text(body.get("time")),
+        "attributes": {
+            "helpdesk": "zendesk",
+            "event": kind,
+            "status": status or text(detail.get("status")),
+            "requester_id": _id(detail.get("requester_id")),
+        },
+    }
+    return to_event(_present(data), _SUBSCRIPTION_FIELDS)
+
+
+def _name(value: Any) -> str | None:
+    # {{ticket.group.name}} may be sent as "group": "..." or "group": {"name": "..."}.
+    return text(mapping(value).get("name")) if isinstance(value, dict) else text(value)
+
+
+def _id(value: Any) -> str | None:
+    found = text(value)
+    return None if found in (None, "0") else found
+
+
+def _lower(value: Any) -> str | None:
+    found = text(value)
+    return found.lower() if found else None
+
+
+def _ticket_of(subject: str | None) -> str | None:
+    # "subject": "zen:ticket:35436"
+    if subject and subject.startswith("zen:ticket:"):
+        return subject.removeprefix("zen:ticket:") or None
+    return None
+
+
+def _present(data: dict[str, Any]) -> dict[str, Any]:
+    # Leave out what is missing so the Event says "Field required" rather than "not a string".
+    return {name: value for name, value in data.items() if value is not None}

@@ -1,0 +1,79 @@
+"""Event authentication: bearer token, our HMAC signature, Zendesk's signature; else 401."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.triggers.auth import Credentials, authenticate, sign, zendesk_signature
+
+BODY = b'{"type": "case.closed"}'
+NOW = datetime(2026, 11, 22, 12, 0, 0)
+ALL = Credentials("token", "hmac-secret", "zendesk-secret")
+
+
+def zendesk(body: bytes, at: datetime, secret: str = "zendesk-secret") -> dict[str, str]:
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "X-Zendesk-Webhook-Signature": zendesk_signature(body, stamp, secret),
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+    }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Bearer token"},
+        {"Authorization": "bearer token "},
+        {"X-Cxbot-Signature": sign(BODY, "hmac-secret")},
+        {"X-Cxbot-Signature": sign(BODY, "hmac-secret").upper().replace("SHA256", "sha256")},
+        zendesk(BODY, NOW - timedelta(minutes=4)),
+        {"Authorization": "Bearer wrong", "X-Cxbot-Signature": sign(BODY, "hmac-secret")},
+    ],
+    ids=["bearer", "bearer-lower", "hmac", "hmac-upper-hex", "zendesk", "one-valid-is-enough"],
+)
+def test_valid_credentials_pass(headers: dict[str, str]) -> None:
+    assert authenticate(headers, BODY, ALL, now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "Authorization: Bearer"),
+        ({"X-Cxbot-Signature": sign(b"{}", "hmac-secret")}, "does not match the body"),
+        ({"X-Cxbot-Signature": sign(BODY, "other")}, "does not match the body"),
+        (zendesk(BODY, NOW - timedelta(minutes=6)), "more than 5 minutes"),
+        (zendesk(BODY, NOW + timedelta(minutes=6)), "more than 5 minutes"),
+        (zendesk(BODY, NOW, "other"), "does not match the body and timestamp"),
+        (
+            {"X-Zendesk-Webhook-Signature": "x", "X-Zendesk-Webhook-Signature-Timestamp": "soon"},
+            "ISO 8601",
+        ),
+    ],
+    ids=["basic", "other-body", "other-secret", "stale", "future", "zendesk-other", "no-stamp"],
+)
+def test_invalid_credentials_are_401_saying_why(headers: dict[str, str], expected: str) -> None:
+    denied = authenticate(headers, BODY, ALL, now=NOW)
+    assert denied is not None
+    assert (denied.status, denied.code) == (401, "unauthorized")
+    assert expected in denied.message
+
+
+def test_nothing_sent_lists_only_the_configured_ways() -> None:
+    denied = authenticate({}, BODY, Credentials(None, "hmac-secret"), now=NOW)
+    assert denied is not None and denied.status == 401
+    assert "X-Cxbot-Signature: sha256=" in denied.message
+    assert "Bearer" not in denied.message and "Zendesk" not in denied.message
+
+
+def test_a_way_that_is_not_configured_does_not_let_anyone_in() -> None:
+    headers = {"X-Cxbot-Signature": sign(BODY, "")}
+    denied = authenticate(headers, BODY, Credentials("token"), now=NOW)
+    assert denied is not None and denied.status == 401
+
+
+def test_nothing_configured_is_503() -> None:
+    denied = authenticate({"Authorization": "Bearer x"}, BODY, Credentials(None), now=NOW)
+    assert denied is not None and denied.status == 503
+    assert "CXBOT_API_TOKEN" in denied.message and "CXBOT_HMAC_SECRET" in denied.message

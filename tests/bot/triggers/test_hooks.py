@@ -1,0 +1,143 @@
+"""Zendesk and Freshdesk hooks through the running app: authenticated, decided, delivered."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from bot.triggers.auth import zendesk_signature
+from storage.clock import utcnow
+from tests.bot.triggers.conftest import ZENDESK_SECRET, TriggerHarness
+from tests.bot.triggers.payloads import (
+    FRESHDESK_ADVANCED,
+    FRESHDESK_SIMPLE,
+    ZENDESK_STATUS_CHANGED,
+    ZENDESK_TRIGGER,
+)
+
+
+def zendesk_headers(body: bytes, *, age: timedelta = timedelta(0)) -> dict[str, str]:
+    stamp = (utcnow() - age).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "X-Zendesk-Webhook-Signature": zendesk_signature(body, stamp, ZENDESK_SECRET),
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+    }
+
+
+async def test_a_zendesk_trigger_signed_by_zendesk_gets_its_survey(
+    triggers: TriggerHarness,
+) -> None:
+    raw = json.dumps(ZENDESK_TRIGGER).encode()
+    status, body = await triggers.hook(
+        "zendesk", None, raw=raw, auth=None, headers=zendesk_headers(raw)
+    )
+    assert status == 202, body
+    # Tagged vip: the first rule, vip-closed, wants case.closed only; Solved goes to nps-closed.
+    assert body["rule"] == "nps-closed"
+    invitation = await triggers.invitation(body["invitation_id"])
+    assert (invitation.survey_id, invitation.case_id) == ("nps", "35436")
+    assert (invitation.team, invitation.agent, invitation.tags) == (
+        "Billing",
+        "Ana Novak",
+        ",renewal,vip,",
+    )
+    assert invitation.attributes["priority"] == "high"
+    await triggers.botapi.wait_for("sendMessage", 1)
+    (decision,) = await triggers.decisions("35436")
+    assert (decision.source, decision.event_type) == ("zendesk", "case.solved")
+
+
+async def test_a_stale_zendesk_signature_is_refused(triggers: TriggerHarness) -> None:
+    raw = json.dumps(ZENDESK_TRIGGER).encode()
+    headers = zendesk_headers(raw, age=timedelta(minutes=6))
+    status, body = await triggers.hook("zendesk", None, raw=raw, auth=None, headers=headers)
+    assert status == 401
+    assert "minutes" in body["message"]
+    assert await triggers.invitations() == []
+
+
+async def test_a_zendesk_signature_of_another_body_is_refused(triggers: TriggerHarness) -> None:
+    raw = json.dumps(ZENDESK_TRIGGER).encode()
+    headers = zendesk_headers(b'{"ticket": {}}')
+    status, body = await triggers.hook("zendesk", None, raw=raw, auth=None, headers=headers)
+    assert status == 401 and "does not match" in body["message"]
+
+
+async def test_zendesk_signatures_are_not_accepted_on_the_generic_endpoint(
+    triggers: TriggerHarness,
+) -> None:
+    raw = json.dumps({"type": "case.closed"}).encode()
+    status, _ = await triggers.event(None, raw=raw, auth=None, headers=zendesk_headers(raw))
+    assert status == 401
+
+
+async def test_a_zendesk_ticket_event_with_bearer_auth(triggers: TriggerHarness) -> None:
+    status, body = await triggers.hook("zendesk", ZENDESK_STATUS_CHANGED)
+    assert status == 202, body
+    invitation = await triggers.invitation(body["invitation_id"])
+    assert (invitation.survey_id, invitation.case_id, invitation.team) == (
+        "nps",
+        "35437",
+        "8447320466078",
+    )
+    assert invitation.tags == ",eu,refund,"
+
+
+async def test_a_zendesk_payload_without_chat_identity_is_a_422(
+    triggers: TriggerHarness,
+) -> None:
+    body = json.loads(json.dumps(ZENDESK_TRIGGER))
+    body["ticket"]["requester"]["external_id"] = ""
+    status, answer = await triggers.hook("zendesk", body)
+    assert status == 422
+    assert (answer["error"], answer["field"]) == (
+        "missing_identity",
+        "ticket.requester.external_id",
+    )
+    status, answer = await triggers.hook("zendesk", ZENDESK_TRIGGER, query={})
+    assert status == 422 and "?channel=telegram" in answer["message"]
+    assert await triggers.decisions("35436") == []
+
+
+async def test_a_freshdesk_resolved_ticket_gets_its_survey(triggers: TriggerHarness) -> None:
+    status, body = await triggers.hook("freshdesk", FRESHDESK_ADVANCED, auth="hmac")
+    assert status == 202, body
+    invitation = await triggers.invitation(body["invitation_id"])
+    assert (invitation.survey_id, invitation.case_id, invitation.rule_id) == (
+        "nps",
+        "4711",
+        "nps-closed",
+    )
+    assert (invitation.team, invitation.agent, invitation.tags) == (
+        "Logistics",
+        "Piotr Zieliński",
+        ",late delivery,vip,",
+    )
+    (decision,) = await triggers.decisions("4711")
+    assert (decision.source, decision.event_type) == ("freshdesk", "case.solved")
+
+
+async def test_a_freshdesk_closed_vip_ticket_matches_the_vip_rule(
+    triggers: TriggerHarness,
+) -> None:
+    body = json.loads(json.dumps(FRESHDESK_ADVANCED))
+    body["ticket"]["status"] = "5"
+    status, answer = await triggers.hook("freshdesk", body)
+    assert status == 202, answer
+    assert answer["rule"] == "vip-closed"
+    assert (await triggers.invitation(answer["invitation_id"])).survey_id == "csat"
+
+
+async def test_freshdesk_simple_content_to_telegram_says_what_is_missing(
+    triggers: TriggerHarness,
+) -> None:
+    status, body = await triggers.hook("freshdesk", FRESHDESK_SIMPLE)
+    assert status == 422
+    assert (body["error"], body["field"]) == ("missing_identity", "ticket.recipient")
+
+
+async def test_hooks_require_authentication(triggers: TriggerHarness) -> None:
+    status, body = await triggers.hook("freshdesk", FRESHDESK_ADVANCED, auth=None)
+    assert status == 401 and "Authorization: Bearer" in body["message"]
+    status, body = await triggers.hook("zendesk", ZENDESK_TRIGGER, auth=None)
+    assert status == 401 and "X-Zendesk-Webhook-Signature" in body["message"]

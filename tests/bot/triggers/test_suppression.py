@@ -1,0 +1,89 @@
+"""Every way an event is held back answers why, stores the why, and sends nothing."""
+
+from __future__ import annotations
+
+import itertools
+
+from aiohttp import ClientSession
+
+from bot.main import running
+from storage.db import Database
+from surveys.rules import in_sample
+from tests.bot.telegram.botapi import BotAPI
+from tests.bot.triggers.conftest import TriggerHarness, event, trigger_settings
+
+
+def sales_case(inside: bool) -> str:
+    """A case id that falls inside (or outside) the 50% sample of rule sales-half."""
+    return next(
+        case for n in itertools.count() if in_sample("sales-half", case := f"S-{n}", 50) is inside
+    )
+
+
+async def test_an_event_no_rule_matches_is_suppressed_no_rule(triggers: TriggerHarness) -> None:
+    status, body = await triggers.event(event(type="case.opened"))
+    assert status == 200
+    assert (body["decision"], body["reason"], body["rule"]) == ("suppressed", "no_rule", None)
+    assert "matches none of the rules" in body["detail"]
+    (decision,) = await triggers.decisions("T-1")
+    assert (decision.outcome, decision.reason, decision.detail) == (
+        "suppressed",
+        "no_rule",
+        body["detail"],
+    )
+    assert decision.event["type"] == "case.opened"
+    assert await triggers.invitations() == []
+
+
+async def test_a_case_outside_the_sample_is_suppressed_sampling(
+    triggers: TriggerHarness,
+) -> None:
+    out = sales_case(inside=False)
+    status, body = await triggers.event(event(out, team="sales"))
+    assert status == 200
+    assert (body["reason"], body["rule"]) == ("sampling", "sales-half")
+    assert "50% sample" in body["detail"]
+    # The same rule takes a case inside its sample.
+    status, body = await triggers.event(event(sales_case(inside=True), team="Sales"))
+    assert status == 202 and body["rule"] == "sales-half"
+
+
+async def test_a_second_case_within_the_quarantine_is_suppressed(
+    triggers: TriggerHarness,
+) -> None:
+    status, first = await triggers.event(event("Q-1"))
+    assert (status, first["rule"]) == (202, "nps-closed")
+    status, body = await triggers.event(event("Q-2", type="case.solved"))
+    assert status == 200
+    assert (body["reason"], body["rule"]) == ("quarantine", "nps-closed")
+    assert "30 days" in body["detail"]
+    # Another customer is not held back.
+    status, other = await triggers.event(event("Q-3", recipient="2002"))
+    assert status == 202, other
+    assert {i.case_id for i in await triggers.invitations()} == {"Q-1", "Q-3"}
+
+
+async def test_a_rule_paused_in_the_file_suppresses_paused_rule(
+    triggers: TriggerHarness,
+) -> None:
+    status, body = await triggers.event(event(type="case.escalated"))
+    assert status == 200
+    assert (body["reason"], body["rule"]) == ("paused_rule", "escalations")
+    assert await triggers.invitations() == []
+
+
+async def test_without_a_rules_file_every_event_is_suppressed_saying_what_to_set(
+    database: Database, redis_url: str, botapi: BotAPI
+) -> None:
+    settings = trigger_settings(database, redis_url, botapi, None)
+    async with running(settings) as server, ClientSession() as http:
+        harness = TriggerHarness(server, http, botapi, database)
+        status, body = await harness.event(event())
+        assert status == 200
+        assert (body["reason"], body["rule"]) == ("no_rule", None)
+        assert "CXBOT_RULES" in body["detail"]
+        assert [d.reason for d in await harness.decisions("T-1")] == ["no_rule"]
+        assert "CXBOT_RULES" in await server.services.triggers.rules_text()
+        status, body = await harness.put_rules("rules: []\n")
+        assert status == 409 and "CXBOT_RULES" in body["message"]
+    assert botapi.sent() == []
