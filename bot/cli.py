@@ -1,4 +1,4 @@
-"""The `cxbot` command: run, worker-free delivery, send, demo, db upgrade, surveys."""
+"""The `cxbot` command: run, worker, send, demo, db upgrade, surveys, rules."""
 
 from __future__ import annotations
 
@@ -29,6 +29,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve the HTTP API and the chat channels")
 
+    worker = commands.add_parser("worker", help="send queued invitations (PostgreSQL only)")
+    worker.add_argument("--concurrency", type=int, help="parallel jobs (CXBOT_WORKER_CONCURRENCY)")
+    worker.add_argument(
+        "--heartbeat", type=float, metavar="SECONDS", help="seconds between heartbeats (10)"
+    )
+    worker.add_argument(
+        "--stalled-after",
+        type=float,
+        metavar="SECONDS",
+        help="a worker silent this long is dead: its jobs are taken over (30)",
+    )
+
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply every migration")
 
@@ -50,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, help="seed for --auto, for a repeatable run")
 
     commands.add_parser("surveys", help="check and list the surveys (built-in and custom)")
+
+    rules = commands.add_parser("rules", help="trigger rules")
+    rules.add_argument("action", choices=["check"], help="check: validate a rules file")
+    rules.add_argument("file", nargs="?", help="the rules file (default: CXBOT_RULES)")
     return parser
 
 
@@ -81,7 +97,8 @@ async def _send(settings: Settings, args: argparse.Namespace) -> int:
         invitation = receipt.invitation
         assert invitation.id is not None
         if receipt.created:
-            await services.runner.deliver(invitation.id)
+            await services.delivery.submit(invitation.id)
+            await services.delivery.drain()  # the send is part of this command
         async with services.database.session() as session:
             from storage.invitations import get_invitation
 
@@ -99,6 +116,11 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         from bot.main import serve
 
         await serve(settings)
+        return 0
+    if args.command == "worker":
+        from bot.delivery.process import work
+
+        await work(settings, args.concurrency, args.heartbeat, args.stalled_after)
         return 0
     if args.command == "db":
         from storage.db import Database
@@ -132,7 +154,25 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             languages = ", ".join(survey.languages)
             print(f"{survey.id}\t{kind}\t{languages}\t{len(survey.questions)} questions")
         return 0
+    if args.command == "rules":
+        return _check_rules(settings, args.file)
     raise AssertionError(args.command)
+
+
+def _check_rules(settings: Settings, file: str | None) -> int:
+    from pathlib import Path
+
+    from surveys.catalog import Catalog
+    from surveys.rules import load_rules
+
+    path = Path(file) if file else settings.rules_path
+    if path is None:
+        print("cxbot: name a rules file, or set CXBOT_RULES", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    rules = load_rules(path, Catalog.load(settings.surveys_dir).ids())  # InvalidRules: file:line
+    paused = sum(rule.paused for rule in rules.rules)
+    print(f"{path}: {len(rules.rules)} rules ({paused} paused): {', '.join(rules.ids) or 'none'}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,13 +184,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cxbot: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
         return EXIT_BAD_INPUT
     level = settings.log_level.upper()
-    if args.command in ("demo", "send", "surveys", "db") and "CXBOT_LOG_LEVEL" not in os.environ:
+    one_shot = ("demo", "send", "surveys", "db", "rules")
+    if args.command in one_shot and "CXBOT_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # one-shot commands print their result; INFO lines would bury it
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)  # a line per job otherwise
     try:
         return asyncio.run(_main(args, settings))
     except (StorageError, SurveyError) as failure:

@@ -7,11 +7,12 @@ import secrets
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from bot.errors import ChannelNotConfigured, DeliveryFailed
 from bot.invite import InvalidInvitation, InvitationRequest
 from bot.services import Services
+from bot.triggers import Credentials, add_trigger_routes
 from storage.answers import answers_for
 from storage.errors import StorageError
 from storage.invitations import get_invitation
@@ -94,7 +95,7 @@ async def create_invitation(request: web.Request) -> web.Response:
     invitation = receipt.invitation
     assert invitation.id is not None
     if receipt.created:
-        services.delivery.submit(invitation.id)
+        await services.delivery.submit(invitation.id)
     return web.json_response(invitation_json(invitation), status=202 if receipt.created else 200)
 
 
@@ -142,12 +143,26 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(report, status=200 if healthy else 503)
 
 
+def _credentials(services: Services) -> Credentials:
+    settings = services.settings
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return Credentials(
+        secret(settings.api_token),
+        secret(settings.hmac_secret),
+        secret(settings.zendesk_webhook_secret),
+    )
+
+
 def build_app(services: Services) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES] = services
     app.router.add_post("/api/v1/invitations", create_invitation)
     app.router.add_get("/api/v1/invitations/{id}", show_invitation)
     app.router.add_get("/healthz", healthz)
+    add_trigger_routes(app, services.triggers, _credentials(services))
     if services.telegram is not None:
         services.telegram.mount(app)
     if services.slack is not None:

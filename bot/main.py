@@ -43,9 +43,8 @@ async def running(settings: Settings) -> AsyncIterator[Server]:
         log.info("cxbot listening on %s:%s", settings.http_host, port)
         yield Server(f"http://{host}:{port}", services)
     finally:
-        await services.delivery.stop()
-        await runner.cleanup()
-        await services.close()
+        await runner.cleanup()  # first: a request still being answered may queue a send
+        await services.close()  # stops delivery (its sends under way finish) first
 
 
 async def serve(settings: Settings) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.admin.access import Access
+from bot.admin.commands import AdminCommands, admin_commands
 from bot.alerts import AlertBoard, AlertError, AlertsNotConfigured, DetractorAlerts, Thresholds
 from bot.channel import Channel
-from bot.delivery import Delivery
+from bot.delivery import Delivery, open_delivery
 from bot.invite import InvitationRequest, Receipt, invite
 from bot.runner import SurveyRunner
 from bot.settings import Settings
@@ -14,6 +16,7 @@ from bot.slack import SlackService
 from bot.slack.alerts import SlackAlerts
 from bot.telegram import TelegramService
 from bot.telegram.alerts import TelegramAlerts
+from bot.triggers import RuleBook, Triggers
 from storage.db import Database
 from storage.state import BaseStateStore, open_state_store
 from surveys.catalog import Catalog
@@ -31,6 +34,8 @@ class Services:
     telegram: TelegramService | None
     slack: SlackService | None = None
     alerts: DetractorAlerts | None = None
+    triggers: Triggers = field(kw_only=True)
+    admin: AdminCommands | None = field(default=None, kw_only=True)
 
     async def invite(self, request: InvitationRequest) -> Receipt:
         """Store an invitation (once per case + survey) with this installation's parts."""
@@ -88,6 +93,10 @@ async def open_services(
     message meant for the person starting cxbot.
     """
     catalog = Catalog.load(settings.surveys_dir)
+    # A broken rules file stops the start (InvalidRules: file:line: message).
+    rulebook = RuleBook.load(settings.rules_path, catalog.ids())
+    # A bad CXBOT_ADMINS entry stops the start too (InvalidAdmins names it).
+    access = Access.parse(settings.admins)
     database = Database(settings.database_url)
     state = open_state_store(settings.redis_url, prefix=settings.redis_prefix)
     try:
@@ -119,11 +128,37 @@ async def open_services(
     runner = SurveyRunner(catalog, database, state, channels)
     if alerts is not None:
         runner.listeners.append(alerts)
+    try:  # InvalidRate for a bad CXBOT_*_RATE; PostgreSQL refusing the job queue
+        delivery = await open_delivery(settings, runner, database, telegram=telegram, slack=slack)
+    except BaseException:
+        await state.close()
+        await database.dispose()
+        raise
+    triggers = Triggers(rulebook, catalog, database, channels, delivery)
+    admin = admin_commands(
+        access,
+        database=database,
+        state=state,
+        catalog=catalog,
+        triggers=triggers,
+        min_n=settings.report_min_n,
+        retention_days=settings.retention_days,
+    )
     if telegram is not None:
-        telegram.attach(runner, state, alerts=alerts)
+        telegram.attach(runner, state, alerts=alerts, admin=admin)
     if slack is not None:
-        slack.attach(runner, state, alerts=alerts)
-    delivery = Delivery(runner, database, settings.delivery_poll_seconds)
+        slack.attach(runner, state, alerts=alerts, admin=admin)
     return Services(
-        settings, catalog, database, state, channels, runner, delivery, telegram, slack, alerts
+        settings,
+        catalog,
+        database,
+        state,
+        channels,
+        runner,
+        delivery,
+        telegram,
+        slack,
+        alerts,
+        triggers=triggers,
+        admin=admin,
     )

@@ -1,0 +1,1 @@
+"""Results for admins in chat: access, commands, report text and charts."""
