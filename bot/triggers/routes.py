@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -84,9 +84,10 @@ def _events(source: Source, adapter: Adapter, *, zendesk: bool = False) -> Handl
             body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return _error(400, "invalid_json", "the body must be a JSON object")
+        triggers = request.app[TRIGGERS]
         try:
-            event = adapter(body, request.query)
-            outcome = await request.app[TRIGGERS].handle(event, source)
+            event = adapter(body, with_default_channel(request.query, triggers.channels))
+            outcome = await triggers.handle(event, source)
         except InvalidEvent as failure:
             return _invalid(failure)
         except DeliveryFailed as failure:
@@ -95,6 +96,15 @@ def _events(source: Source, adapter: Adapter, *, zendesk: bool = False) -> Handl
         return web.json_response(outcome_json(outcome), status=202 if outcome.scheduled else 200)
 
     return handle
+
+
+def with_default_channel(query: Mapping[str, str], channels: Collection[str]) -> Mapping[str, str]:
+    """The hook URL's query, with ``channel`` filled in when exactly one channel is configured
+    (an installation on Telegram alone need not say ``?channel=telegram``)."""
+    if query.get("channel") or len(channels) != 1:
+        return query
+    [only] = channels
+    return {**query, "channel": only}
 
 
 def _generic(body: Any, _query: Mapping[str, str]) -> Event:

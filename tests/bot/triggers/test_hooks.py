@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from bot.triggers.auth import zendesk_signature
+from bot.triggers.errors import InvalidEvent
+from bot.triggers.routes import with_default_channel
+from bot.triggers.zendesk import zendesk_event
 from storage.clock import utcnow
 from tests.bot.triggers.conftest import ZENDESK_SECRET, TriggerHarness
 from tests.bot.triggers.payloads import (
@@ -94,9 +99,27 @@ async def test_a_zendesk_payload_without_chat_identity_is_a_422(
         "missing_identity",
         "ticket.requester.external_id",
     )
-    status, answer = await triggers.hook("zendesk", ZENDESK_TRIGGER, query={})
-    assert status == 422 and "?channel=telegram" in answer["message"]
     assert await triggers.decisions("35436") == []
+
+
+async def test_without_channel_in_the_url_the_only_configured_channel_is_assumed(
+    triggers: TriggerHarness,
+) -> None:
+    status, answer = await triggers.hook("zendesk", ZENDESK_TRIGGER, query={})
+    assert status == 202, answer
+    invitation = await triggers.invitation(answer["invitation_id"])
+    assert (invitation.channel, invitation.address) == ("telegram", "1001")
+
+
+def test_with_several_channels_the_hook_url_must_name_one() -> None:
+    assert with_default_channel({}, ["telegram", "slack"]) == {}
+    assert with_default_channel({"channel": "slack"}, ["telegram"]) == {"channel": "slack"}
+    assert with_default_channel({"timezone": "UTC"}, ["slack"]) == {
+        "timezone": "UTC",
+        "channel": "slack",
+    }
+    with pytest.raises(InvalidEvent, match=r"\?channel=telegram"):
+        zendesk_event(ZENDESK_TRIGGER, with_default_channel({}, ["telegram", "slack"]))
 
 
 async def test_a_freshdesk_resolved_ticket_gets_its_survey(triggers: TriggerHarness) -> None:
