@@ -3,8 +3,12 @@
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.dml import Update
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -107,16 +111,33 @@ async def _transition(
     **values: Any,
 ) -> bool:
     # One conditional UPDATE: a repeated or out-of-order call changes nothing.
-    statement = (
-        update(Invitation)
-        .where(
-            col(Invitation.id) == invitation_id,
-            col(Invitation.status).in_([status.value for status in allowed_from]),
+    allowed = tuple(status.value for status in allowed_from)
+    if identity_key(Invitation, invitation_id) in session.identity_map:
+        # The session holds this invitation: the ORM's UPDATE keeps that object in step.
+        statement = (
+            update(Invitation)
+            .where(col(Invitation.id) == invitation_id, col(Invitation.status).in_(allowed))
+            .values(**values)
         )
-        .values(**values)
-    )
-    result = await session.exec(statement)
+        result = await session.exec(statement)
+    else:
+        # Nothing loaded to keep in step (the answer path): a Core UPDATE built once per
+        # transition. The ORM's version cost about 0.4 ms of CPU per call, building the
+        # statement and matching it against the session's objects, more than running it.
+        params = {f"new_{name}": value for name, value in values.items()}
+        statement = _transition_statement(allowed, tuple(values))
+        result = await session.exec(statement, params={"the_id": invitation_id, **params})
     return result.rowcount > 0
+
+
+@cache
+def _transition_statement(allowed: tuple[str, ...], names: tuple[str, ...]) -> Update:
+    invitations = Invitation.metadata.tables["invitations"]
+    return (
+        update(invitations)
+        .where(invitations.c.id == bindparam("the_id"), invitations.c.status.in_(allowed))
+        .values({name: bindparam(f"new_{name}") for name in names})
+    )
 
 
 async def mark_sending(session: AsyncSession, invitation_id: int, at: datetime) -> bool:
