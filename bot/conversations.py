@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from storage.state import BaseStateStore, StateKey, key
+from storage.state import BaseStateStore, Locked, StateKey, key
 from surveys.conversation import ConversationState
 
 
@@ -34,22 +34,30 @@ def active_key(channel: str, respondent: str) -> StateKey:
     return key("active", channel, respondent)
 
 
-async def load(store: BaseStateStore, invitation_id: int) -> Conversation | None:
-    raw = await store.get(conversation_key(invitation_id))
+def parse(raw: str | None) -> Conversation | None:
+    """The conversation stored as `raw` (read with a lock, say), None if there was none."""
     return Conversation.model_validate_json(raw) if raw is not None else None
+
+
+async def load(store: BaseStateStore, invitation_id: int) -> Conversation | None:
+    return parse(await store.get(conversation_key(invitation_id)))
+
+
+def _saved(conversation: Conversation) -> dict[StateKey, str]:
+    return {
+        conversation_key(conversation.invitation_id): conversation.model_dump_json(),
+        active_key(conversation.channel, conversation.respondent): str(conversation.invitation_id),
+    }
 
 
 async def save(store: BaseStateStore, conversation: Conversation, ttl: float) -> None:
     """Store the conversation and point its respondent at it, together (one round trip)."""
-    await store.set_many(
-        {
-            conversation_key(conversation.invitation_id): conversation.model_dump_json(),
-            active_key(conversation.channel, conversation.respondent): str(
-                conversation.invitation_id
-            ),
-        },
-        ttl,
-    )
+    await store.set_many(_saved(conversation), ttl)
+
+
+def save_on_release(locked: Locked, conversation: Conversation, ttl: float) -> None:
+    """`save`, made as the lock is released (in the same round trip)."""
+    locked.set_on_release(_saved(conversation), ttl)
 
 
 async def forget(store: BaseStateStore, conversation: Conversation) -> None:
@@ -57,6 +65,15 @@ async def forget(store: BaseStateStore, conversation: Conversation) -> None:
     # Only clear the pointer if it still names this survey: a newer invitation may own it.
     await store.delete_if_equals(
         active_key(conversation.channel, conversation.respondent), str(conversation.invitation_id)
+    )
+
+
+def forget_on_release(locked: Locked, conversation: Conversation) -> None:
+    """`forget`, made as the lock is released (in the same round trip)."""
+    locked.delete_on_release(conversation_key(conversation.invitation_id))
+    locked.delete_on_release(
+        active_key(conversation.channel, conversation.respondent),
+        if_equals=str(conversation.invitation_id),
     )
 
 

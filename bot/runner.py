@@ -30,7 +30,7 @@ from storage.invitations import (
     unmark_reminded,
 )
 from storage.respondents import get_respondent, remember_language, upsert_respondent
-from storage.state import BaseStateStore, key
+from storage.state import BaseStateStore, Locked, key
 from storage.tables import Invitation, InvitationStatus
 from surveys.catalog import Catalog
 from surveys.conversation import (
@@ -276,8 +276,13 @@ class SurveyRunner:
         acknowledge: Acknowledge | None = None,
     ) -> Outcome:
         language = notice_language(hint)
-        async with self.state.lock(key("lock", invitation_id), timeout=30.0):
-            conversation = await conversations.load(self.state, invitation_id)
+        # The conversation comes with the lock, and its new state goes with the release.
+        async with self.state.lock(
+            key("lock", invitation_id),
+            timeout=30.0,
+            read=conversations.conversation_key(invitation_id),
+        ) as locked:
+            conversation = conversations.parse(locked.value)
             if conversation is None:
                 found = await self._recover(invitation_id, language)
                 if isinstance(found, Outcome):
@@ -297,7 +302,7 @@ class SurveyRunner:
                 return Outcome(step.message)
             answered = current_prompt(survey, state)
             await self._persist(conversation, step, actor, hint)
-            await self._render(conversation, survey, step, answered, reply, acknowledge)
+            await self._render(conversation, survey, step, answered, reply, acknowledge, locked)
         if step.recorded is not None and self.listeners:
             await self._tell(conversation, step, step.recorded)
         return Outcome()
@@ -355,11 +360,13 @@ class SurveyRunner:
         answered: Prompt | None,
         reply: Reply,
         acknowledge: Acknowledge | None,
+        locked: Locked,
     ) -> None:
         """Close the answered question, show the next one (or thanks) and acknowledge the tap.
 
         The three calls need nothing from each other, so they go out together: the customer
-        waits for one Bot API round trip instead of three.
+        waits for one Bot API round trip instead of three. The conversation's new state is
+        left on `locked`, written as the lock is released.
         """
         channel = self.channels[conversation.channel]
         others: list[Awaitable[None]] = []
@@ -382,13 +389,14 @@ class SurveyRunner:
             # Saved whatever happened on the wire: the answer is in SQL already, and the
             # customer can still type the next answer even if its question failed to show.
             if isinstance(step, Finished):
-                await conversations.forget(self.state, conversation)
+                conversations.forget_on_release(locked, conversation)
             else:
                 shown = results[0] if results else None
                 next_ref = shown if isinstance(shown, str) else None
-                await self._keep(
-                    conversation.model_copy(update={"state": step.state, "prompt_ref": next_ref})
-                )
+                kept = conversation.model_copy(update={"state": step.state, "prompt_ref": next_ref})
+                ttl = (kept.expires_at - self.clock()).total_seconds()
+                if ttl > 0:
+                    conversations.save_on_release(locked, kept, ttl)
         for result in results:
             if isinstance(result, BaseException):
                 raise result

@@ -1,11 +1,12 @@
 """Conversation state, dedupe claims and locks, in memory or in Redis."""
 
-from storage.state.base import BaseStateStore, StateKey, key
+from storage.state.base import BaseStateStore, Locked, StateKey, key
 from storage.state.memory import MemoryStateStore
 from storage.state.redis import RedisStateStore
 
 __all__ = [
     "BaseStateStore",
+    "Locked",
     "MemoryStateStore",
     "RedisStateStore",
     "StateKey",

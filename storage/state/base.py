@@ -3,7 +3,7 @@
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,35 @@ def key(namespace: str, *parts: str | int) -> StateKey:
     if not namespace or ":" in namespace:
         raise ValueError(f"namespace must be non-empty and free of ':', got {namespace!r}")
     return StateKey(namespace, tuple(str(part) for part in parts))
+
+
+@dataclass
+class Locked:
+    """What `lock()` yields: the value of its `read` key, read the moment the lock was taken,
+    and the writes to make as it is released.
+
+    A store sends the read with the lock and the writes with the release (Redis: one round
+    trip each), so a read-modify-write under a lock costs two round trips, not four.
+    """
+
+    value: str | None = None
+    # key -> (value, ttl): SET when the lock is released, before it is freed.
+    sets: dict[StateKey, tuple[str, float | None]] = field(default_factory=dict)
+    # key -> None (delete) or a value (delete only while the key holds it).
+    deletes: dict[StateKey, str | None] = field(default_factory=dict)
+
+    def set_on_release(self, values: Mapping[StateKey, str], ttl: float | None) -> None:
+        """Store `values` (like `set_many`) as the lock is released, all at once."""
+        if ttl is not None:
+            validate_ttl(ttl)
+        for name, value in values.items():
+            self.deletes.pop(name, None)
+            self.sets[name] = (value, ttl)
+
+    def delete_on_release(self, key: StateKey, *, if_equals: str | None = None) -> None:
+        """Remove `key` as the lock is released; with `if_equals`, only while it holds that."""
+        self.sets.pop(key, None)
+        self.deletes[key] = if_equals
 
 
 class BaseStateStore(ABC):
@@ -62,11 +91,15 @@ class BaseStateStore(ABC):
         """
 
     @abstractmethod
-    def lock(self, key: StateKey, timeout: float = 10.0) -> AbstractAsyncContextManager[None]:
-        """`async with store.lock(key):` excludes every other holder of the same key.
+    def lock(
+        self, key: StateKey, timeout: float = 10.0, *, read: StateKey | None = None
+    ) -> AbstractAsyncContextManager[Locked]:
+        """`async with store.lock(key) as locked:` excludes every other holder of the key.
 
         Waits up to `timeout` seconds, then raises StateLockTimeout. Locking a key does not
-        touch its value: lock, then read and write the same key.
+        touch its value: lock, then read and write the same key. `read` names a key whose
+        value comes with the lock (`locked.value`); writes staged on `locked` are made when
+        the lock is released, whether or not the block raised.
         """
 
     @abstractmethod

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from storage.errors import StateLockTimeout
-from storage.state.base import BaseStateStore, StateKey, validate_ttl
+from storage.state.base import BaseStateStore, Locked, StateKey, validate_ttl
 
 
 class MemoryStateStore(BaseStateStore):
@@ -83,7 +83,13 @@ class MemoryStateStore(BaseStateStore):
 
     @asynccontextmanager
     # `timeout` is how long to wait for the lock (the interface's contract), not a call timeout.
-    async def lock(self, key: StateKey, timeout: float = 10.0) -> AsyncIterator[None]:  # noqa: ASYNC109
+    async def lock(
+        self,
+        key: StateKey,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        *,
+        read: StateKey | None = None,
+    ) -> AsyncIterator[Locked]:
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
@@ -92,9 +98,12 @@ class MemoryStateStore(BaseStateStore):
                     await lock.acquire()
             except TimeoutError:
                 raise StateLockTimeout(key.render("memory"), timeout) from None
+            now = time.monotonic()
+            locked = Locked(self._alive(read, now) if read is not None else None)
             try:
-                yield
+                yield locked
             finally:
+                self._release_writes(locked)
                 lock.release()
         finally:
             lock, users = self._locks[key]
@@ -102,6 +111,14 @@ class MemoryStateStore(BaseStateStore):
                 del self._locks[key]  # nobody holds or waits: forget the lock
             else:
                 self._locks[key] = (lock, users - 1)
+
+    def _release_writes(self, locked: Locked) -> None:
+        now = time.monotonic()  # no await below: the writes land together
+        for name, (value, ttl) in locked.sets.items():
+            self._store(name, value, ttl, now)
+        for name, expected in locked.deletes.items():
+            if expected is None or self._alive(name, now) == expected:
+                self._values.pop(name, None)
 
     async def ping(self) -> None:
         return None

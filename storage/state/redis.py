@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from storage.errors import StateLockTimeout, StateStoreUnavailable
-from storage.state.base import BaseStateStore, StateKey, validate_ttl
+from storage.state.base import BaseStateStore, Locked, StateKey, validate_ttl
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,41 @@ return #KEYS
 """
 # DEL KEYS[1] only while it holds ARGV[1]: releases a lock or an outdated pointer.
 DELETE_IF_EQUALS = """
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+    return redis.call("DEL", KEYS[1])
+end
+return 0
+"""
+
+# Take the lock KEYS[1] (token ARGV[1], expiring after ARGV[2] ms) and, if taken, read KEYS[2]:
+# {1, value} (value nil when absent), or 0 while someone else holds the lock.
+ACQUIRE_AND_READ = """
+if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then
+    return 0
+end
+return {1, redis.call("GET", KEYS[2])}
+"""
+# Release the lock KEYS[1] (token ARGV[1]) after the holder's writes. KEYS[2..] are ARGV[2]
+# keys to SET (value and PX, "" for none, in ARGV from 4 on), then ARGV[3] keys to DEL, then
+# keys to DEL only while they hold the ARGV after the SET pairs. 1 if the lock was still ours.
+RELEASE_WITH_WRITES = """
+local sets, deletes = tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 1, sets do
+    local value, px = ARGV[2 + 2 * i], ARGV[3 + 2 * i]
+    if px == "" then
+        redis.call("SET", KEYS[1 + i], value)
+    else
+        redis.call("SET", KEYS[1 + i], value, "PX", px)
+    end
+end
+for i = 1, deletes do
+    redis.call("DEL", KEYS[1 + sets + i])
+end
+for i = 2 + sets + deletes, #KEYS do
+    if redis.call("GET", KEYS[i]) == ARGV[2 + sets + i - deletes] then
+        redis.call("DEL", KEYS[i])
+    end
+end
 if redis.call("GET", KEYS[1]) == ARGV[1] then
     return redis.call("DEL", KEYS[1])
 end
@@ -79,6 +114,8 @@ class RedisStateStore(BaseStateStore):
         # Sent by SHA (EVALSHA); redis-py loads a script again if Redis forgot it.
         self._set_many = client.register_script(SET_MANY)
         self._delete_if_equals = client.register_script(DELETE_IF_EQUALS)
+        self._acquire_and_read = client.register_script(ACQUIRE_AND_READ)
+        self._release_with_writes = client.register_script(RELEASE_WITH_WRITES)
 
     @classmethod
     def from_client(
@@ -141,32 +178,70 @@ class RedisStateStore(BaseStateStore):
 
     @asynccontextmanager
     # `timeout` is how long to wait for the lock (the interface's contract), not a call timeout.
-    async def lock(self, key: StateKey, timeout: float = 10.0) -> AsyncIterator[None]:  # noqa: ASYNC109
+    async def lock(
+        self,
+        key: StateKey,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        *,
+        read: StateKey | None = None,
+    ) -> AsyncIterator[Locked]:
         name = key.render(f"{self.prefix}:{LOCK_PREFIX}")
         token = os.urandom(16).hex()
         try:
-            await self._acquire(name, token, timeout)
+            value = await self._acquire(
+                name, token, timeout, self._name(read) if read is not None else None
+            )
         except asyncio.CancelledError:
             # Cancelled while our SET may have landed: free the lock if it is ours.
             with contextlib.suppress(StateStoreUnavailable):
                 await self._compare_and_delete(name, token)
             raise
+        locked = Locked(value)
         try:
-            yield
+            yield locked
         finally:
-            if not await self._compare_and_delete(name, token):
+            if not await self._release(name, token, locked):
                 # The holder outlived lock_ttl, so someone else may have entered meanwhile.
                 logger.warning("lock %s expired before release (lock_ttl=%gs)", name, self.lock_ttl)
 
-    async def _acquire(self, name: str, token: str, timeout: float) -> None:  # noqa: ASYNC109
+    async def _release(self, name: str, token: str, locked: Locked) -> bool:
+        if not locked.sets and not locked.deletes:
+            return await self._compare_and_delete(name, token)
+        sets = list(locked.sets.items())
+        plain = [key for key, expected in locked.deletes.items() if expected is None]
+        compared = [(key, value) for key, value in locked.deletes.items() if value is not None]
+        args: list[str | int] = [token, len(sets), len(plain)]
+        for _, (value, ttl) in sets:
+            args += [value, "" if ttl is None else _milliseconds(ttl)]
+        args += [expected for _, expected in compared]
+        keys = [name, *(self._name(key) for key, _ in sets)]
+        keys += [self._name(key) for key in plain]
+        keys += [self._name(key) for key, _ in compared]
+        with self._reachable():
+            released = await self._release_with_writes(keys=keys, args=args)
+        return bool(released)
+
+    async def _acquire(
+        self,
+        name: str,
+        token: str,
+        timeout: float,  # noqa: ASYNC109
+        read: str | None,
+    ) -> str | None:
         px = _milliseconds(self.lock_ttl)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         pause = LOCK_RETRY_FIRST_S
         while True:
             with self._reachable():
-                if await self.client.set(name, token, nx=True, px=px):
-                    return
+                if read is None:
+                    if await self.client.set(name, token, nx=True, px=px):
+                        return None
+                else:
+                    taken = await self._acquire_and_read(keys=[name, read], args=[token, px])
+                    if taken:
+                        value = taken[1] if len(taken) > 1 else None
+                        return value.decode() if isinstance(value, bytes) else value
             left = deadline - loop.time()
             if left <= 0:
                 raise StateLockTimeout(name, timeout)

@@ -193,6 +193,52 @@ class TestStateStore:
         async with state_store.lock(CONVERSATION, timeout=SHORT):
             pass
 
+    async def test_a_lock_reads_its_key_as_it_is_taken(self, state_store: BaseStateStore) -> None:
+        await state_store.set(CONVERSATION, "state", None)
+        async with state_store.lock(key("lock", 1), read=CONVERSATION) as locked:
+            assert locked.value == "state"
+        async with state_store.lock(key("lock", 1), read=key("conversation", "none")) as locked:
+            assert locked.value is None
+        async with state_store.lock(key("lock", 1)) as locked:
+            assert locked.value is None
+
+    async def test_writes_staged_on_a_lock_land_as_it_is_released(
+        self, state_store: BaseStateStore
+    ) -> None:
+        pointer, other = key("active", "telegram", 1001), key("active", "telegram", 1002)
+        await state_store.set(other, "8", None)
+        async with state_store.lock(key("lock", 7), read=CONVERSATION) as locked:
+            locked.set_on_release({CONVERSATION: "step 2", pointer: "7"}, SHORT)
+            locked.delete_on_release(other, if_equals="7")  # a newer survey owns it: kept
+            assert await state_store.get(CONVERSATION) is None
+        assert await state_store.get(CONVERSATION) == "step 2"
+        assert await state_store.get(pointer) == "7"
+        assert await state_store.get(other) == "8"
+        async with state_store.lock(key("lock", 7), read=CONVERSATION) as locked:
+            assert locked.value == "step 2"
+            locked.delete_on_release(CONVERSATION)
+            locked.delete_on_release(pointer, if_equals="7")
+        assert await state_store.get(CONVERSATION) is None
+        assert await state_store.get(pointer) is None
+        async with state_store.lock(key("lock", 7)) as locked:
+            locked.set_on_release({CONVERSATION: "forever"}, None)
+        await asyncio.sleep(SHORT + 0.15)  # the staged TTL applies; None keeps the value
+        assert await state_store.get(CONVERSATION) == "forever"
+        with pytest.raises(ValueError, match="ttl"):
+            async with state_store.lock(key("lock", 7)) as locked:
+                locked.set_on_release({CONVERSATION: "x"}, 0)
+
+    async def test_staged_writes_land_even_when_the_block_raises(
+        self, state_store: BaseStateStore
+    ) -> None:
+        with pytest.raises(RuntimeError):
+            async with state_store.lock(key("lock", 7)) as locked:
+                locked.set_on_release({CONVERSATION: "saved"}, 60)
+                raise RuntimeError("a send failed after the answer was stored")
+        assert await state_store.get(CONVERSATION) == "saved"
+        async with state_store.lock(key("lock", 7), timeout=SHORT):
+            pass
+
     async def test_ping_succeeds(self, state_store: BaseStateStore) -> None:
         await state_store.ping()
 
