@@ -1,0 +1,244 @@
+"""Delivery at scale: `cxbot worker` processes sending a burst through the shared rate limit.
+
+Not a test. Run with PostgreSQL and Redis up, from the repository with the venv active::
+
+    python bench/delivery.py
+    python bench/delivery.py --invitations 5000 --rate 30/second
+
+N invitations (one per chat) are stored due now (or spread over --spread seconds) and their
+sends queued; W worker processes send them to a fake Bot API in this process, which answers 429
+with retry_after above --server-limit messages per second. Printed: the achieved send rate as a
+fraction of the configured limit, the lag from due time to the server's receipt, messages lost
+(never delivered) and duplicated (a chat with more than one), and the 429s seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from pathlib import Path
+
+# Run as `python bench/delivery.py` from the repository: the fake Bot API lives in tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import limits
+from servers import drop_database, ensure_database, serve_botapi  # bench/servers.py
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from storage.clock import utcnow
+from storage.db import Database
+from storage.tables import InvitationStatus
+from tests.bot.delivery.fleet import (
+    Fleet,
+    WorkerSetup,
+    delete_redis_keys,
+    deliveries_per_chat,
+    flood_refusals,
+    invitation_rows,
+    queue_sends,
+    seed_invitations,
+)
+from tests.bot.delivery.queue import empty_job_queue
+from tests.bot.telegram.botapi import BotAPI
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/cxbot_bench_delivery"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+TARGET_FRACTION = 0.95
+BASE_CHAT = 7_000_000
+# Give up waiting this long beyond the time the limit itself needs.
+SLACK_S = 120.0
+UNSETTLED = {InvitationStatus.SCHEDULED.value, InvitationStatus.SENDING.value}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invitations", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2, help="cxbot worker processes")
+    parser.add_argument("--concurrency", type=int, default=10, help="jobs per worker")
+    parser.add_argument("--rate", default="30/second", help="CXBOT_TELEGRAM_RATE")
+    parser.add_argument(
+        "--server-limit",
+        type=int,
+        help="the fake Bot API's sendMessage per second before 429 (default: the rate's)",
+    )
+    parser.add_argument("--retry-after", type=int, default=1, help="the 429s' retry_after")
+    parser.add_argument(
+        "--spread", type=float, default=0.0, help="due times spread over this many seconds"
+    )
+    parser.add_argument(
+        "--poll", type=float, default=2.0, help="CXBOT_DELIVERY_POLL_SECONDS (default 2)"
+    )
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    if args.invitations < 2 or args.workers < 1 or args.concurrency < 1:
+        parser.error("--invitations must be at least 2, --workers and --concurrency at least 1")
+    try:
+        rate = limits.parse(args.rate)
+    except ValueError:
+        parser.error(f"--rate {args.rate!r}: write it like 30/second")
+    args.per_second = rate.amount / rate.get_expiry()
+    if args.server_limit is None:
+        args.server_limit = max(1, math.floor(args.per_second))
+    return args
+
+
+@dataclass(frozen=True)
+class Figures:
+    sent: int
+    seconds: float
+    rate: float
+    lag_p50: float
+    lag_p99: float
+    lost: int
+    duplicated: int
+    refused: int
+    statuses: Counter[str]
+
+
+async def empty_database(database: Database, url: str) -> None:
+    """An existing bench database (--keep) starts empty: tables and the job queue."""
+    tables = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
+    async with database.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await asyncio.to_thread(empty_job_queue, url)
+
+
+async def wait_settled(database: Database, fleet: Fleet, within: float) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        rows = await invitation_rows(database)
+        left = sum(row.status in UNSETTLED for row in rows.values())
+        if not left:
+            return
+        if all(code is not None for code in fleet.exited()):
+            raise SystemExit(f"every worker exited with {left} invitations unsettled")
+        if time.monotonic() > deadline:
+            print(f"gave up waiting: {left} invitations still unsettled", file=sys.stderr)
+            return
+        await asyncio.sleep(0.5)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
+
+
+async def measure(database: Database, botapi: BotAPI, chats: list[int]) -> Figures:
+    rows = await invitation_rows(database)
+    per_chat = deliveries_per_chat(botapi)
+    delivered = botapi.delivered()
+    first_at: dict[str, float] = {}
+    for call in delivered:
+        first_at.setdefault(str(call.params["chat_id"]), call.at)
+    lags = [
+        # scheduled_at is naive UTC; the server's times are epoch seconds.
+        first_at[chat] - rows[chat].scheduled_at.replace(tzinfo=UTC).timestamp()
+        for chat in first_at
+        if chat in rows
+    ]
+    seconds = delivered[-1].at - delivered[0].at if len(delivered) > 1 else 0.0
+    return Figures(
+        sent=len(delivered),
+        seconds=seconds,
+        rate=(len(delivered) - 1) / seconds if seconds > 0 else 0.0,
+        lag_p50=percentile(sorted(lags), 0.50) if lags else math.nan,
+        lag_p99=percentile(sorted(lags), 0.99) if lags else math.nan,
+        lost=sum(per_chat[str(chat)] == 0 for chat in chats),
+        duplicated=sum(count > 1 for count in per_chat.values()),
+        refused=len(flood_refusals(botapi)),
+        statuses=Counter(row.status for row in rows.values()),
+    )
+
+
+def report(args: argparse.Namespace, figures: Figures) -> bool:
+    fraction = figures.rate / args.per_second
+    offered = args.invitations / args.spread if args.spread > 0 else math.inf
+    print(
+        f"invitations: {args.invitations}; workers: {args.workers} x {args.concurrency} jobs; "
+        f"rate: {args.rate}; server limit: {args.server_limit}/s (429, retry_after "
+        f"{args.retry_after}); due over {args.spread:g} s; poll {args.poll:g} s"
+    )
+    print(f"sent: {figures.sent} in {figures.seconds:.1f} s (first to last)")
+    verdict = "meets" if fraction >= TARGET_FRACTION else "BELOW"
+    print(
+        f"achieved rate: {figures.rate:.2f}/s = {fraction:.3f} of the limit "
+        f"({verdict} target {TARGET_FRACTION})"
+        + (f"; offered {offered:.1f}/s" if offered < args.per_second else "")
+    )
+    print(f"lag due -> received: p50 {figures.lag_p50:.2f} s, p99 {figures.lag_p99:.2f} s")
+    print(f"lost: {figures.lost}; duplicated: {figures.duplicated} (target 0 / 0)")
+    print(f"429s seen: {figures.refused}")
+    print(f"statuses: {dict(sorted(figures.statuses.items()))}")
+    return figures.lost == 0 and figures.duplicated == 0
+
+
+async def run(args: argparse.Namespace, botapi: BotAPI, prefix: str) -> Figures:
+    database = Database(args.database_url)
+    logs = Path(tempfile.mkdtemp(prefix="cxbench-delivery-"))
+    setup = WorkerSetup(
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        redis_prefix=prefix,
+        telegram_api_url=botapi.url,
+        rate=args.rate,
+        concurrency=args.concurrency,
+        poll_seconds=args.poll,
+    )
+    fleet = Fleet(setup, logs)
+    try:
+        await database.upgrade()
+        await empty_database(database, args.database_url)
+        await fleet.start(args.workers)
+        await fleet.wait_ready(within=60.0)
+        chats = [BASE_CHAT + i for i in range(args.invitations)]
+        now = utcnow()
+        step = args.spread / args.invitations
+        due = [now + timedelta(seconds=i * step) for i in range(args.invitations)]
+        ids = await seed_invitations(database, chats, due)
+        await queue_sends(args.database_url, list(zip(ids, due, strict=True)))
+        needed = max(args.invitations / args.per_second, args.spread)
+        await wait_settled(database, fleet, needed + SLACK_S)
+        return await measure(database, botapi, chats)
+    except BaseException:
+        print(fleet.logs(), file=sys.stderr)
+        raise
+    finally:
+        await fleet.stop()
+        await database.dispose()
+        print(f"worker logs: {logs}")
+
+
+async def main() -> int:
+    args = parse_args()
+    prefix = f"cxbench-delivery-{uuid.uuid4().hex[:10]}"
+    created = await ensure_database(args.database_url)  # dropped at the end unless --keep
+    botapi, server = await serve_botapi()
+    botapi.flood_limit = args.server_limit
+    botapi.flood_retry_after = args.retry_after
+    try:
+        figures = await run(args, botapi, prefix)
+    finally:
+        await server.cleanup()
+        await delete_redis_keys(args.redis_url, prefix)
+        if not args.keep:
+            await drop_database(args.database_url)
+        elif created:
+            print(f"kept the database {args.database_url}")
+    return 0 if report(args, figures) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
