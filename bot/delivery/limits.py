@@ -8,6 +8,8 @@ pause-until key with a time to live, checked before the limiter is asked.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -194,6 +196,19 @@ class SendLimits:
             # Another process took the chat's slot in between; the bot slot is spent anyway.
             return Turn(await self._reset_in(rates.per_address, channel, address), one, True)
         return Turn(0.0)
+
+    async def wait_for_turn(self, channel: str, address: str | None) -> None:
+        """Wait as long as it takes for a turn: for a send that cannot give its slot back.
+
+        That is a call Telegram refused with 429, about to go again from inside its send
+        (its invitation is claimed): it counts against the limits like any other send.
+        """
+        while True:
+            turn = await self.take(channel, address or "")
+            if turn.granted:
+                return
+            # A little spread, so that the retries waiting on one bucket do not all wake at once.
+            await asyncio.sleep(turn.wait * (1 + random.random() * 0.1))
 
     async def _reset_in(self, item: RateLimitItem, *identifiers: str) -> float:
         stats = await self.limiter.get_window_stats(item, *identifiers)

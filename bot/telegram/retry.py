@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 # Told of every 429: (the chat the call was for, if any; seconds Telegram asked to wait).
 RetryAfterListener = Callable[[str | None, float], Awaitable[None]]
+# Awaited before a refused call goes again (the chat it is for, if any): delivery waits there
+# for a turn of the shared rate limits, so that retries count against them like first sends.
+RetryTurn = Callable[[str | None], Awaitable[None]]
 
 
 class RetryAfter(BaseRequestMiddleware):
@@ -27,12 +30,16 @@ class RetryAfter(BaseRequestMiddleware):
     A 429 means Telegram did not act on the request, so sending again cannot double a message.
     A wait longer than ``max_wait`` is not waited out here: the error goes up to the caller.
     ``listeners`` hear of each 429 first: delivery pauses the bucket for every process.
+    ``turns`` are awaited after the wait, before the call goes again: without them, the
+    calls refused together would all go again the moment the pause ends, on top of the sends
+    the limits let through then, and be refused again (a 429 every second, for ever).
     """
 
     def __init__(self, attempts: int, max_wait: float) -> None:
         self.attempts = attempts
         self.max_wait = max_wait
         self.listeners: list[RetryAfterListener] = []
+        self.turns: list[RetryTurn] = []
 
     async def __call__(
         self,
@@ -55,15 +62,29 @@ class RetryAfter(BaseRequestMiddleware):
                     self.attempts,
                 )
                 await asyncio.sleep(error.retry_after)
+                await self._wait_turn(method)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    async def _wait_turn(self, method: TelegramMethod[TelegramType]) -> None:
+        chat = _chat(method)
+        for turn in list(self.turns):
+            try:
+                await turn(chat)
+            except Exception:  # the limits unreachable: go again as before, unmetered
+                log.exception("waiting for a turn with %r failed", turn)
+
     async def _tell(self, method: TelegramMethod[TelegramType], retry_after: float) -> None:
-        chat = getattr(method, "chat_id", None)
+        chat = _chat(method)
         for listener in list(self.listeners):
             try:
-                await listener(str(chat) if chat is not None else None, retry_after)
+                await listener(chat, retry_after)
             except Exception:  # a pause not shared must not lose the request itself
                 log.exception("retry-after listener %r failed", listener)
+
+
+def _chat(method: TelegramMethod[TelegramType]) -> str | None:
+    chat = getattr(method, "chat_id", None)
+    return str(chat) if chat is not None else None
 
 
 def retry_after_middleware(bot: Bot) -> RetryAfter | None:

@@ -23,8 +23,11 @@ async def test_an_unanswered_survey_gets_one_reminder(courier: Courier) -> None:
     sent = await courier.wait_row(invitation_id, sent_status)
     assert sent.reminder_at is not None and sent.sent_at is not None
 
-    reminded = await courier.wait_row(invitation_id, lambda i: i.reminded_at is not None)
+    await courier.wait_row(invitation_id, lambda i: i.reminded_at is not None)
     await courier.wait_idle("cxbot.remind")
+    # Read once the job is done: the reminder is claimed (reminded_at) before it is sent, and
+    # the row points at the new message only after the send.
+    reminded = await courier.row(invitation_id)
     # Running the reminder again (a retried job, a catch-up) sends nothing more.
     assert await courier.delivery.jobs.remind(invitation_id) == "not needed"
 
