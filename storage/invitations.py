@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import Update
 from sqlmodel import col, select, update
@@ -339,30 +339,38 @@ async def list_invitations(
     return list((await session.exec(statement)).all())
 
 
-async def last_surveyed_at(session: AsyncSession, respondent_id: int) -> datetime | None:
-    """When the respondent was last invited to any survey (invitations that failed don't count).
+async def survey_times(
+    session: AsyncSession, respondent_id: int, since: datetime, limit: int = 100
+) -> list[datetime]:
+    """When the respondent was sent, or is due to be sent, any survey, from `since` on (latest
+    first): its send time once sent, its due time while it waits.
 
-    Quarantine reads this: one survey per customer per N days, whatever the survey.
+    Quarantine reads these: one survey per customer per N days, whatever the survey. Failed
+    invitations, and those that closed without being sent, never reached the customer.
     """
+    at = func.coalesce(col(Invitation.sent_at), col(Invitation.scheduled_at))
+    waiting = col(Invitation.status).in_([S.SCHEDULED.value, S.SENDING.value])
     statement = (
-        select(Invitation.created_at)
+        select(at)
         .where(
             col(Invitation.respondent_id) == respondent_id,
             col(Invitation.status) != S.FAILED.value,
+            or_(col(Invitation.sent_at).is_not(None), waiting),
+            at >= since,
         )
-        .order_by(col(Invitation.created_at).desc())
-        .limit(1)
+        .order_by(at.desc())
+        .limit(limit)
     )
-    return (await session.exec(statement)).first()
+    return list((await session.exec(statement)).all())
 
 
-async def invitation_for_case(
-    session: AsyncSession, case_id: str, survey_id: str
-) -> Invitation | None:
-    """The invitation of this case and survey, if one was created."""
+async def case_invitation(session: AsyncSession, case_id: str) -> Invitation | None:
+    """The first invitation of this case, whatever its survey (None: the case has none)."""
     statement = (
         select(Invitation)
-        .where(col(Invitation.case_id) == case_id, col(Invitation.survey_id) == survey_id)
+        .where(col(Invitation.case_id) == case_id)
+        .order_by(col(Invitation.id))
+        .limit(1)
         .execution_options(populate_existing=True)
     )
-    return (await session.exec(statement)).one_or_none()
+    return (await session.exec(statement)).first()

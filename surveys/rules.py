@@ -135,9 +135,17 @@ def in_sample(rule_id: str, case_id: str, percent: float) -> bool:
 
 
 def decide(
-    event: Event, rules: RuleSet, *, now: datetime, last_surveyed_at: datetime | None = None
+    event: Event,
+    rules: RuleSet,
+    *,
+    now: datetime,
+    surveyed_at: Collection[datetime] = (),
 ) -> Decision:
-    """Whether and when `event` gets a survey; `last_surveyed_at` is the customer's latest."""
+    """Whether and when `event` gets a survey.
+
+    `surveyed_at` are the times the customer was sent, or is due to be sent, any survey;
+    quarantine keeps `quarantine_days` between them and this survey's send time.
+    """
     now = naive_utc(now)
     rule = first_match(event, rules)
     if rule is None:
@@ -156,23 +164,42 @@ def decide(
             f"sampled out: case {event.case_id} falls outside the {rule.sample:g}% sample "
             f"of rule {rule.id}",
         )
-    if rule.quarantine_days > 0 and last_surveyed_at is not None:
-        last = naive_utc(last_surveyed_at)
-        if now - last < timedelta(days=rule.quarantine_days):
-            days = f"{rule.quarantine_days:g} day" + ("" if rule.quarantine_days == 1 else "s")
-            return Suppressed(
-                Suppression.QUARANTINE,
-                rule,
-                f"quarantine: customer was surveyed {last:%Y-%m-%d %H:%M} UTC, "
-                f"rule {rule.id} allows one survey per {days}",
-            )
     due = max((event.occurred_at or now) + rule.delay, now)
+    send_at = send_time(due, rule.window, event.timezone or rule.timezone)
+    held = _quarantine(rule, send_at, now, surveyed_at)
+    if held is not None:
+        return held
     return Scheduled(
         rule=rule,
-        send_at=send_time(due, rule.window, event.timezone or rule.timezone),
+        send_at=send_at,
         expiry_hours=rule.expiry_hours,
         reminder_after_hours=rule.reminder_after_hours,
         language=rule.language or event.language,
+    )
+
+
+def _quarantine(
+    rule: Rule, send_at: datetime, now: datetime, surveyed_at: Collection[datetime]
+) -> Suppressed | None:
+    """Suppressed when another survey reaches the customer within the rule's quarantine of
+    `send_at`, before or after it (a survey still waiting for its delay counts too)."""
+    if rule.quarantine_days <= 0:
+        return None
+    span = timedelta(days=rule.quarantine_days)
+    near = [t for t in map(naive_utc, surveyed_at) if abs(send_at - t) < span]
+    if not near:
+        return None
+    nearest = min(near, key=lambda t: abs(send_at - t))
+    days = f"{rule.quarantine_days:g} day" + ("" if rule.quarantine_days == 1 else "s")
+    when = (
+        f"was surveyed {nearest:%Y-%m-%d %H:%M} UTC"
+        if nearest <= now
+        else f"already has a survey due {nearest:%Y-%m-%d %H:%M} UTC"
+    )
+    return Suppressed(
+        Suppression.QUARANTINE,
+        rule,
+        f"quarantine: customer {when}, rule {rule.id} allows one survey per {days}",
     )
 
 

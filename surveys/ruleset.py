@@ -72,7 +72,7 @@ class Rule(BaseModel):
     window: Window | None = None
     timezone: str = "UTC"
     sample: float = Field(100.0, gt=0, le=100)
-    quarantine_days: float = Field(0.0, ge=0)
+    quarantine_days: float = Field(0.0, ge=0, le=3650)  # past ten years it is a typo
     expiry_hours: float | None = Field(None, gt=0, le=2160)
     reminder_after_hours: float | None = Field(None, gt=0)
     paused: bool = False

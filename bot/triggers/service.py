@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlmodel import col, select
@@ -24,9 +24,9 @@ from storage.db import Database
 from storage.decisions import NewDecision, decisions_for_case, record_decision
 from storage.invitations import (
     NewInvitation,
+    case_invitation,
     create_invitation,
-    invitation_for_case,
-    last_surveyed_at,
+    survey_times,
 )
 from storage.respondents import upsert_respondent
 from storage.rule_states import clear_rule_states, rule_states, set_rule_state
@@ -98,17 +98,18 @@ class Triggers:
             assert respondent.id is not None
             await _lock(session, respondent.id)
             rules = await self._effective(session)
-            last = await last_surveyed_at(session, respondent.id)
+            surveyed = await _survey_times(session, respondent.id, rules, now)
             decided = (
-                decide(event, rules, now=now, last_surveyed_at=last)
+                decide(event, rules, now=now, surveyed_at=surveyed)
                 if self.rulebook.path is not None
                 else Suppressed(Suppression.NO_RULE, None, NO_RULES_DETAIL)
             )
             invitation = None
             if isinstance(decided, Scheduled) or decided.reason == Suppression.QUARANTINE:
-                # The case's own invitation would read as quarantine: call it what it is.
+                # One survey per case, whichever rule an event of it matches (solved, then
+                # closed); the case's own invitation would read as quarantine: say duplicate.
                 assert decided.rule is not None
-                invitation = await invitation_for_case(session, event.case_id, decided.rule.survey)
+                invitation = await case_invitation(session, event.case_id)
                 if invitation is not None:
                     decided = _duplicate(event, decided.rule, invitation)
             if isinstance(decided, Scheduled):
@@ -244,11 +245,21 @@ async def _lock(session: AsyncSession, respondent_id: int) -> None:
     )
 
 
+async def _survey_times(
+    session: AsyncSession, respondent_id: int, rules: RuleSet, now: datetime
+) -> list[datetime]:
+    # A quarantine reaches back from the send time, which is now or later.
+    longest = max((rule.quarantine_days for rule in rules.rules), default=0.0)
+    if longest <= 0:
+        return []
+    return await survey_times(session, respondent_id, now - timedelta(days=longest))
+
+
 def _duplicate(event: Event, rule: Rule, existing: Invitation) -> Suppressed:
     return Suppressed(
         Suppression.DUPLICATE,
         rule,
-        f"duplicate: case {event.case_id} already has survey {rule.survey} "
+        f"duplicate: case {event.case_id} already has survey {existing.survey_id} "
         f"(invitation {existing.id})",
     )
 

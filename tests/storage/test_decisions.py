@@ -5,10 +5,11 @@ from datetime import timedelta
 from storage.db import Database
 from storage.decisions import NewDecision, decisions_for_case, record_decision
 from storage.invitations import (
-    invitation_for_case,
-    last_surveyed_at,
+    case_invitation,
+    mark_expired,
     mark_failed,
     mark_sent,
+    survey_times,
 )
 from storage.respondents import upsert_respondent
 from storage.tables import DecisionOutcome
@@ -87,27 +88,49 @@ class TestDecisions:
         assert none == []
 
 
-class TestLastSurveyedAt:
-    async def test_latest_invitation_counts_and_failed_ones_do_not(
+class TestSurveyTimes:
+    async def test_sent_and_waiting_invitations_count_failed_and_unsent_ones_do_not(
         self, database: Database
     ) -> None:
         async with database.session() as session:
             respondent = await upsert_respondent(session, "telegram", "1001")
             assert respondent.id is not None
-            assert await last_surveyed_at(session, respondent.id) is None
-            first = await scheduled_invitation(session, "T-1")
-            second = await scheduled_invitation(session, "T-2")
-            first.created_at = NOON
-            second.created_at = NOON + timedelta(days=2)
-            session.add_all([first, second])
-            await session.flush()
-            assert await last_surveyed_at(session, respondent.id) == NOON + timedelta(days=2)
-            assert second.id is not None
-            await mark_failed(session, second.id, "bot was blocked")
-            assert await last_surveyed_at(session, respondent.id) == NOON
+            since = NOON - timedelta(days=30)
+            assert await survey_times(session, respondent.id, since) == []
+
+            async def due(case_id: str, at: timedelta, survey: str = "nps") -> int:
+                found = await scheduled_invitation(
+                    session, case_id, survey_id=survey, scheduled_at=NOON + at
+                )
+                assert found.id is not None
+                return found.id
+
+            sent = await due("T-1", timedelta(0))
+            await due("T-2", timedelta(days=3), "csat")  # waiting for its delay
+            failed = await due("T-3", timedelta(days=1), "ces")
+            closed_unsent = await due("T-4", timedelta(days=2))
+            old = await due("T-5", -timedelta(days=31))
+            # Sent an hour late (rate limits): the send time counts, not the due time.
+            await mark_sent(session, sent, "m1", NOON + timedelta(hours=1), None)
+            await mark_sent(session, old, "m2", NOON - timedelta(days=31), None)
+            await mark_failed(session, failed, "bot was blocked")
+            await mark_expired(session, closed_unsent)
+            assert await survey_times(session, respondent.id, since) == [
+                NOON + timedelta(days=3),
+                NOON + timedelta(hours=1),
+            ]
             other = await upsert_respondent(session, "telegram", "2002")
             assert other.id is not None
-            assert await last_surveyed_at(session, other.id) is None
-            found = await invitation_for_case(session, "T-1", "nps")
-            assert found is not None and found.id == first.id
-            assert await invitation_for_case(session, "T-1", "csat") is None
+            assert await survey_times(session, other.id, since) == []
+
+    async def test_a_case_has_its_first_invitation_whatever_the_survey(
+        self, database: Database
+    ) -> None:
+        async with database.session() as session:
+            await upsert_respondent(session, "telegram", "1001")
+            assert await case_invitation(session, "T-1") is None
+            first = await scheduled_invitation(session, "T-1")
+            await scheduled_invitation(session, "T-1", survey_id="csat")
+            found = await case_invitation(session, "T-1")
+            assert found is not None and (found.id, found.survey_id) == (first.id, "nps")
+            assert await case_invitation(session, "T-2") is None

@@ -215,28 +215,28 @@ def test_paused_rule_suppresses_and_still_shadows_later_rules() -> None:
 
 
 @pytest.mark.parametrize(
-    ("last_surveyed_at", "suppressed"),
+    ("surveyed_at", "suppressed"),
     [
-        pytest.param(None, False, id="never-surveyed"),
-        pytest.param(NOW - timedelta(days=30), False, id="exactly-30-days-ago"),
-        pytest.param(NOW - timedelta(days=30) + timedelta(seconds=1), True, id="a-second-short"),
-        pytest.param(NOW - timedelta(days=1), True, id="yesterday"),
-        pytest.param(NOW - timedelta(days=31), False, id="long-ago"),
+        pytest.param([], False, id="never-surveyed"),
+        pytest.param([NOW - timedelta(days=30)], False, id="exactly-30-days-ago"),
+        pytest.param([NOW - timedelta(days=30, seconds=-1)], True, id="a-second-short"),
+        pytest.param([NOW - timedelta(days=1)], True, id="yesterday"),
+        pytest.param([NOW - timedelta(days=31)], False, id="long-ago"),
+        pytest.param([NOW - timedelta(days=90), NOW - timedelta(days=2)], True, id="any-of"),
+        # A survey still waiting for its delay reaches the customer later: it counts too.
+        pytest.param([NOW + timedelta(days=20)], True, id="one-due-later"),
+        pytest.param([NOW + timedelta(days=30)], False, id="one-due-30-days-on"),
     ],
 )
-def test_quarantine_boundary(last_surveyed_at: datetime | None, suppressed: bool) -> None:
+def test_quarantine_boundary(surveyed_at: list[datetime], suppressed: bool) -> None:
     quarantined = rule("billing-csat", quarantine_days=30)
-    decision = decide(event(), rules(quarantined), now=NOW, last_surveyed_at=last_surveyed_at)
+    decision = decide(event(), rules(quarantined), now=NOW, surveyed_at=surveyed_at)
     if not suppressed:
         assert isinstance(decision, Scheduled)
         return
-    assert last_surveyed_at is not None
-    assert decision == Suppressed(
-        Suppression.QUARANTINE,
-        quarantined,
-        f"quarantine: customer was surveyed {last_surveyed_at:%Y-%m-%d %H:%M} UTC, "
-        "rule billing-csat allows one survey per 30 days",
-    )
+    assert isinstance(decision, Suppressed)
+    assert (decision.reason, decision.rule) == (Suppression.QUARANTINE, quarantined)
+    assert decision.detail.endswith("rule billing-csat allows one survey per 30 days")
 
 
 def test_quarantine_detail_reads_naturally_for_one_day() -> None:
@@ -244,7 +244,7 @@ def test_quarantine_detail_reads_naturally_for_one_day() -> None:
         event(),
         rules(rule("daily", quarantine_days=1)),
         now=NOW,
-        last_surveyed_at=datetime(2026, 11, 20, 8, 5),
+        surveyed_at=[datetime(2026, 11, 20, 8, 5)],
     )
     assert isinstance(decision, Suppressed)
     assert decision.detail == (
@@ -253,9 +253,41 @@ def test_quarantine_detail_reads_naturally_for_one_day() -> None:
     )
 
 
+def test_quarantine_names_a_survey_still_to_come() -> None:
+    decision = decide(
+        event(),
+        rules(rule("weekly", quarantine_days=7)),
+        now=NOW,
+        surveyed_at=[NOW + timedelta(days=2, hours=3)],
+    )
+    assert isinstance(decision, Suppressed)
+    assert decision.detail == (
+        "quarantine: customer already has a survey due 2026-11-22 15:00 UTC, "
+        "rule weekly allows one survey per 7 days"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "suppressed"),
+    [
+        # Surveyed 23:30 UTC nine days ago; quarantine 10 days. Now (12:00 UTC) is inside it,
+        # but a 20:00-22:00 window sends at 20:00, still inside; a 12h delay ends past it.
+        pytest.param({}, True, id="now"),
+        pytest.param({"window": "20:00-22:00"}, True, id="window-still-inside"),
+        pytest.param({"delay": "12h"}, False, id="delay-past-the-quarantine"),
+    ],
+)
+def test_quarantine_counts_from_the_send_time(fields: dict[str, Any], suppressed: bool) -> None:
+    last = NOW - timedelta(days=9, hours=12, minutes=30)
+    decision = decide(
+        event(), rules(rule(quarantine_days=10, **fields)), now=NOW, surveyed_at=[last]
+    )
+    assert isinstance(decision, Suppressed) is suppressed, decision
+
+
 def test_no_quarantine_when_off() -> None:
     recent = NOW - timedelta(minutes=1)
-    decision = decide(event(), rules(rule()), now=NOW, last_surveyed_at=recent)
+    decision = decide(event(), rules(rule()), now=NOW, surveyed_at=[recent])
     assert isinstance(decision, Scheduled)
 
 

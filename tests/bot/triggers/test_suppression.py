@@ -87,3 +87,47 @@ async def test_without_a_rules_file_every_event_is_suppressed_saying_what_to_set
         status, body = await harness.put_rules("rules: []\n")
         assert status == 409 and "CXBOT_RULES" in body["message"]
     assert botapi.sent() == []
+
+
+async def test_a_case_solved_then_closed_gets_one_survey_whichever_rule_matches(
+    triggers: TriggerHarness,
+) -> None:
+    # Zendesk sends Solved, then Closed days later; the vip rule takes only case.closed.
+    status, solved = await triggers.event(event("Z-1", type="case.solved", tags=["vip"]))
+    assert (status, solved["rule"]) == (202, "nps-closed")
+    status, closed = await triggers.event(event("Z-1", type="case.closed", tags=["vip"]))
+    assert status == 200
+    assert (closed["reason"], closed["rule"]) == ("duplicate_case", "vip-closed")
+    assert closed["invitation_id"] == solved["invitation_id"]
+    assert closed["detail"] == (
+        f"duplicate: case Z-1 already has survey nps (invitation {solved['invitation_id']})"
+    )
+    await triggers.wait_status(solved["invitation_id"], "sent")
+    assert [i.survey_id for i in await triggers.invitations()] == ["nps"]
+    assert len(triggers.botapi.sent()) == 1
+
+
+async def test_quarantine_holds_across_surveys(triggers: TriggerHarness) -> None:
+    status, vip = await triggers.event(event("V-1", tags=["vip"]))
+    assert (status, vip["rule"]) == (202, "vip-closed")  # csat, no quarantine of its own
+    status, body = await triggers.event(event("V-2"))
+    assert status == 200
+    assert (body["reason"], body["rule"]) == ("quarantine", "nps-closed")
+    assert body["detail"].startswith("quarantine: customer was surveyed ")
+    assert [i.survey_id for i in await triggers.invitations()] == ["csat"]
+
+
+async def test_quarantine_counts_a_survey_still_waiting_for_its_delay(
+    triggers: TriggerHarness,
+) -> None:
+    status, later = await triggers.event(event("L-1", team="billing"))
+    assert (status, later["rule"]) == (202, "billing-later")  # ces in 2 hours
+    status, body = await triggers.event(event("L-2"))
+    assert status == 200
+    assert (body["reason"], body["rule"]) == ("quarantine", "nps-closed")
+    due = later["send_at"].removesuffix("Z")[:16].replace("T", " ")
+    assert body["detail"] == (
+        f"quarantine: customer already has a survey due {due} UTC, "
+        "rule nps-closed allows one survey per 30 days"
+    )
+    assert triggers.botapi.sent() == []
