@@ -199,17 +199,34 @@ def _plain(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def parse_rules(text: str, source: str, known_surveys: Collection[str] | None = None) -> RuleSet:
-    """Rules from YAML text; `source` names it in errors, `known_surveys` checks survey ids."""
+def parse_rules(
+    text: str,
+    source: str,
+    known_surveys: Collection[str] | None = None,
+    *,
+    require_list: bool = False,
+) -> RuleSet:
+    """Rules from YAML text; `source` names it in errors, `known_surveys` checks survey ids.
+
+    An empty file has no rules; with `require_list` (a replacement sent through the API) the
+    text must say so with ``rules: []``, so that an empty or mistaken body removes nothing.
+    """
     root, data = compose(text, source, InvalidRules)
     if root is None:
+        if require_list:
+            raise InvalidRules(source, None, f"it is empty: {_WHOLE_FILE}")
         return RuleSet()
     if not isinstance(data, dict):
         raise InvalidRules(
             source, root.start_mark.line + 1, "a rules file must be a mapping with a 'rules' list"
         )
+    if require_list and "rules" not in data:
+        raise InvalidRules(source, root.start_mark.line + 1, f"'rules' is missing: {_WHOLE_FILE}")
     context = None if known_surveys is None else {"known_surveys": frozenset(known_surveys)}
     return validate(RuleSet, data, root, source, InvalidRules, context)
+
+
+_WHOLE_FILE = "send the whole rules file, 'rules:' and its list (to remove every rule: 'rules: []')"
 
 
 def load_rules(path: Path, known_surveys: Collection[str] | None = None) -> RuleSet:

@@ -88,7 +88,7 @@ class RuleBook:
 
     def parse(self, text: str) -> RuleSet:
         """Rules from YAML (or JSON) text, checked as a file would be; InvalidRules if not."""
-        return parse_rules(text, BODY_SOURCE, self.known_surveys)
+        return parse_rules(text, BODY_SOURCE, self.known_surveys, require_list=True)
 
     def replace(self, text: str) -> RuleSet:
         """Check `text`, write it over the rules file (atomically) and use it from now on."""

@@ -113,6 +113,44 @@ async def test_a_bad_put_says_where_and_keeps_the_old_rules(
     assert (status, answer["rule"]) == (202, "vip-closed")
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "expected"),
+    [
+        ("", None, "request body: it is empty: send the whole rules file"),
+        ("\n  \n", None, "request body: it is empty: send the whole rules file"),
+        ("{}", 1, "request body:1: 'rules' is missing: send the whole rules file"),
+        ("rule:\n  - id: a\n    survey: nps\n", 1, "request body:1: 'rules' is missing"),
+    ],
+    ids=["empty", "blank", "empty-json", "no-rules-key"],
+)
+async def test_a_put_that_does_not_say_rules_removes_nothing(
+    triggers: TriggerHarness, text: str, line: int | None, expected: str
+) -> None:
+    before = triggers.rules_path.read_text()
+    status, body = await triggers.put_rules(text)
+    assert status == 422, body
+    assert (body["error"], body["line"]) == ("invalid_rules", line)
+    assert body["message"].startswith(expected)
+    assert "'rules: []'" in body["message"]  # how to remove every rule, on purpose
+    assert triggers.rules_path.read_text() == before
+    assert len(ids(await triggers.rules())) == 5
+
+
+async def test_an_explicit_empty_list_removes_every_rule(triggers: TriggerHarness) -> None:
+    status, body = await triggers.put_rules("rules: []\n")
+    assert (status, ids(body)) == (200, [])
+    status, answer = await triggers.event(event(tags=["vip"]))
+    assert (status, answer["reason"]) == (200, "no_rule")
+
+
+async def test_the_rules_get_returns_can_be_put_back_unchanged(triggers: TriggerHarness) -> None:
+    await triggers.post("/api/v1/rules/vip-closed/pause")
+    listed = await triggers.rules()
+    status, body = await triggers.put_rules(json.dumps({"rules": listed["rules"]}))
+    assert status == 200, body
+    assert body["rules"] == listed["rules"]
+
+
 async def test_editing_the_file_reloads_the_rules_without_a_restart(
     triggers: TriggerHarness,
 ) -> None:
