@@ -126,6 +126,7 @@ class Answer(SQLModel, table=True):
 class DecisionOutcome(StrEnum):
     SCHEDULED = "scheduled"
     SUPPRESSED = "suppressed"
+    REJECTED = "rejected"  # the event could not be decided (a 422); `reason` is the error code
 
 
 class Decision(SQLModel, table=True):

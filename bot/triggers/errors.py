@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.errors import BotError
@@ -21,17 +21,35 @@ class TriggerError(BotError):
 
 
 class InvalidEvent(TriggerError):
-    """An event that cannot be decided; `code` names the kind, `problems` list the fields."""
+    """An event that cannot be decided; `code` names the kind, `problems` list the fields.
+
+    `known` holds what could still be read of it (case_id, type, channel, recipient, team),
+    so that `/why CASE` can tell the event came and why it was refused.
+    """
 
     def __init__(self, code: str, message: str, problems: Sequence[FieldProblem] = ()) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.problems = tuple(problems)
+        self.known: dict[str, str] = {}
 
     @classmethod
     def at(cls, field: str, message: str, code: str = "invalid_event") -> InvalidEvent:
         return cls(code, message, [FieldProblem(field, message)])
+
+    def about(self, known: Mapping[str, object]) -> InvalidEvent:
+        """This error, also knowing the readable text values of `known` (first come stay)."""
+        for name in KNOWN_FIELDS:
+            value = known.get(name)
+            readable = isinstance(value, str | int) and not isinstance(value, bool)
+            if name not in self.known and readable and str(value).strip():
+                self.known[name] = str(value).strip()
+        return self
+
+
+# What a refused event keeps for `/why`: enough to find it, nothing more of the payload.
+KNOWN_FIELDS = ("case_id", "type", "channel", "recipient", "team")
 
 
 class RulesNotConfigured(TriggerError):

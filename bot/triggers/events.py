@@ -49,4 +49,7 @@ def parse_event(body: Any) -> Event:
     """The body of POST /api/v1/events (a JSON object with the Event's fields)."""
     if not isinstance(body, dict):
         raise InvalidEvent.at("body", "the body must be a JSON object", code="invalid_json")
-    return to_event(body)
+    try:
+        return to_event(body)
+    except InvalidEvent as failure:
+        raise failure.about(body) from None

@@ -28,6 +28,26 @@ def freshdesk_event(body: Any, query: Mapping[str, str]) -> Event:
     """The event in a Freshdesk webhook request; InvalidEvent says what the payload lacks."""
     if not isinstance(body, dict):
         raise InvalidEvent.at("body", "the body must be a JSON object", code="invalid_json")
+    try:
+        return _event(body, query)
+    except InvalidEvent as failure:
+        raise failure.about(_known(body, query)) from None
+
+
+def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str | None]:
+    """What a refused payload still says about its case, for `/why`."""
+    simple = body.get("freshdesk_webhook")
+    ticket = _from_simple(simple) if isinstance(simple, dict) else mapping(body.get("ticket"))
+    status = text(ticket.get("status"))
+    return {
+        "case_id": text(ticket.get("id")),
+        "type": status_type(STATUSES.get(status, status)) if status else None,
+        "channel": text(query.get("channel")) or text(ticket.get("channel")),
+        "team": _name(ticket.get("group")),
+    }
+
+
+def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
     if isinstance(body.get("freshdesk_webhook"), dict):
         ticket = _from_simple(body["freshdesk_webhook"])
     elif isinstance(body.get("ticket"), dict):

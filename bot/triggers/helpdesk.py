@@ -10,6 +10,7 @@ from bot.triggers.errors import InvalidEvent
 
 # Query parameters of the hook URLs (the help desks cannot add fields to their own events).
 QUERY_FIELDS = ("channel", "timezone", "language")
+RECIPIENT = "ticket.recipient"  # the body field that names the customer's chat id outright
 
 _STATUS_TYPES = {
     "new": "case.new",
@@ -26,11 +27,12 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def text(value: Any) -> str | None:
-    """A placeholder's value as text; None when blank or when the help desk left it unrendered."""
+    """A placeholder's value as text; None when blank, when the help desk left it unrendered,
+    or when it rendered an empty field as "-" (Zendesk does for a ticket with no priority)."""
     if value is None or isinstance(value, bool | dict | list):
         return None
     rendered = str(value).strip()
-    if not rendered or ("{{" in rendered and "}}" in rendered):
+    if rendered in ("", "-") or ("{{" in rendered and "}}" in rendered):
         return None
     return rendered
 
@@ -84,10 +86,11 @@ def recipient(
     found = explicit or chat_id or (email if channel == "slack" else None)
     if found is None:
         also = "" if channel == "slack" else "; for Slack (?channel=slack) the email is enough"
+        explicitly = "" if chat_id_field == RECIPIENT else f", or send it as {RECIPIENT}"
         raise InvalidEvent.at(
             chat_id_field,
             f"the {helpdesk} payload has no chat identity for the customer: fill "
-            f"{chat_id_field} with their {channel} id, or send it as ticket.recipient{also}",
+            f"{chat_id_field} with their {channel} id{explicitly}{also}",
             code="missing_identity",
         )
     return found

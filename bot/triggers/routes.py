@@ -89,6 +89,7 @@ def _events(source: Source, adapter: Adapter, *, zendesk: bool = False) -> Handl
             event = adapter(body, with_default_channel(request.query, triggers.channels))
             outcome = await triggers.handle(event, source)
         except InvalidEvent as failure:
+            await triggers.reject(failure, source)  # so that `/why CASE` says it came
             return _invalid(failure)
         except DeliveryFailed as failure:
             # The platform would not answer a recipient lookup; nothing was stored, try again.

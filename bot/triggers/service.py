@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.channel import Channel
 from bot.errors import InvalidRecipient
 from bot.invite import KNOWN_CHANNELS
-from bot.triggers.errors import InvalidEvent, UnknownRule
+from bot.triggers.errors import KNOWN_FIELDS, InvalidEvent, UnknownRule
 from bot.triggers.events import Source
 from bot.triggers.rulebook import RuleBook
 from bot.triggers.text import rules_text, why_text
@@ -82,13 +82,18 @@ class Triggers:
     async def handle(self, event: Event, source: Source) -> Outcome:
         """Decide `event`, store the decision (always) and the invitation (when scheduled).
 
-        InvalidEvent (nothing stored) when its channel is off or its recipient unusable.
+        InvalidEvent (nothing stored; see `reject`) when its channel is off or its recipient
+        unusable.
         """
-        channel = self._channel(event.channel)
         try:
-            recipient = await channel.resolve_recipient(event.recipient, event.user)
-        except InvalidRecipient as failure:
-            raise InvalidEvent.at("recipient", failure.message) from failure
+            channel = self._channel(event.channel)
+            try:
+                recipient = await channel.resolve_recipient(event.recipient, event.user)
+            except InvalidRecipient as failure:
+                raise InvalidEvent.at("recipient", failure.message) from failure
+        except InvalidEvent as failure:
+            failure.about(event.model_dump(include=set(KNOWN_FIELDS)))
+            raise
         now = self.clock()
         async with self.database.session() as session:
             # A write first: on SQLite it takes the lock that orders concurrent events.
@@ -133,6 +138,33 @@ class Triggers:
             outcome.reason.value if outcome.reason else outcome.invitation_id,
         )
         return outcome
+
+    async def reject(self, failure: InvalidEvent, source: Source) -> bool:
+        """Keep a refused event for `/why` when its case can be told; True if it was kept.
+
+        Only what `failure.known` holds is stored, none of the rest of the payload.
+        """
+        known = failure.known
+        if "case_id" not in known:
+            return False
+        async with self.database.session() as session:
+            await record_decision(
+                session,
+                NewDecision(
+                    source=source.value,
+                    event_type=known.get("type", "unknown"),
+                    case_id=known["case_id"],
+                    channel=known.get("channel", ""),
+                    recipient=known.get("recipient", ""),
+                    outcome=DecisionOutcome.REJECTED,
+                    detail=failure.message,
+                    event={**known, "error": failure.code},
+                    reason=failure.code[:32],
+                ),
+            )
+            await session.commit()
+        log.info("event %s from %s refused: %s", known["case_id"], source.value, failure.message)
+        return True
 
     def _channel(self, name: str) -> Channel:
         channel = self.channels.get(name)

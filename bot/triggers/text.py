@@ -70,13 +70,15 @@ def _decision_line(found: CaseDecision) -> str:
     decision = found.decision
     rule = f"rule {decision.rule_id}" if decision.rule_id else "no rule"
     head = f"• {stamp(decision.created_at)} · {decision.source} · {decision.event_type} · {rule}"
+    detail = decision.detail
+    if len(detail) > MAX_DETAIL:
+        detail = detail[: MAX_DETAIL - 1] + "…"
     if decision.outcome == DecisionOutcome.SCHEDULED:
         when = f" for {stamp(decision.send_at)}" if decision.send_at else ""
         outcome = f"scheduled{when}"
+    elif decision.outcome == DecisionOutcome.REJECTED:
+        outcome = f"refused, no survey ({decision.reason}): {detail}"
     else:
-        detail = decision.detail
-        if len(detail) > MAX_DETAIL:
-            detail = detail[: MAX_DETAIL - 1] + "…"
         outcome = f"suppressed ({decision.reason}): {detail}"
     if decision.invitation_id is not None:
         status = found.invitation_status or "gone"

@@ -38,6 +38,27 @@ def zendesk_event(body: Any, query: Mapping[str, str]) -> Event:
     """The event in a Zendesk webhook request; InvalidEvent says what the payload lacks."""
     if not isinstance(body, dict):
         raise InvalidEvent.at("body", "the body must be a JSON object", code="invalid_json")
+    try:
+        return _event(body, query)
+    except InvalidEvent as failure:
+        raise failure.about(_known(body, query)) from None
+
+
+def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str | None]:
+    """What a refused payload still says about its case, for `/why`."""
+    ticket, detail = mapping(body.get("ticket")), mapping(body.get("detail"))
+    status = text(ticket.get("status")) or text(mapping(body.get("event")).get("current"))
+    return {
+        "case_id": text(ticket.get("id"))
+        or text(detail.get("id"))
+        or _ticket_of(text(body.get("subject"))),
+        "type": status_type(status) if status else None,
+        "channel": text(query.get("channel")) or text(ticket.get("channel")),
+        "team": _name(ticket.get("group")) or _id(detail.get("group_id")),
+    }
+
+
+def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
     kind = body.get("type")
     if isinstance(kind, str) and kind.startswith(EVENT_PREFIX):
         return _subscription_event(body, kind.removeprefix(EVENT_PREFIX), query)

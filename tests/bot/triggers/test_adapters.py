@@ -72,6 +72,29 @@ class TestZendesk:
         assert event.timezone == "Europe/Warsaw"
         assert event.attributes == {"helpdesk": "zendesk", "status": "Solved"}
 
+    def test_fields_nobody_filled_in_are_absent_not_text(self) -> None:
+        # A ticket with no group, assignee, tags or priority: Zendesk renders "" and "-".
+        body = copy.deepcopy(ZENDESK_TRIGGER)
+        body["ticket"].update(group="", assignee="", tags="", priority="-")
+        event = zendesk_event(body, TELEGRAM)
+        assert (event.team, event.agent, event.tags, event.priority) == (None, None, (), None)
+
+    def test_a_refused_payload_still_names_its_case_for_why(self) -> None:
+        body = changed(ZENDESK_TRIGGER, "ticket.requester.external_id", "")
+        with pytest.raises(InvalidEvent) as raised:
+            zendesk_event(body, TELEGRAM)
+        assert raised.value.known == {
+            "case_id": "35436",
+            "type": "case.solved",
+            "channel": "telegram",
+            "team": "Billing",
+        }
+        subscribed = changed(ZENDESK_STATUS_CHANGED, "detail.external_id", "")
+        with pytest.raises(InvalidEvent) as raised:
+            zendesk_event(subscribed, TELEGRAM)
+        assert raised.value.known["case_id"] == "35437"
+        assert raised.value.known["type"] == "case.closed"
+
     def test_a_custom_field_in_recipient_wins_over_the_external_id(self) -> None:
         body = changed(ZENDESK_TRIGGER, "ticket.recipient", "2002")
         assert zendesk_event(body, TELEGRAM).recipient == "2002"

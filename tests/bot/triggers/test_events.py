@@ -146,7 +146,28 @@ async def test_missing_and_wrong_fields_are_listed(triggers: TriggerHarness) -> 
     fields = {f["field"]: f["message"] for f in body["fields"]}
     assert {"case_id", "channel", "recipient", "timezone", "colour"} <= set(fields)
     assert "Europe/Warsaw" in fields["timezone"]
-    assert await triggers.decisions("T-1") == []
+    assert await triggers.invitations() == []
+    assert await triggers.decisions("T-1") == []  # no case id: nothing to keep it under
+
+
+async def test_a_refused_event_of_a_known_case_is_kept_for_why(triggers: TriggerHarness) -> None:
+    status, body = await triggers.event(event("R-1", timezone="Mars/Base", priority="high"))
+    assert status == 422
+    (refused,) = await triggers.decisions("R-1")
+    assert (refused.outcome, refused.reason, refused.detail) == (
+        "rejected",
+        "invalid_event",
+        body["message"],
+    )
+    # Enough to find it (and forget the customer), none of the rest of the payload.
+    assert refused.event == {
+        "case_id": "R-1",
+        "type": "case.closed",
+        "channel": "telegram",
+        "recipient": "1001",
+        "error": "invalid_event",
+    }
+    assert await triggers.invitations() == []
 
 
 @pytest.mark.parametrize(
@@ -158,12 +179,15 @@ async def test_missing_and_wrong_fields_are_listed(triggers: TriggerHarness) -> 
         ({"recipient": "@someone"}, "invalid_event", "recipient"),
     ],
 )
-async def test_an_event_cxbot_cannot_reach_is_a_422_and_not_stored(
+async def test_an_event_cxbot_cannot_reach_is_a_422_kept_as_refused(
     triggers: TriggerHarness, change: dict[str, str], error: str, field: str
 ) -> None:
     status, body = await triggers.event(event(**change))
     assert status == 422, body
     assert (body["error"], body["field"]) == (error, field)
     assert body["message"]
-    assert await triggers.decisions("T-1") == []
+    assert [(d.outcome, d.reason, d.detail) for d in await triggers.decisions("T-1")] == [
+        ("rejected", error, body["message"])
+    ]
     assert await triggers.invitations() == []
+    assert triggers.botapi.sent() == []

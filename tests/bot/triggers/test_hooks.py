@@ -99,7 +99,25 @@ async def test_a_zendesk_payload_without_chat_identity_is_a_422(
         "missing_identity",
         "ticket.requester.external_id",
     )
-    assert await triggers.decisions("35436") == []
+    assert await triggers.invitations() == []
+    # The support lead asking why the customer got nothing learns what to fix in Zendesk.
+    (refused,) = await triggers.decisions("35436")
+    assert (refused.source, refused.event_type, refused.outcome, refused.reason) == (
+        "zendesk",
+        "case.solved",
+        "rejected",
+        "missing_identity",
+    )
+    assert refused.event == {
+        "case_id": "35436",
+        "type": "case.solved",
+        "channel": "telegram",
+        "team": "Billing",
+        "error": "missing_identity",
+    }
+    why = await triggers.server.services.triggers.why_text("35436")
+    assert "· zendesk · case.solved · no rule · refused, no survey (missing_identity): " in why
+    assert "fill ticket.requester.external_id with their telegram id" in why
 
 
 async def test_without_channel_in_the_url_the_only_configured_channel_is_assumed(
@@ -157,6 +175,16 @@ async def test_freshdesk_simple_content_to_telegram_says_what_is_missing(
     status, body = await triggers.hook("freshdesk", FRESHDESK_SIMPLE)
     assert status == 422
     assert (body["error"], body["field"]) == ("missing_identity", "ticket.recipient")
+    assert body["message"] == (
+        "the Freshdesk payload has no chat identity for the customer: fill ticket.recipient "
+        "with their telegram id; for Slack (?channel=slack) the email is enough"
+    )
+    (refused,) = await triggers.decisions("4712")
+    assert (refused.source, refused.event_type, refused.reason) == (
+        "freshdesk",
+        "case.closed",
+        "missing_identity",
+    )
 
 
 async def test_hooks_require_authentication(triggers: TriggerHarness) -> None:
