@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -124,13 +124,26 @@ class ReportQuery:
         return " ".join(parts)
 
 
-def parse_report_args(args: str, *, now: datetime, command: str, prefix: str = "/") -> ReportQuery:
+def parse_report_args(
+    args: str,
+    *,
+    now: datetime,
+    command: str,
+    prefix: str = "/",
+    surveys: Iterable[Survey] | None = None,
+    channels: Collection[str] | None = None,
+) -> ReportQuery:
     """Read the arguments of a report command (`command` is one of COMMANDS).
 
     Tokens come in any order: one period (default: the last 30 days up to `now`, naive UTC)
     and filters `key=value` (values with spaces in quotes). /comments also takes `detractors`
     and `page=N`. `prefix` is how commands are typed where the reply goes ("/" in Telegram,
     "/cx " in Slack), used in the examples of error messages.
+
+    Given `surveys` (the catalog), `survey=` must name one of them (one that asks the
+    command's scale, for /nps, /csat and /ces) and `language=` one of their languages; given
+    `channels`, `channel=` must be one of those. A value nothing could match is a typo that
+    would otherwise read as "no answers".
     """
     if command not in COMMANDS:
         raise ValueError(f"{command!r} is not a report command; known: {', '.join(COMMANDS)}")
@@ -181,6 +194,12 @@ def parse_report_args(args: str, *, now: datetime, command: str, prefix: str = "
                     f'Two periods ("{period[0]}" and "{token}"); give one. {usage}'
                 )
             period = found
+    if surveys is not None:
+        _check_survey_filters(filters, command, list(surveys), usage)
+    if channels is not None and filters.get("channel") not in (None, *channels):
+        raise ReportQueryError(
+            f'"channel={filters["channel"]}": channels are {_listed(channels)}. {usage}'
+        )
     if period is None:
         period = _rolling(DEFAULT_DAYS, now)
     token, start, end, label, span = period
@@ -244,6 +263,35 @@ def _period(token: str, now: datetime, usage: str) -> tuple[str, datetime, datet
             f'"{token}" is a single date; give a range, e.g. {token}..{token}. {usage}'
         )
     raise ReportQueryError(f'"{token}" is not a period or a filter. {usage}')
+
+
+def _check_survey_filters(
+    filters: dict[str, str], command: str, surveys: list[Survey], usage: str
+) -> None:
+    if (survey_id := filters.get("survey")) is not None:
+        known = {survey.id: survey for survey in surveys}
+        if survey_id not in known:
+            raise ReportQueryError(
+                f'"survey={survey_id}" is not a survey here; surveys: {_listed(known)}. {usage}'
+            )
+        kinds = COMMANDS[command]
+        if len(kinds) == 1 and not any(q.kind is kinds[0] for q in known[survey_id].questions):
+            name = kinds[0].value.upper()
+            asking = surveys_asking(surveys, kinds[0])
+            which = f"surveys that do: {_listed(asking)}" if asking else "no survey here does"
+            raise ReportQueryError(
+                f'"survey={survey_id}" asks no {name} question; {which}. {usage}'
+            )
+    if (language := filters.get("language")) is not None:
+        languages = {code for survey in surveys for code in survey.languages}
+        if language not in languages:
+            raise ReportQueryError(
+                f'"language={language}": surveys here are in {_listed(languages)}. {usage}'
+            )
+
+
+def _listed(values: Iterable[str]) -> str:
+    return ", ".join(sorted(values)) or "none"
 
 
 def _rolling(days: int, now: datetime) -> tuple[str, datetime, datetime, str, Span]:

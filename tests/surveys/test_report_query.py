@@ -194,3 +194,40 @@ def test_surveys_asking_a_kind() -> None:
     surveys = builtin_surveys().values()
     assert surveys_asking(surveys, NPS) == ("nps",)
     assert surveys_asking(surveys, QuestionKind.TEXT) == ("ces", "csat", "nps")
+
+
+def known(args: str, command: str = "nps") -> ReportQuery:
+    """Parsed as the bot does: against the built-in surveys and its two channels."""
+    return parse_report_args(
+        args,
+        now=NOW,
+        command=command,
+        surveys=builtin_surveys().values(),
+        channels=("telegram", "slack"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "command", "message"),
+    [
+        ("channel=whatsapp", "nps", '"channel=whatsapp": channels are slack, telegram.'),
+        ("survey=nope", "report", '"survey=nope" is not a survey here; surveys: ces, csat, nps.'),
+        ("survey=csat", "nps", '"survey=csat" asks no NPS question; surveys that do: nps.'),
+        ("survey=nps", "ces", '"survey=nps" asks no CES question; surveys that do: ces.'),
+        ("language=de", "comments", '"language=de": surveys here are in en, pl, ro.'),
+        ("lang=english", "export", '"language=english": surveys here are in en, pl, ro.'),
+    ],
+)
+def test_a_value_nothing_could_match_is_an_error(args: str, command: str, message: str) -> None:
+    with pytest.raises(ReportQueryError) as caught:
+        known(args, command)
+    assert caught.value.message.startswith(message)
+    assert "Accepted: one period (7d, 30d, 90d" in caught.value.message
+
+
+def test_known_values_pass() -> None:
+    query = known("channel=Slack survey=CSAT language=PL", "csat")
+    assert query.filters == {"survey": "csat", "channel": "slack", "language": "pl"}
+    # /report, /comments and /export cover every kind: any survey will do.
+    assert known("survey=ces", "report").survey == "ces"
+    assert known("survey=nps", "comments").survey == "nps"
