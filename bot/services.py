@@ -78,10 +78,14 @@ def detractor_alerts(
         boards.append(SlackAlerts(slack.client, settings.alert_slack_channel))
     if not boards:
         return None
-    thresholds = Thresholds(
+    return DetractorAlerts(database, boards, thresholds(settings))
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    """What counts as a detractor: alerts and ``comments detractors`` alike."""
+    return Thresholds(
         nps=settings.alert_nps_max, csat=settings.alert_csat_max, ces=settings.alert_ces_max
     )
-    return DetractorAlerts(database, boards, thresholds)
 
 
 async def open_services(
@@ -143,6 +147,8 @@ async def open_services(
         triggers=triggers,
         min_n=settings.report_min_n,
         retention_days=settings.retention_days,
+        thresholds=thresholds(settings),
+        alerts=alerts,
     )
     if telegram is not None:
         telegram.attach(runner, state, alerts=alerts, admin=admin)

@@ -52,6 +52,8 @@ class FollowupCase:
     team: str | None
     customer_channel: str
     customer_id: str
+    # The customer asked to be forgotten: customer_id is an anonymous token, the comment gone.
+    forgotten: bool = False
 
 
 async def create_followup(session: AsyncSession, new: NewFollowup) -> tuple[Followup, bool]:
@@ -168,6 +170,7 @@ def _case(row: tuple[Followup, Invitation, Respondent]) -> FollowupCase:
         team=invitation.team,
         customer_channel=respondent.channel,
         customer_id=respondent.external_id,
+        forgotten=respondent.forgotten_at is not None,
     )
 
 
@@ -175,6 +178,21 @@ async def followup_case(session: AsyncSession, followup_id: int) -> FollowupCase
     """The follow-up with its case, agent, team and customer, or None."""
     row = (await session.exec(_with_case().where(col(Followup.id) == followup_id))).one_or_none()
     return _case(row) if row is not None else None
+
+
+async def posted_followup_ids(session: AsyncSession, invitation_ids: Collection[int]) -> list[int]:
+    """The follow-ups of these invitations whose alert was posted somewhere, by id."""
+    if not invitation_ids:
+        return []
+    statement = (
+        select(col(Followup.id))
+        .where(
+            col(Followup.invitation_id).in_(sorted(invitation_ids)),
+            col(Followup.alert_ref).is_not(None),
+        )
+        .order_by(col(Followup.id))
+    )
+    return [int(found) for found in (await session.exec(statement)).all() if found is not None]
 
 
 async def list_open(

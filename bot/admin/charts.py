@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bot.admin.report_text import score_value
 from storage.reports import ScoreSummary, TrendPoint
@@ -82,6 +83,7 @@ def report_chart(summary: ScoreSummary, trend: Sequence[TrendPoint]) -> bytes:
     right.set_xticks(scores)
     right.set_xlabel("score")
     right.set_ylabel("answers")
+    right.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.2 of an answer
     right.grid(axis="y", alpha=0.3)
     right.margins(y=0.1)
 

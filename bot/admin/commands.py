@@ -13,6 +13,7 @@ from bot.admin.privacy import PrivacyCommands
 from bot.admin.replies import NOT_ALLOWED, Actor, AdminReply
 from bot.admin.results import ResultCommands
 from bot.admin.rules import RuleCommands, TriggerCommands
+from bot.alerts import DetractorAlerts, Thresholds
 from storage.clock import utcnow
 from storage.db import Database
 from storage.state import BaseStateStore
@@ -79,6 +80,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("retention", "retention", "retention", "how long comments are kept; last purge"),
 )
 COMMANDS: dict[str, Spec] = {spec.name: spec for spec in SPECS}
+# Commands of the survey flow that stay there whoever sends them.
+SURVEY_COMMANDS = frozenset({"start"})
 
 
 def split_command(text: str) -> tuple[str, str]:
@@ -134,15 +137,16 @@ class AdminCommands:
     def routes_here(self, actor: Actor, text: str) -> bool:
         """Should this command line come to the admin commands rather than the survey flow?
 
-        True for ``forget`` (anyone), for any command of an admin or lead, and for the admin
-        commands themselves (a stranger is told NOT_ALLOWED); a stranger's ``help`` or ``start``
-        stays with the survey flow.
+        True for ``forget`` (anyone); for every command of an admin or lead but ``start`` (a
+        mistyped one is answered "unknown command", not with the customers' help); and for the
+        admin commands themselves (a stranger is told NOT_ALLOWED). A stranger's ``help`` or
+        ``start`` stays with the survey flow.
         """
         name, _ = split_command(text)
         if name == "forget":
             return True
         if self.access.role(actor.channel, actor.user_id) is not None:
-            return name in COMMANDS
+            return bool(name) and name not in SURVEY_COMMANDS
         return name in COMMANDS and name != "help"
 
     async def handle(self, actor: Actor, text: str) -> AdminReply:
@@ -173,11 +177,19 @@ def admin_commands(
     triggers: TriggerCommands | None,
     min_n: int,
     retention_days: int | None,
+    thresholds: Thresholds | None = None,
+    alerts: DetractorAlerts | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> AdminCommands:
     """Every admin command, wired to this installation's parts."""
-    results = ResultCommands(database, catalog, min_n=min_n, clock=clock)
-    privacy = PrivacyCommands(database, state, retention_days=retention_days, clock=clock)
+    results = ResultCommands(database, catalog, min_n=min_n, clock=clock, thresholds=thresholds)
+    privacy = PrivacyCommands(
+        database,
+        state,
+        retention_days=retention_days,
+        clock=clock,
+        on_forget=alerts.forgotten if alerts is not None else None,
+    )
     rules = RuleCommands(triggers, database)
     handlers: dict[str, Handler] = {
         "nps": partial(results.score, command="nps"),

@@ -4,7 +4,7 @@ retention setting with its last purge."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 
 from bot import conversations
@@ -45,6 +45,11 @@ def self_forget_text(result: ForgetResult | None, channel: str) -> str:
     """What a customer is told after ``/forget``: what went, what stays."""
     if result is None:
         return "cxbot had nothing stored about you: no survey was ever sent to this account."
+    if not result.invitation_ids:
+        return (
+            f"Done. cxbot deleted your {channel.title()} account id; it held no survey answers "
+            "of yours."
+        )
     closed = (
         f" {result.cancelled} survey(s) still open for you were closed." if result.cancelled else ""
     )
@@ -65,11 +70,14 @@ class PrivacyCommands:
         *,
         retention_days: int | None,
         clock: Callable[[], datetime],
+        on_forget: Callable[[Collection[int]], None] | None = None,
     ) -> None:
         self.database = database
         self.state = state
         self.retention_days = retention_days
         self.clock = clock
+        # Told the invitations of each person forgotten (the alerts redact their copies).
+        self.on_forget = on_forget
 
     async def forget_self(self, actor: Actor) -> AdminReply:
         # The audit log must not keep the id being forgotten: the actor is "self".
@@ -94,6 +102,8 @@ class PrivacyCommands:
             await session.commit()
         if result is not None:
             await self._drop_conversations(channel, external_id, result.invitation_ids)
+            if self.on_forget is not None:
+                self.on_forget(result.invitation_ids)
         return result
 
     async def _drop_conversations(

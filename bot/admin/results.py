@@ -15,7 +15,7 @@ from bot.admin.access import Role
 from bot.admin.charts import report_chart
 from bot.admin.replies import NOT_ALLOWED, Actor, AdminReply, Attachment
 from bot.admin.report_text import comments_text, export_caption, report_text, summary_text
-from bot.alerts import followups_text
+from bot.alerts import Thresholds, followups_text
 from storage.db import Database
 from storage.reports import (
     ScoreSummary,
@@ -29,6 +29,9 @@ from surveys.catalog import Catalog
 from surveys.definitions import QuestionKind
 from surveys.errors import ReportQueryError
 from surveys.report_query import ReportQuery, parse_report_args, surveys_asking
+
+# The channels a ``channel=`` filter may name.
+CHANNELS = ("telegram", "slack")
 
 
 def typed_prefix(actor: Actor) -> str:
@@ -45,12 +48,15 @@ class ResultCommands:
         *,
         min_n: int,
         clock: Callable[[], datetime],
+        thresholds: Thresholds | None = None,
         export_dir: Path | None = None,
     ) -> None:
         self.database = database
         self.catalog = catalog
         self.min_n = min_n
         self.clock = clock
+        # "detractors" in /comments means what raises an alert (CXBOT_ALERT_*_MAX).
+        self.thresholds = thresholds or Thresholds()
         self.export_dir = export_dir
 
     def _query(self, actor: Actor, role: Role, command: str, args: str) -> ReportQuery | AdminReply:
@@ -58,7 +64,12 @@ class ResultCommands:
         a team lead asking about a team not theirs."""
         try:
             query = parse_report_args(
-                args, now=self.clock(), command=command, prefix=typed_prefix(actor)
+                args,
+                now=self.clock(),
+                command=command,
+                prefix=typed_prefix(actor),
+                surveys=self.catalog,
+                channels=CHANNELS,
             )
         except ReportQueryError as error:
             return AdminReply(error.message)
@@ -112,7 +123,14 @@ class ResultCommands:
         if isinstance(query, AdminReply):
             return query
         async with self.database.session() as session:
-            page = await comments_page(session, query, teams=role.teams)
+            page = await comments_page(
+                session,
+                query,
+                teams=role.teams,
+                nps_max=self.thresholds.nps,
+                csat_max=self.thresholds.csat,
+                ces_max=self.thresholds.ces,
+            )
         return AdminReply(comments_text(page, prefix=typed_prefix(actor)))
 
     async def export(self, actor: Actor, role: Role, args: str) -> AdminReply:

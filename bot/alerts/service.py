@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from storage.followups import (
     claim,
     create_followup,
     followup_case,
+    posted_followup_ids,
     resolve,
     set_alert_ref,
 )
@@ -165,6 +166,18 @@ class DetractorAlerts:
             case = await followup_case(session, followup_id)
         if case is not None:
             await self._edit(unpack_posted(case.followup.alert_ref), render_alert(case))
+
+    def forgotten(self, invitation_ids: Collection[int]) -> None:
+        """A customer was forgotten: edit the alerts about their invitations (in the
+        background), so that the team chats no longer show their chat id nor their comment."""
+        if invitation_ids:
+            self._spawn(self._redact(tuple(invitation_ids)), "alert edits after a forget")
+
+    async def _redact(self, invitation_ids: Collection[int]) -> None:
+        async with self.database.session() as session:
+            followup_ids = await posted_followup_ids(session, invitation_ids)
+        for followup_id in followup_ids:
+            await self.refresh(followup_id)
 
     async def _edit(self, posts: Sequence[Posted], view: AlertView) -> None:
         boards = {board.channel: board for board in self.boards}

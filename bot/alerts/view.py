@@ -96,7 +96,9 @@ def status_line(case: FollowupCase) -> str:
     return "⏳ nobody is following up yet"
 
 
-def _comment_line(comment: str | None) -> str:
+def _comment_line(comment: str | None, *, forgotten: bool = False) -> str:
+    if forgotten:
+        return "💬 deleted: the customer asked to be forgotten"
     if not comment:
         return "💬 no comment yet"
     text = comment.strip()
@@ -113,9 +115,10 @@ def render_alert(case: FollowupCase) -> AlertView:
         f"🔴 Unhappy customer · {score_label(followup.kind, followup.score)}",
         f"Case: {case.case_id} · survey: {case.survey_id}",
         f"Agent: {case.agent or NO_VALUE} · team: {case.team or NO_VALUE}",
-        f"Customer: {case.customer_channel} {case.customer_id}",
+        f"Customer: {case.customer_channel} "
+        + ("(forgotten on request)" if case.forgotten else case.customer_id),
         f"Answered: {followup.created_at:%Y-%m-%d %H:%M} UTC",
-        _comment_line(followup.comment),
+        _comment_line(followup.comment, forgotten=case.forgotten),
         status_line(case),
     ]
     if followup.status == FollowupStatus.OPEN:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from bot.admin.commands import COMMANDS, AdminCommands
 from bot.admin.replies import Actor, AdminReply, Attachment
 
 CHANNEL = "telegram"
+ANY_COMMAND = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 # Bots may upload files of up to 50 MB; a bigger export goes gzipped.
@@ -60,7 +62,22 @@ def build_admin_router(commands: AdminCommands) -> Router:
         reply = await commands.handle(actor, f"{name} {command.args or ''}")
         await send_reply(bot, message.chat.id, reply)
 
+    @router.message(Command(ANY_COMMAND), AddressedToMe(), RoutesToAdmin(commands))
+    async def on_unknown(message: Message, command: CommandObject, bot: Bot) -> None:
+        actor = actor_of(message)
+        assert actor is not None  # RoutesToAdmin let it through
+        reply = await commands.handle(actor, f"{command.command} {command.args or ''}")
+        await send_reply(bot, message.chat.id, reply)
+
     return router
+
+
+class AddressedToMe(Filter):
+    """A command in a private chat, or one that names this bot (``/nsp@cxbot``): in a group
+    a bare unknown command may be another bot's."""
+
+    async def __call__(self, message: Message, command: CommandObject) -> bool:
+        return message.chat.type == "private" or command.mention is not None
 
 
 def chunks(text: str, limit: int = MAX_TEXT) -> list[str]:

@@ -15,6 +15,7 @@ from bot import conversations
 from bot.admin.access import Access
 from bot.admin.commands import AdminCommands, admin_commands
 from bot.admin.replies import NOT_ALLOWED, Actor, AdminReply
+from bot.alerts import Thresholds
 from bot.triggers import RuleBook, Triggers
 from storage.answers import NewAnswer, record_answer
 from storage.db import Database
@@ -176,7 +177,10 @@ class TestStrangers:
         assert routes(STRANGER, "nps 30d") and routes(STRANGER, "/export@cxbot_test_bot")
         assert routes(STRANGER, "forget") and routes(STRANGER, "forget telegram 1")
         assert routes(ADMIN, "help") and routes(LEAD, "help")
-        assert not routes(ADMIN, "start") and not routes(ADMIN, "hello there")
+        assert not routes(ADMIN, "start") and not routes(LEAD, "/start")
+        # An admin's mistyped command is answered "unknown command", not with customer help.
+        assert routes(ADMIN, "nsp 30d") and routes(LEAD, "hello there")
+        assert not routes(STRANGER, "nsp 30d") and not routes(ADMIN, "")
 
     async def test_a_customer_forgets_themselves(self, setup: Setup) -> None:
         customer = Actor("telegram", "1003", "Cus")
@@ -193,6 +197,16 @@ class TestStrangers:
     async def test_forgetting_someone_never_surveyed_says_so(self, setup: Setup) -> None:
         reply = await setup.ask(Actor("slack", "U0NEW"), "forget")
         assert reply.text.startswith("cxbot had nothing stored about you")
+
+    async def test_forgetting_someone_known_but_never_surveyed(self, setup: Setup) -> None:
+        # Writing to the bot once is enough to be known (the language their client reports).
+        async with setup.database.session() as session:
+            await upsert_respondent(session, "telegram", "5005", "en")
+            await session.commit()
+        reply = await setup.ask(Actor("telegram", "5005"), "forget")
+        assert reply.text == (
+            "Done. cxbot deleted your Telegram account id; it held no survey answers of yours."
+        )
 
 
 class TestAdmins:
@@ -265,6 +279,26 @@ class TestAdmins:
         ):
             assert expected in text
         assert "e.g. /cx nps 30d team=billing" in (await setup.ask(SLACK_ADMIN, "help")).text
+
+    async def test_detractors_are_what_the_alert_thresholds_say(
+        self, setup: Setup, database: Database
+    ) -> None:
+        # CXBOT_ALERT_NPS_MAX=2: the 3 of T-3 no longer counts as a detractor, the 0 does.
+        strict = admin_commands(
+            Access.parse(ADMINS),
+            database=database,
+            state=setup.state,
+            catalog=Catalog.load(None),
+            triggers=setup.triggers,
+            min_n=2,
+            retention_days=None,
+            thresholds=Thresholds(nps=2),
+            clock=lambda: NOW,
+        )
+        text = (await strict.handle(ADMIN, "comments detractors")).text
+        assert "never again" in text and "the refund took weeks" not in text
+        default = (await setup.ask(ADMIN, "comments detractors")).text
+        assert "never again" in default and "the refund took weeks" in default
 
     async def test_an_unknown_command_points_at_help(self, setup: Setup) -> None:
         reply = await setup.ask(SLACK_ADMIN, "frobnicate")

@@ -238,3 +238,24 @@ async def test_an_alert_chat_that_is_no_chat_id_stops_the_start(
     with pytest.raises(AlertsNotConfigured, match="must be a Telegram chat id"):
         async with running(settings):
             pass
+
+
+async def test_a_customer_who_forgets_themselves_leaves_the_alert(
+    database: Database, redis_url: str, botapi: BotAPI
+) -> None:
+    async with alert_harness(database, redis_url, botapi) as harness:
+        await detractor(harness)
+        await say(harness, "call me on 555-0100")
+        (alert,) = await harness.telegram_alerts()
+        assert f"Customer: telegram {CUSTOMER}" in alert["text"]
+
+        await say(harness, "/forget")
+
+        last = (await harness.telegram_edits())[-1]
+        assert last["message_id"] == str(alert["_message_id"])
+        assert "Customer: telegram (forgotten on request)" in last["text"]
+        assert "💬 deleted: the customer asked to be forgotten" in last["text"]
+        assert str(CUSTOMER) not in last["text"] and "555-0100" not in last["text"]
+        # The follow-up itself stays for the team, still open, with its case and score.
+        assert labels(last) == ["I'll follow up", "Resolved"]
+        assert "NPS 3/10 (detractor)" in last["text"] and "Case: T-1042" in last["text"]

@@ -220,3 +220,30 @@ async def test_triggers_and_why(harness: Harness) -> None:
     assert "rule closed-cases is paused" in paused
     await send(harness, LEAD, "/triggers")
     assert harness.botapi.texts(LEAD) == [NOT_ALLOWED]
+
+
+async def test_an_admins_mistyped_command_says_so(harness: Harness) -> None:
+    await send(harness, ADMIN, "/nsp 30d")
+    await send(harness, ADMIN, "/nsp@cxbot_test_bot", chat_id=-100300)
+    assert harness.botapi.texts(ADMIN) == ["unknown command 'nsp'; /help lists the commands"]
+    assert harness.botapi.texts(-100300) == ["unknown command 'nsp'; /help lists the commands"]
+    # In a group a bare unknown command may be another bot's; /start stays the customers'.
+    await send(harness, ADMIN, "/nsp", chat_id=-100301)
+    await send(harness, ADMIN, "/start")
+    assert harness.botapi.texts(-100301) == []
+    assert "no survey waiting" in harness.botapi.texts(ADMIN)[-1]
+    # A stranger's unknown command is still theirs: the customers' help, nothing more.
+    await send(harness, 1009, "/nsp")
+    assert "no survey waiting" in harness.botapi.texts(1009)[-1]
+
+
+async def test_a_filter_nothing_could_match_says_what_is_accepted(harness: Harness) -> None:
+    await seed(harness)
+    for line in ("/nps channel=whatsapp", "/nps survey=nope", "/nps survey=csat", "/nps lang=de"):
+        await send(harness, ADMIN, line)
+    channel, survey, other_kind, language = harness.botapi.texts(ADMIN)
+    assert channel.startswith('"channel=whatsapp": channels are slack, telegram. Accepted:')
+    assert survey.startswith('"survey=nope" is not a survey here; surveys: ces, csat, nps.')
+    assert other_kind.startswith('"survey=csat" asks no NPS question; surveys that do: nps.')
+    assert language.startswith('"language=de": surveys here are in en, pl, ro.')
+    assert harness.botapi.uploads == []
