@@ -1,8 +1,11 @@
 """Admin commands under Slack's ``/cx`` (``/cx nps 30d team=billing``): translate the slash
-command for AdminCommands, answer ephemerally in that channel, upload charts and exports."""
+command for AdminCommands, answer ephemerally in that channel, upload charts and exports to the
+admin's direct messages with the app."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -11,7 +14,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.admin.commands import AdminCommands
+from bot.admin.commands import AdminCommands, prefix
 from bot.admin.replies import Actor, AdminReply, Attachment
 from bot.errors import DeliveryFailed
 
@@ -20,58 +23,93 @@ log = logging.getLogger(__name__)
 CHANNEL = "slack"
 # Where cxbot cannot post (a channel it was not added to), the reply goes to a DM instead.
 NOT_THERE = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+# How long shutting down waits for commands still being answered (an export, say).
+CLOSE_TIMEOUT_S = 30.0
+FAILED = "cxbot could not answer {typed}{text}: something went wrong on its side (logged)."
+
+
+def escaped(text: str) -> str:
+    """Text for a Slack ``text`` field: &, < and > escaped, so that a customer's comment
+    cannot turn into a link or a mention (Slack reads <...> as either)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class SlackAdmin:
-    """Answers the ``/cx`` commands meant for AdminCommands; the rest stay with the surveys."""
+    """Answers the ``/cx`` commands meant for AdminCommands; the rest stay with the surveys.
+
+    A command is answered in the background once Slack has its acknowledgement: Slack shows
+    the admin an error after 3 seconds without one, and an export can take longer.
+    """
 
     def __init__(self, client: AsyncWebClient, commands: AdminCommands) -> None:
         self.client = client
         self.commands = commands
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def answer(self, command: dict[str, Any]) -> bool:
-        """Handle this slash command if it is an admin command (or /cx forget); False if not:
+        """Take this slash command if it is an admin command (or /cx forget); False if not:
         a customer's bare ``/cx`` shows their waiting question again."""
         text = str(command.get("text") or "").strip()
         actor = Actor(CHANNEL, str(command["user_id"]), str(command.get("user_name") or ""))
         if not text or not self.commands.routes_here(actor, text):
             return False
-        reply = await self.commands.handle(actor, text)
-        await self.send(str(command.get("channel_id") or ""), actor.user_id, reply)
+        channel = str(command.get("channel_id") or "")
+        task = asyncio.create_task(self._run(actor, channel, text), name=f"/cx {text[:40]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         return True
 
-    async def send(self, channel: str, user: str, reply: AdminReply) -> None:
-        """The text only ``user`` sees, then each file into the same conversation; where cxbot
-        cannot post (it was not added to that channel) all of it goes to a DM instead."""
+    async def _run(self, actor: Actor, channel: str, text: str) -> None:
         try:
-            target = channel
-            if reply.text.strip():
-                target = await self._say(target, user, reply.text)
+            reply = await self.commands.handle(actor, text)
+            await self.send(channel, actor.user_id, reply)
+        except Exception:
+            log.exception("slack command /cx %s of %s failed", text, actor.label)
+            failed = FAILED.format(typed=prefix(CHANNEL), text=text)
+            with contextlib.suppress(Exception):
+                await self._say(channel, actor.user_id, failed)
+
+    async def drain(self) -> None:
+        """Wait until every command taken so far is answered (or has failed)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Let commands being answered finish, for a while; then cancel the rest."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drain(), CLOSE_TIMEOUT_S)
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def send(self, channel: str, user: str, reply: AdminReply) -> None:
+        """The text only ``user`` sees, in ``channel``; then each file in the user's direct
+        messages with the app, since a file in a channel is seen by all of its members. Where
+        cxbot cannot post (it was not added to that channel) the text goes there too."""
+        try:
+            direct: str | None = None
+            if reply.attachments:
+                direct = await self._direct(user)
+            text = reply.text.strip()
+            if direct is not None and channel != direct:
+                note = "The files are in your direct messages with cxbot."
+                text = f"{text}\n{note}" if text else note
+            if text:
+                await self._say(channel, user, text)
             for attachment in reply.attachments:
-                target = await self._upload_anywhere(target, user, attachment)
+                assert direct is not None
+                await self._upload(direct, attachment)
         finally:
             reply.discard()
 
     async def _say(self, channel: str, user: str, text: str) -> str:
         try:
-            await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=escaped(text))
             return channel
         except SlackApiError as error:
             if _code(error) not in NOT_THERE:
                 raise
         direct = await self._direct(user)
-        await self.client.chat_postMessage(channel=direct, text=text)
-        return direct
-
-    async def _upload_anywhere(self, channel: str, user: str, attachment: Attachment) -> str:
-        try:
-            await self._upload(channel, attachment)
-            return channel
-        except SlackApiError as error:
-            if _code(error) not in NOT_THERE:
-                raise
-        direct = await self._direct(user)
-        await self._upload(direct, attachment)
+        await self.client.chat_postMessage(channel=direct, text=escaped(text))
         return direct
 
     async def _direct(self, user: str) -> str:
@@ -86,7 +124,7 @@ class SlackAdmin:
                 file=attachment.data,
                 filename=attachment.filename,
                 title=attachment.filename,
-                initial_comment=attachment.caption or None,
+                initial_comment=escaped(attachment.caption) or None,
             )
             return
         # files_upload_v2 reads a whole file into memory; an export is streamed instead, with
@@ -99,7 +137,7 @@ class SlackAdmin:
         await self.client.files_completeUploadExternal(
             files=[{"id": str(ticket["file_id"]), "title": attachment.filename}],
             channel_id=channel,
-            initial_comment=attachment.caption or None,
+            initial_comment=escaped(attachment.caption) or None,
         )
 
 

@@ -48,6 +48,7 @@ class SlackService:
             process_before_response=True,
         )
         self._socket: AsyncSocketModeHandler | None = None
+        self.admin: SlackAdmin | None = None
 
     def attach(
         self,
@@ -60,7 +61,8 @@ class SlackService:
         """Connect incoming events and actions to the runner (once the runner exists)."""
         if alerts is not None:  # first: the survey listeners match every cx_ action id
             register_alerts(self.app, alerts)
-        register(self.app, runner, state, admin=SlackAdmin(self.client, admin) if admin else None)
+        self.admin = SlackAdmin(self.client, admin) if admin is not None else None
+        register(self.app, runner, state, admin=self.admin)
 
     def mount(self, app: web.Application) -> None:
         """Serve POST /slack/events in our aiohttp app, unless Socket Mode is on."""
@@ -87,3 +89,5 @@ class SlackService:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
+        if self.admin is not None:  # commands still being answered need the client
+            await self.admin.close()

@@ -7,12 +7,15 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.bot.alerts.conftest import ALERT_CHANNEL, ALERT_CHAT, AlertHarness
+from storage.db import Database
+from tests.bot.alerts.conftest import ALERT_CHANNEL, ALERT_CHAT, AlertHarness, alert_harness
 from tests.bot.slack.test_survey_flow import CUSTOMER, FORM, say, tap
-from tests.bot.slack.webapi import block_actions, dm_channel
+from tests.bot.slack.webapi import SlackAPI, block_actions, dm_channel
+from tests.bot.telegram.botapi import BotAPI
 from tests.bot.telegram.test_survey_flow import button_data
 
 STAFF = "U0STAFF"
+ADMIN = "U0ADMIN"
 
 
 async def slack_detractor(harness: AlertHarness, score: str = "2", case_id: str = "S-1") -> int:
@@ -168,3 +171,49 @@ async def test_slack_promoter_raises_no_alert(alerting_both: AlertHarness) -> No
     assert await harness.slack_alerts() == []
     assert await harness.telegram_alerts() == []
     assert await harness.followups() == []
+
+
+async def test_an_admin_forgetting_the_customer_edits_every_copy(
+    database: Database, redis_url: str, botapi: BotAPI, slackapi: SlackAPI
+) -> None:
+    async with alert_harness(
+        database, redis_url, botapi, slackapi, CXBOT_ADMINS=f"slack:{ADMIN}"
+    ) as harness:
+        await slack_detractor(harness)
+        await say(harness, "my account is 4242-7", "Ev-forget-1")
+        (slack_alert,) = await harness.slack_alerts()
+        (telegram_alert,) = await harness.telegram_alerts()
+        assert f"Customer: slack {CUSTOMER}" in shown(slack_alert)
+
+        await slash(harness, ADMIN, f"forget slack {CUSTOMER}")
+
+        assert harness.slackapi.sent("chat.postEphemeral")[-1]["text"].startswith(
+            f"forgot slack {CUSTOMER}: 1 comment(s)"
+        )
+        slack_copy = (await harness.slack_edits())[-1]
+        telegram_copy = (await harness.telegram_edits())[-1]
+        assert slack_copy["ts"] == slack_alert["_ts"]
+        assert telegram_copy["message_id"] == str(telegram_alert["_message_id"])
+        for text in (shown(slack_copy), slack_copy["text"], telegram_copy["text"]):
+            assert "Customer: slack (forgotten on request)" in text
+            assert CUSTOMER not in text and "4242-7" not in text
+            assert "Case: S-1" in text
+
+
+async def slash(harness: AlertHarness, user: str, text: str) -> None:
+    """``/cx text`` typed by ``user`` in the alert channel; waits until it is answered."""
+    body = urlencode(
+        {
+            "command": "/cx",
+            "text": text,
+            "user_id": user,
+            "user_name": user.lower(),
+            "channel_id": ALERT_CHANNEL,
+            "team_id": "T0001",
+            "trigger_id": "1.2.3",
+        }
+    )
+    assert await harness.slack_request(body, FORM) == 200
+    slack = harness.server.services.slack
+    assert slack is not None and slack.admin is not None
+    await slack.admin.drain()

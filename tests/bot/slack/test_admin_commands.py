@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import itertools
@@ -67,6 +68,15 @@ async def harness(
 
 
 async def cx(harness: SlackHarness, user: str, text: str, channel: str = CHANNEL) -> None:
+    """``/cx text`` typed by ``user`` in ``channel``; returns once it is answered."""
+    assert await post_cx(harness, user, text, channel) == 200
+    slack = harness.server.services.slack
+    assert slack is not None and slack.admin is not None
+    await slack.admin.drain()  # admin commands are answered after Slack's acknowledgement
+
+
+async def post_cx(harness: SlackHarness, user: str, text: str, channel: str = CHANNEL) -> int:
+    """The signed slash command request alone; its HTTP status."""
     body = urlencode(
         {
             "command": "/cx",
@@ -79,7 +89,7 @@ async def cx(harness: SlackHarness, user: str, text: str, channel: str = CHANNEL
             "trigger_id": "1.2.3",
         }
     )
-    assert await harness.slack_request(body, FORM) == 200
+    return await harness.slack_request(body, FORM)
 
 
 def ephemerals(harness: SlackHarness, user: str) -> list[str]:
@@ -129,17 +139,66 @@ async def test_admin_gets_the_nps_of_a_team_and_its_chart(harness: SlackHarness)
     (reply,) = harness.slackapi.sent("chat.postEphemeral")
     assert (reply["channel"], reply["user"]) == (CHANNEL, ADMIN)
     assert "NPS +33" in reply["text"] and "n=3" in reply["text"]
+    assert reply["text"].endswith("The files are in your direct messages with cxbot.")
+    # A file in a channel is seen by every member: the chart goes to the admin's DM.
     (chart,) = harness.slackapi.files()
-    assert chart.channel == CHANNEL and chart.filename.endswith(".png")
+    assert chart.channel == dm_channel(ADMIN) and chart.filename.endswith(".png")
     assert chart.data is not None and chart.data.startswith(PNG)
     assert chart.length == len(chart.data)
+
+
+async def test_typed_in_the_apps_dm_everything_stays_there(harness: SlackHarness) -> None:
+    await seed(harness)
+    await cx(harness, ADMIN, "nps 30d", channel=dm_channel(ADMIN))
+    (reply,) = ephemerals(harness, ADMIN)
+    assert "n=4" in reply and "direct messages" not in reply
+    (chart,) = harness.slackapi.files()
+    assert chart.channel == dm_channel(ADMIN)
+
+
+async def test_slack_acknowledges_before_a_slow_answer(harness: SlackHarness) -> None:
+    await seed(harness)
+    gate = harness.slackapi.hold("files.completeUploadExternal")
+    try:
+        # Slack shows an error after 3 s without the acknowledgement: it must not wait for
+        # the export (or the chart) to reach Slack.
+        status = await asyncio.wait_for(post_cx(harness, ADMIN, "export 30d"), 2.0)
+        assert status == 200
+        await harness.slackapi.wait_for("files.completeUploadExternal", 1)
+        assert harness.slackapi.files() == []  # still uploading
+    finally:
+        gate.set()
+    slack = harness.server.services.slack
+    assert slack is not None and slack.admin is not None
+    await slack.admin.drain()
+    (export,) = harness.slackapi.files()
+    assert export.filename.endswith(".csv") and export.channel == dm_channel(ADMIN)
+
+
+async def test_a_failed_answer_tells_the_admin(harness: SlackHarness) -> None:
+    await seed(harness)
+    harness.slackapi.fail("files.getUploadURLExternal", "internal_error")
+    await cx(harness, ADMIN, "nps 30d")
+    report, failed = ephemerals(harness, ADMIN)
+    assert "NPS 0" in report
+    assert failed == (
+        "cxbot could not answer /cx nps 30d: something went wrong on its side (logged)."
+    )
+
+
+async def test_customer_text_cannot_become_a_mention_or_a_link(harness: SlackHarness) -> None:
+    await answer(harness, "U0C5", "S-5", "billing", 2, "<!channel> see <https://x.test|here> & me")
+    await cx(harness, ADMIN, "comments")
+    (reply,) = ephemerals(harness, ADMIN)
+    assert "&lt;!channel&gt; see &lt;https://x.test|here&gt; &amp; me" in reply
+    assert "<!channel>" not in reply and "<https://" not in reply
 
 
 async def test_export_is_a_csv_file_of_the_answers(harness: SlackHarness) -> None:
     await seed(harness)
     await cx(harness, ADMIN, "export 30d")
     (export,) = harness.slackapi.files()
-    assert export.channel == CHANNEL and export.filename.endswith(".csv")
+    assert export.channel == dm_channel(ADMIN) and export.filename.endswith(".csv")
     assert export.initial_comment is not None and "6" in export.initial_comment
     assert export.data is not None and export.length == len(export.data)
     rows = list(csv.DictReader(io.StringIO(export.data.decode("utf-8"))))
@@ -218,6 +277,16 @@ async def test_triggers_and_why(harness: SlackHarness) -> None:
     assert "closed-cases" in rules
     assert "Case S-77" in why and "rule closed-cases" in why and "scheduled" in why
     assert "rule closed-cases is paused" in paused
+
+
+async def test_an_admins_mistyped_command_says_so(harness: SlackHarness) -> None:
+    await cx(harness, ADMIN, "nsp 30d")
+    await cx(harness, ADMIN, "nps channel=whatsapp")
+    unknown, bad_channel = ephemerals(harness, ADMIN)
+    assert unknown == "unknown command 'nsp'; /cx help lists the commands"
+    assert bad_channel.startswith('"channel=whatsapp": channels are slack, telegram.')
+    assert "Example: /cx nps 30d team=billing" in bad_channel
+    assert harness.slackapi.files() == []
 
 
 async def test_help_uses_the_slash_command(harness: SlackHarness) -> None:

@@ -59,6 +59,7 @@ class SlackAPI:
     url: str = ""
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _completed: list[str] = field(default_factory=list)
+    _held: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def add_user(self, user_id: str, email: str | None = None, locale: str = "en-US") -> None:
         self.users[user_id] = {"id": user_id, "locale": locale, "profile": {"email": email}}
@@ -86,6 +87,11 @@ class SlackAPI:
     def fail(self, method: str, error: str, *, times: int = 1) -> None:
         self.failures.append(Failure(method, error, times))
 
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls of ``method`` wait (unanswered) until the returned event is set."""
+        gate = self._held[method] = asyncio.Event()
+        return gate
+
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         self.failures.append(Failure(method, "ratelimited", times, 429, retry_after))
 
@@ -97,6 +103,8 @@ class SlackAPI:
         else:
             params.update({k: str(v) for k, v in (await request.post()).items()})
         self.calls.append(Call(method, params))
+        if (gate := self._held.get(method)) is not None:
+            await gate.wait()
         for failure in self.failures:
             if failure.method == method and failure.times > 0:
                 failure.times -= 1
