@@ -41,16 +41,23 @@ def match_summary(match: Match) -> str:
 
 
 def rule_line(rule: Rule) -> str:
-    """One rule on one line: id, state, match, survey, delay, window, sample, quarantine."""
+    """One rule on one line: id, state, match, survey (and language), delay, window, sample,
+    quarantine, then expiry and reminder when the rule sets them."""
     state = "⏸ paused" if rule.paused else "▶ active"
     window = f"{rule.window} {rule.timezone}" if rule.window else "any time"
     days = rule.quarantine_days
     quarantine = f"{days:g} day{'' if days == 1 else 's'}" if days else "none"
-    return (
-        f"• {rule.id} ({state}): {match_summary(rule.match)} → {rule.survey}"
+    language = f" in {rule.language}" if rule.language else ""
+    line = (
+        f"• {rule.id} ({state}): {match_summary(rule.match)} → {rule.survey}{language}"
         f" · delay {format_duration(rule.delay)} · window {window}"
         f" · sample {rule.sample:g}% · quarantine {quarantine}"
     )
+    if rule.expiry_hours is not None:
+        line += f" · expiry {rule.expiry_hours:g}h"
+    if rule.reminder_after_hours is not None:
+        line += f" · reminder after {rule.reminder_after_hours:g}h"
+    return line
 
 
 def rules_text(rules: RuleSet, *, path: Path | None, error: str | None) -> str:

@@ -28,10 +28,19 @@ def zendesk(body: bytes, at: datetime, secret: str = "zendesk-secret") -> dict[s
         {"Authorization": "bearer token "},
         {"X-Cxbot-Signature": sign(BODY, "hmac-secret")},
         {"X-Cxbot-Signature": sign(BODY, "hmac-secret").upper().replace("SHA256", "sha256")},
+        {"X-Cxbot-Signature": sign(BODY, "hmac-secret").removeprefix("sha256=")},
         zendesk(BODY, NOW - timedelta(minutes=4)),
         {"Authorization": "Bearer wrong", "X-Cxbot-Signature": sign(BODY, "hmac-secret")},
     ],
-    ids=["bearer", "bearer-lower", "hmac", "hmac-upper-hex", "zendesk", "one-valid-is-enough"],
+    ids=[
+        "bearer",
+        "bearer-lower",
+        "hmac",
+        "hmac-upper-hex",
+        "hmac-bare-hex",
+        "zendesk",
+        "one-valid-is-enough",
+    ],
 )
 def test_valid_credentials_pass(headers: dict[str, str]) -> None:
     assert authenticate(headers, BODY, ALL, now=NOW) is None
@@ -77,3 +86,17 @@ def test_nothing_configured_is_503() -> None:
     denied = authenticate({"Authorization": "Bearer x"}, BODY, Credentials(None), now=NOW)
     assert denied is not None and denied.status == 503
     assert "CXBOT_API_TOKEN" in denied.message and "CXBOT_HMAC_SECRET" in denied.message
+
+
+def test_signatures_match_the_documented_algorithms_computed_elsewhere() -> None:
+    # Computed with openssl, not with our code:
+    #   printf '%s' "$BODY" | openssl dgst -sha256 -hmac hmac-secret
+    #   printf '%s%s' "$TS" "$BODY" | openssl dgst -sha256 -hmac "$SECRET" -binary | base64
+    assert sign(BODY, "hmac-secret") == (
+        "sha256=eefe16ee80a8cfc8a59cc914da30d2c52a0f20a5f8aa04da81392fac536fb3a8"
+    )
+    zendesk_body = b'{"ticket": {"id": "35436"}}'
+    secret = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="  # Zendesk's documented test secret
+    assert zendesk_signature(zendesk_body, "2026-11-22T12:00:00Z", secret) == (
+        "08sNkhJ8likNQf5qWBuhdhYctGUBb9UBzDv7E3RXIDU="
+    )

@@ -47,14 +47,31 @@ async def test_triggers_lists_each_rule_with_what_it_does(triggers: TriggerHarne
     assert lines[0] == f"Rules from {triggers.rules_path} (first match wins):"
     assert lines[1] == (
         "• vip-closed (▶ active): type case.closed; tags vip → csat · delay 0s"
-        " · window any time · sample 100% · quarantine none"
+        " · window any time · sample 100% · quarantine none · expiry 48h"
     )
     assert lines[2].startswith("• sales-half (▶ active): type case.closed; team sales → nps")
     assert "sample 50%" in lines[2]
     assert "delay 2h" in lines[3]
     assert lines[4].startswith("• escalations (⏸ paused)")
-    assert lines[5].endswith("quarantine 30 days")
+    assert lines[5].endswith("quarantine 30 days · reminder after 24h")
     assert "type case.closed|case.solved" in lines[5]
+
+
+async def test_triggers_shows_language_window_zone_expiry_and_reminder(
+    triggers: TriggerHarness,
+) -> None:
+    status, _ = await triggers.put_rules(
+        "rules:\n  - id: billing\n    match: {team: billing}\n    survey: ces\n"
+        "    language: pl\n    delay: 1h30m\n    window: '22:00-06:00'\n"
+        "    timezone: Europe/Warsaw\n    expiry_hours: 72\n    reminder_after_hours: 24\n"
+    )
+    assert status == 200
+    lines = (await service(triggers).rules_text()).splitlines()
+    assert lines[1] == (
+        "• billing (▶ active): team billing → ces in pl · delay 1h30m"
+        " · window 22:00-06:00 Europe/Warsaw · sample 100% · quarantine none"
+        " · expiry 72h · reminder after 24h"
+    )
 
 
 async def test_set_paused_confirms_and_every_process_sees_it(triggers: TriggerHarness) -> None:
