@@ -369,10 +369,14 @@ class TestTeamLeads:
         assert "n=3" in (await setup.ask(LEAD, "nps 30d team=billing")).text
         comments = (await setup.ask(LEAD, "comments")).text
         assert "the refund took weeks" in comments and "never again" not in comments
-        (document,) = (await setup.ask(LEAD, "export")).attachments
+        export = await setup.ask(LEAD, "export")
+        (document,) = export.attachments
         assert document.path is not None
-        with document.path.open(newline="", encoding="utf-8") as file:
-            assert {row["team"] for row in csv.DictReader(file)} == {"billing"}
+        try:
+            with document.path.open(newline="", encoding="utf-8") as file:
+                assert {row["team"] for row in csv.DictReader(file)} == {"billing"}
+        finally:
+            export.discard()  # the channel would delete it once sent
 
     @pytest.mark.parametrize(
         "line",
