@@ -75,8 +75,9 @@ def rules_text(rules: RuleSet, *, path: Path | None, error: str | None) -> str:
 
 def _decision_line(found: CaseDecision) -> str:
     decision = found.decision
-    rule = f"rule {decision.rule_id}" if decision.rule_id else "no rule"
-    head = f"• {stamp(decision.created_at)} · {decision.source} · {decision.event_type} · {rule}"
+    head = f"• {stamp(decision.created_at)} · {decision.source} · {decision.event_type}"
+    if decision.outcome != DecisionOutcome.REJECTED:  # a refused event met no rule at all
+        head += f" · rule {decision.rule_id}" if decision.rule_id else " · no rule"
     detail = decision.detail
     if len(detail) > MAX_DETAIL:
         detail = detail[: MAX_DETAIL - 1] + "…"

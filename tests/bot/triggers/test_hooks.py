@@ -116,7 +116,7 @@ async def test_a_zendesk_payload_without_chat_identity_is_a_422(
         "error": "missing_identity",
     }
     why = await triggers.server.services.triggers.why_text("35436")
-    assert "· zendesk · case.solved · no rule · refused, no survey (missing_identity): " in why
+    assert "UTC · zendesk · case.solved · refused, no survey (missing_identity): " in why
     assert "fill ticket.requester.external_id with their telegram id" in why
 
 
