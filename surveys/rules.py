@@ -164,7 +164,8 @@ def decide(
             f"sampled out: case {event.case_id} falls outside the {rule.sample:g}% sample "
             f"of rule {rule.id}",
         )
-    due = max((event.occurred_at or now) + rule.delay, now)
+    # The delay counts from the event, but not from a time still to come (a clock off).
+    due = max(min(event.occurred_at or now, now) + rule.delay, now)
     send_at = send_time(due, rule.window, event.timezone or rule.timezone)
     held = _quarantine(rule, send_at, now, surveyed_at)
     if held is not None:

@@ -132,6 +132,9 @@ def test_no_rules_at_all() -> None:
             id="delay-counts-from-event-not-arrival",
         ),
         pytest.param("30m", NOW - timedelta(hours=2), NOW, id="overdue-sends-now"),
+        pytest.param(
+            "30m", NOW + timedelta(days=365), NOW + timedelta(minutes=30), id="future-event-is-now"
+        ),
     ],
 )
 def test_delay(delay: object, occurred_at: datetime | None, send_at: datetime) -> None:
