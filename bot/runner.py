@@ -12,24 +12,23 @@ from bot import conversations
 from bot.channel import Channel
 from bot.conversations import Conversation
 from bot.errors import DeliveryFailed
-from storage.answers import NewAnswer, answers_for, record_answer
+from storage.answers import NewAnswer, answers_for
 from storage.clock import utcnow
 from storage.db import Database
 from storage.invitations import (
     expire_sent,
     get_invitation,
-    mark_completed,
     mark_expired,
     mark_failed,
     mark_reminded,
     mark_sending,
     mark_sent,
-    mark_started,
     set_message_ref,
     unclaim,
     unmark_reminded,
 )
-from storage.respondents import get_respondent, remember_language, upsert_respondent
+from storage.progress import LearntLanguage, Progress, record_progress
+from storage.respondents import get_respondent, upsert_respondent
 from storage.state import BaseStateStore, Locked, key
 from storage.tables import Invitation, InvitationStatus
 from surveys.catalog import Catalog
@@ -334,23 +333,38 @@ class SurveyRunner:
         self, conversation: Conversation, step: Asked | Finished, actor: str, hint: str | None
     ) -> None:
         """Write the answer the moment it is given: a score without a comment still counts."""
-        now = self.clock()
         # The first answer starts the survey and is when the customer's language is learnt;
-        # later answers skip those writes (the hot path: one answer, one insert).
+        # later answers skip those writes. Whatever it holds, it is one round trip on
+        # PostgreSQL (storage.progress).
         first = not conversation.state.answers and not conversation.state.skipped
-        async with self.database.session() as session:
-            if step.recorded is not None:
-                await record_answer(
-                    session, _new_answer(conversation.invitation_id, step.recorded, now)
-                )
-            if isinstance(step, Finished):
-                await mark_completed(session, conversation.invitation_id, now)
-            elif first:
-                await mark_started(session, conversation.invitation_id, now)
-            if first and (language := supported_language(hint)) is not None:
+        language = supported_language(hint) if first else None
+        status = (
+            InvitationStatus.COMPLETED
+            if isinstance(step, Finished)
+            else InvitationStatus.STARTED
+            if first
+            else None
+        )
+        now = self.clock()
+        await record_progress(
+            self.database,
+            Progress(
+                invitation_id=conversation.invitation_id,
+                answer=(
+                    _new_answer(conversation.invitation_id, step.recorded, now)
+                    if step.recorded is not None
+                    else None
+                ),
+                status=status,
+                at=now,
                 # The invitation names the respondent: one UPDATE, no upsert.
-                await remember_language(session, conversation.channel, actor, language)
-            await session.commit()
+                language=(
+                    LearntLanguage(conversation.channel, actor, language)
+                    if language is not None
+                    else None
+                ),
+            ),
+        )
 
     async def _render(
         self,

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
+from sqlalchemy import bindparam
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,29 +31,32 @@ async def record_answer(session: AsyncSession, new: NewAnswer) -> bool:
 
     A double tap or a redelivered update hits the unique (invitation_id, question_id).
     """
-    values = {
-        "invitation_id": new.invitation_id,
-        "question_id": new.question_id,
-        "kind": new.kind,
-        "score": new.score,
-        "choice": new.choice,
-        "text": new.text,
-        "answered_at": new.answered_at,
-    }
-    insert = _record_statement(session.get_bind().dialect.name)
-    result = await session.exec(insert, params=values)
+    insert = record_answer_statement(session.get_bind().dialect.name)
+    result = await session.exec(insert, params=answer_values(new))
     return result.scalar_one_or_none() is not None
 
 
+COLUMNS = ("invitation_id", "question_id", "kind", "score", "choice", "text", "answered_at")
+
+
+def answer_values(new: NewAnswer) -> dict[str, object]:
+    """The parameters of `record_answer_statement` for `new`."""
+    return {f"answer_{name}": getattr(new, name) for name in COLUMNS}
+
+
 @cache
-def _record_statement(dialect: str) -> Insert:
+def record_answer_statement(dialect: str) -> Insert:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING id` of one answer, its values bound as
+    `answer_values` names them (explicit parameters: it can also be part of a WITH)."""
     # Built once: each answer only binds its values, and SQLAlchemy reuses the compiled SQL
     # (building the statement anew cost more than running it; this is one per answer).
     # On the table, not the model: a plain Core statement skips the ORM's bulk-insert machinery.
     answers = Answer.metadata.tables["answers"]
-    return insert_ignoring_conflicts_statement(
-        dialect, answers, ("invitation_id", "question_id")
-    ).returning(answers.c.id)
+    return (
+        insert_ignoring_conflicts_statement(dialect, answers, ("invitation_id", "question_id"))
+        .values({name: bindparam(f"answer_{name}") for name in COLUMNS})
+        .returning(answers.c.id)
+    )
 
 
 async def answers_for(session: AsyncSession, invitation_id: int) -> list[Answer]:

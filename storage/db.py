@@ -8,7 +8,12 @@ from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
@@ -73,6 +78,8 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        # The same pool; only the connections handed out by autocommit() skip BEGIN/COMMIT.
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -82,6 +89,11 @@ class Database:
     def session(self) -> AsyncSession:
         """A new session; use as `async with db.session() as session:` and commit yourself."""
         return self._sessions()
+
+    def autocommit(self) -> AsyncConnection:
+        """A connection on which each statement commits by itself (no BEGIN, no COMMIT):
+        for a unit of work that is one statement. `async with db.autocommit() as conn:`."""
+        return self._autocommit.connect()
 
     async def ping(self) -> None:
         """Run `SELECT 1`; raise DatabaseUnavailable if the database cannot be reached."""

@@ -235,18 +235,42 @@ async def set_message_ref(session: AsyncSession, invitation_id: int, message_ref
     return result.rowcount > 0
 
 
+# The transitions an answer makes: the statuses each may start from, the time it stamps.
+ANSWER_TRANSITIONS: dict[InvitationStatus, tuple[tuple[InvitationStatus, ...], str]] = {
+    S.STARTED: ((S.SENT,), "started_at"),
+    S.COMPLETED: ((S.SENT, S.STARTED), "completed_at"),
+}
+
+
 async def mark_started(session: AsyncSession, invitation_id: int, at: datetime) -> bool:
     """sent -> started: the first answer arrived."""
-    return await _transition(
-        session, invitation_id, (S.SENT,), status=S.STARTED.value, started_at=at
-    )
+    return await _answer_transition(session, invitation_id, S.STARTED, at)
 
 
 async def mark_completed(session: AsyncSession, invitation_id: int, at: datetime) -> bool:
     """sent | started -> completed."""
-    return await _transition(
-        session, invitation_id, (S.SENT, S.STARTED), status=S.COMPLETED.value, completed_at=at
-    )
+    return await _answer_transition(session, invitation_id, S.COMPLETED, at)
+
+
+async def _answer_transition(
+    session: AsyncSession, invitation_id: int, status: InvitationStatus, at: datetime
+) -> bool:
+    allowed, stamp = ANSWER_TRANSITIONS[status]
+    return await _transition(session, invitation_id, allowed, **{"status": status.value, stamp: at})
+
+
+def answer_transition_statement(status: InvitationStatus) -> Update:
+    """The conditional UPDATE of `mark_started` or `mark_completed` (STARTED or COMPLETED) as
+    a Core statement, built once; `answer_transition_values` binds it."""
+    allowed, stamp = ANSWER_TRANSITIONS[status]
+    return _transition_statement(tuple(s.value for s in allowed), ("status", stamp))
+
+
+def answer_transition_values(
+    invitation_id: int, status: InvitationStatus, at: datetime
+) -> dict[str, object]:
+    _, stamp = ANSWER_TRANSITIONS[status]
+    return {"the_id": invitation_id, "new_status": status.value, f"new_{stamp}": at}
 
 
 async def mark_expired(session: AsyncSession, invitation_id: int) -> bool:

@@ -55,19 +55,24 @@ async def remember_language(
     Respondent this session already loaded is not refreshed.
     """
     result = await session.exec(
-        _language_statement(),
-        params={
-            "the_channel": channel,
-            "the_external_id": external_id,
-            "new_language": language,
-            "new_updated_at": utcnow(),
-        },
+        language_statement(), params=language_values(channel, external_id, language)
     )
     return result.rowcount > 0
 
 
+def language_values(channel: str, external_id: str, language: str) -> dict[str, object]:
+    """The parameters of `language_statement`."""
+    return {
+        "the_channel": channel,
+        "the_external_id": external_id,
+        "new_language": language,
+        "new_updated_at": utcnow(),
+    }
+
+
 @cache
-def _language_statement() -> Update:
+def language_statement() -> Update:
+    """The UPDATE that `remember_language` runs, built once (`language_values` binds it)."""
     respondents = Respondent.metadata.tables["respondents"]
     return (
         update(respondents)
