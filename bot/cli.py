@@ -169,7 +169,8 @@ def _check_rules(settings: Settings, file: str | None) -> int:
     if path is None:
         print("cxbot: name a rules file, or set CXBOT_RULES", file=sys.stderr)
         return EXIT_BAD_INPUT
-    rules = load_rules(path, Catalog.load(settings.surveys_dir).ids())  # InvalidRules: file:line
+    catalog = Catalog.load(settings.surveys_dir)
+    rules = load_rules(path, catalog.languages())  # InvalidRules: file:line: field
     paused = sum(rule.paused for rule in rules.rules)
     print(f"{path}: {len(rules.rules)} rules ({paused} paused): {', '.join(rules.ids) or 'none'}")
     return 0

@@ -98,7 +98,7 @@ async def open_services(
     """
     catalog = Catalog.load(settings.surveys_dir)
     # A broken rules file stops the start (InvalidRules: file:line: message).
-    rulebook = RuleBook.load(settings.rules_path, catalog.ids())
+    rulebook = RuleBook.load(settings.rules_path, catalog.languages())
     # A bad CXBOT_ADMINS entry stops the start too (InvalidAdmins names it).
     access = Access.parse(settings.admins)
     database = Database(settings.database_url)

@@ -82,6 +82,10 @@ class Catalog:
     def ids(self) -> list[str]:
         return sorted(self._surveys)
 
+    def languages(self) -> dict[str, list[str]]:
+        """Each survey's id with the languages it is written in (what rules may ask for)."""
+        return {survey.id: list(survey.languages) for survey in self}
+
     def __contains__(self, survey_id: object) -> bool:
         return survey_id in self._surveys
 

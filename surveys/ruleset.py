@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,9 @@ from surveys.yamlloc import compose, read_text, validate
 
 __all__ = ["Match", "Rule", "RuleSet", "load_rules", "parse_rules"]
 
+# Survey ids, or survey ids with the languages each is written in (then a rule's language is
+# checked against its survey's too).
+KnownSurveys = Collection[str] | Mapping[str, Collection[str]]
 _RULE_ID = re.compile(r"[a-z0-9_-]{1,64}")  # rule ids are stored in 64-character columns
 
 
@@ -119,6 +122,17 @@ class Rule(BaseModel):
         return value.strip().removesuffix("%") if isinstance(value, str) else value
 
     @model_validator(mode="after")
+    def _survey_speaks_it(self, info: ValidationInfo) -> Rule:
+        languages = (info.context or {}).get("survey_languages", {}).get(self.survey)
+        if self.language is not None and languages is not None and self.language not in languages:
+            raise DefinitionProblem(
+                f"survey {self.survey!r} is not written in {self.language!r} "
+                f"(it has: {', '.join(languages)})",
+                "language",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _reminder_before_expiry(self) -> Rule:
         reminder, expiry = self.reminder_after_hours, self.expiry_hours
         if reminder is not None and expiry is not None and reminder >= expiry:
@@ -202,11 +216,12 @@ def _plain(value: Any) -> Any:
 def parse_rules(
     text: str,
     source: str,
-    known_surveys: Collection[str] | None = None,
+    known_surveys: KnownSurveys | None = None,
     *,
     require_list: bool = False,
 ) -> RuleSet:
-    """Rules from YAML text; `source` names it in errors, `known_surveys` checks survey ids.
+    """Rules from YAML text; `source` names it in errors, `known_surveys` checks survey ids
+    (and, given their languages, each rule's language).
 
     An empty file has no rules; with `require_list` (a replacement sent through the API) the
     text must say so with ``rules: []``, so that an empty or mistaken body removes nothing.
@@ -222,14 +237,24 @@ def parse_rules(
         )
     if require_list and "rules" not in data:
         raise InvalidRules(source, root.start_mark.line + 1, f"'rules' is missing: {_WHOLE_FILE}")
-    context = None if known_surveys is None else {"known_surveys": frozenset(known_surveys)}
-    return validate(RuleSet, data, root, source, InvalidRules, context)
+    return validate(RuleSet, data, root, source, InvalidRules, _context(known_surveys))
+
+
+def _context(known_surveys: KnownSurveys | None) -> dict[str, Any] | None:
+    if known_surveys is None:
+        return None
+    context: dict[str, Any] = {"known_surveys": frozenset(known_surveys)}
+    if isinstance(known_surveys, Mapping):
+        context["survey_languages"] = {
+            survey: list(languages) for survey, languages in known_surveys.items()
+        }
+    return context
 
 
 _WHOLE_FILE = "send the whole rules file, 'rules:' and its list (to remove every rule: 'rules: []')"
 
 
-def load_rules(path: Path, known_surveys: Collection[str] | None = None) -> RuleSet:
+def load_rules(path: Path, known_surveys: KnownSurveys | None = None) -> RuleSet:
     try:
         text = read_text(path, InvalidRules)
     except FileNotFoundError:

@@ -7,12 +7,13 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bot.triggers.errors import RulesNotConfigured
 from surveys.errors import InvalidRules
 from surveys.rules import RuleSet, load_rules, parse_rules
+from surveys.ruleset import KnownSurveys
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,16 @@ class RuleBook:
     def __init__(
         self,
         path: Path | None,
-        known_surveys: Collection[str],
+        known_surveys: KnownSurveys,
         *,
         check_every: float = CHECK_EVERY_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
-        self.known_surveys = frozenset(known_surveys)
+        # Survey ids, or ids with their languages (then rule languages are checked too).
+        self.known_surveys: KnownSurveys = (
+            dict(known_surveys) if isinstance(known_surveys, Mapping) else frozenset(known_surveys)
+        )
         self.check_every = check_every
         self.clock = clock
         self.error: str | None = None
@@ -47,7 +51,7 @@ class RuleBook:
         self._checked_at = float("-inf")
 
     @classmethod
-    def load(cls, path: Path | None, known_surveys: Collection[str]) -> RuleBook:
+    def load(cls, path: Path | None, known_surveys: KnownSurveys) -> RuleBook:
         """The rule book of `path`, read now; InvalidRules (file:line: message) if it is broken."""
         book = cls(path, known_surveys)
         if path is not None:

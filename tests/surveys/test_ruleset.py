@@ -271,6 +271,17 @@ def test_file_shape_errors(text: str, message: str) -> None:
     assert str(caught.value) == message
 
 
+def test_a_language_the_survey_is_not_written_in_is_named_at_its_line() -> None:
+    languages = {"csat": ["en", "ro"], "nps": ["en", "pl", "ro"], "ces": ["en"]}
+    with pytest.raises(InvalidRules) as caught:
+        parse_rules(RULES, "rules.yaml", languages)
+    assert str(caught.value) == (
+        "rules.yaml:9: rules[0].language: survey 'csat' is not written in 'pl' (it has: en, ro)"
+    )
+    languages["csat"].append("pl")
+    assert parse_rules(RULES, "rules.yaml", languages) == parse_rules(RULES, "rules.yaml", KNOWN)
+
+
 def test_survey_ids_are_not_checked_without_a_catalog() -> None:
     parsed = parse_rules(RULES.replace("survey: nps", "survey: pulse"), "rules.yaml")
     assert parsed.get("all-nps").survey == "pulse"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from tests.surveys.samples import ONBOARDING_YAML
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +60,21 @@ def test_rules_check_without_a_file_says_what_to_give(
 ) -> None:
     assert main(["rules", "check"]) == 2
     assert "CXBOT_RULES" in capsys.readouterr().err
+
+
+def test_rules_check_knows_the_languages_of_custom_surveys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    surveys = tmp_path / "surveys"
+    surveys.mkdir()
+    (surveys / "onboarding.yaml").write_text(ONBOARDING_YAML)  # in en and pl only
+    monkeypatch.setenv("CXBOT_SURVEYS_DIR", str(surveys))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - id: a\n    survey: onboarding\n    language: ro\n")
+    assert main(["rules", "check", str(rules)]) == 2
+    assert capsys.readouterr().err == (
+        f"cxbot: {rules}:4: rules[0].language: survey 'onboarding' is not written in 'ro' "
+        "(it has: en, pl)\n"
+    )
+    rules.write_text("rules:\n  - id: a\n    survey: onboarding\n    language: pl\n")
+    assert main(["rules", "check", str(rules)]) == 0
