@@ -40,6 +40,7 @@ async def running(settings: Settings) -> AsyncIterator[Server]:
         if services.slack is not None:
             await services.slack.start()
         services.delivery.start()
+        services.triggers.start()  # takes up edits of the rules file as they happen
         log.info("cxbot listening on %s:%s", settings.http_host, port)
         yield Server(f"http://{host}:{port}", services)
     finally:

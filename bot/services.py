@@ -44,6 +44,7 @@ class Services:
         )
 
     async def close(self) -> None:
+        await self.triggers.stop()
         await self.delivery.stop()
         if self.alerts is not None:  # alerts still being posted need the channels open
             await self.alerts.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -69,6 +70,13 @@ class RuleBook:
         if self.path is not None and self.clock() - self._checked_at >= self.check_every:
             self.reload()
         return self._rules
+
+    async def watch(self) -> None:
+        """Look at the file every `check_every` seconds until cancelled, so that an edit is
+        taken up (or a broken one logged) at once, not only when the next event comes."""
+        while True:
+            await asyncio.sleep(self.check_every)
+            self.rules()
 
     def reload(self, *, force: bool = False) -> None:
         """Read the file again if it changed (or `force`); keep the last good rules if broken."""

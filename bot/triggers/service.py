@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -77,6 +79,19 @@ class Triggers:
         self.channels = channels
         self.scheduler = scheduler
         self.clock = clock
+        self._watcher: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Watch the rules file for edits (`cxbot run`); without it, each use looks."""
+        if self.rulebook.path is not None and self._watcher is None:
+            self._watcher = asyncio.create_task(self.rulebook.watch(), name="rules-watch")
+
+    async def stop(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
     # --- events ------------------------------------------------------------------------------
     async def handle(self, event: Event, source: Source) -> Outcome:

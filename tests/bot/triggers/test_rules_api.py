@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -157,6 +158,31 @@ async def test_editing_the_file_reloads_the_rules_without_a_restart(
     triggers.rules_path.write_text(NEW_RULES)
     body = await wait_for_rules(triggers, lambda b: ids(b) == ["ces-solved"])
     assert body["error"] is None
+    status, answer = await triggers.event(event(type="case.solved"))
+    assert (status, answer["rule"]) == (202, "ces-solved")
+
+
+async def test_edits_are_taken_up_and_logged_without_any_request(
+    triggers: TriggerHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.triggers.rulebook")
+
+    async def logged(text: str) -> logging.LogRecord:
+        for _ in range(100):
+            found = [r for r in caplog.records if text in r.getMessage()]
+            if found:
+                return found[-1]
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"never logged: {text}")
+
+    triggers.rules_path.write_text("rules:\n  - id: x\n    survey: nps\n    delay: soon\n")
+    broken = await logged("keeping the last good rules")
+    assert broken.levelno == logging.ERROR
+    assert f"{triggers.rules_path}:4: rules[0].delay: 'soon'" in broken.getMessage()
+    triggers.rules_path.write_text(NEW_RULES)
+    fixed = await logged("rules reloaded from")
+    assert fixed.getMessage().endswith(": ces-solved")
+    # Nothing but the watcher looked: the next event is decided by the new rules.
     status, answer = await triggers.event(event(type="case.solved"))
     assert (status, answer["rule"]) == (202, "ces-solved")
 
