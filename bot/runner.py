@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -90,6 +91,10 @@ class AnswerGiven:
 
 
 AnswerListener = Callable[[AnswerGiven], Awaitable[None]]
+# Awaited with (channel, address) right before a send is claimed: delivery waits there for a
+# turn of the shared rate limits, and it returns the moment (epoch seconds, a few ms ahead at
+# most) the platform call is to be made, after the claim. It may raise to put the send off.
+Turn = Callable[[str, str], Awaitable[float]]
 # Tells the channel a reply was accepted (Telegram: answer the callback query, no text).
 Acknowledge = Callable[[], Awaitable[None]]
 
@@ -126,7 +131,7 @@ class SurveyRunner:
         # problem.
         self.listeners: list[AnswerListener] = []
 
-    async def deliver(self, invitation_id: int) -> InvitationStatus:
+    async def deliver(self, invitation_id: int, *, turn: Turn | None = None) -> InvitationStatus:
         """Send a scheduled invitation's first question, once; harmless to call twice.
 
         The row is claimed (scheduled -> sending, committed) right before the platform call,
@@ -134,7 +139,8 @@ class SurveyRunner:
         a temporary one (5xx, network, 429 beyond the retry budget) puts it back to scheduled
         and raises DeliveryFailed for the caller to try again later. A row found `sending`
         was claimed by a sender that died mid-call: the platform may have shown the message
-        already, so it is marked failed, not sent a second time.
+        already, so it is marked failed, not sent a second time. ``turn`` is awaited just
+        before the claim; what it raises goes up with nothing claimed.
         """
         async with self.state.lock(key("lock", invitation_id), timeout=60.0):
             async with self.database.session() as session:
@@ -154,6 +160,7 @@ class SurveyRunner:
             if channel is None or respondent is None:
                 return await self._fail(invitation_id, f"channel '{invitation.channel}' is off")
             asked = start(survey, survey.resolve_language(invitation.language, respondent.language))
+            moment = await turn(invitation.channel, invitation.address) if turn else 0.0
             now = self.clock()
             expires_at = now + timedelta(hours=invitation.expiry_hours or survey.expiry_hours)
             reminder_at = _reminder_time(now, invitation.remind_after_hours, expires_at)
@@ -172,6 +179,7 @@ class SurveyRunner:
                 await session.commit()
             if not claimed:  # settled elsewhere since we looked (an expiry, say)
                 return await self._status(invitation_id)
+            await _until(moment)
             try:
                 ref = await channel.send_prompt(invitation.address, invitation_id, asked.prompt)
             except DeliveryFailed as error:
@@ -466,7 +474,7 @@ class SurveyRunner:
             state=step.state,
         )
 
-    async def remind_invitation(self, invitation_id: int) -> bool:
+    async def remind_invitation(self, invitation_id: int, *, turn: Turn | None = None) -> bool:
         """Ask a sent, still unanswered invitation's first question again, once.
 
         The reminder is a fresh message with a short reminder line above the question; the
@@ -474,6 +482,7 @@ class SurveyRunner:
         answered, the survey closed or the reminder went already. The reminder is claimed
         in SQL before the platform call, like a send: a crash mid-call costs the reminder,
         never doubles it. A temporary DeliveryFailed releases the claim and goes up.
+        ``turn`` is awaited just before the claim, as in `deliver`.
         """
         async with self.state.lock(key("lock", invitation_id), timeout=60.0):
             async with self.database.session() as session:
@@ -502,11 +511,13 @@ class SurveyRunner:
                 return False
             line = message(Message.REMINDER, prompt.language)
             reminder = replace(prompt, text=f"{line}\n\n{prompt.text}")
+            moment = await turn(invitation.channel, invitation.address) if turn else 0.0
             async with self.database.session() as session:
                 claimed = await mark_reminded(session, invitation_id, self.clock())
                 await session.commit()
             if not claimed:
                 return False
+            await _until(moment)
             try:
                 ref = await channel.send_prompt(invitation.address, invitation_id, reminder)
             except DeliveryFailed as error:
@@ -590,6 +601,13 @@ def _replay(
         if not isinstance(skipped, Rejected):
             return advance(survey, skipped.state, reply)
     return following
+
+
+async def _until(moment: float) -> None:
+    """Sleep until ``moment`` (epoch seconds; 0: do not wait)."""
+    ahead = moment - time.time()
+    if ahead > 0:
+        await asyncio.sleep(ahead)
 
 
 def _reminder_time(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -74,31 +72,33 @@ class DeliveryJobs:
         async with self.database.session() as session:
             return await get_invitation(session, invitation_id)
 
-    async def take_turn(self, channel: str, address: str) -> None:
-        """Wait for the shared rate limits to let one message go to `address`, or Postpone."""
+    async def take_turn(self, channel: str, address: str) -> float:
+        """Wait for the shared rate limits to let one message go to `address`, or Postpone.
+
+        Returns the moment (epoch seconds) the message is to go: see SendLimits.take.
+        """
         held = 0.0
         while True:
             turn = await self.limits.take(channel, address)
             if turn.granted:
-                return
+                return turn.at
             if turn.wait > HOLD_S or (turn.per_address and held + turn.wait > HOLD_S):
                 raise Postponed(aware(self.clock() + timedelta(seconds=turn.wait)), turn.bucket)
             if turn.per_address:
                 held += turn.wait
-            # A little spread, so that the slots waiting on one bucket do not all wake at once.
-            await asyncio.sleep(turn.wait * (1 + random.random() * 0.1))
+            await turn.wait_out()
 
     async def send(self, invitation_id: int, failures: int = 0) -> str:
         """Send the invitation if it is still scheduled; then queue its reminder and expiry."""
         invitation = await self._load(invitation_id)
         if invitation is None:
             return "gone"
-        if invitation.status == InvitationStatus.SCHEDULED:
-            await self.take_turn(invitation.channel, invitation.address)
-        elif invitation.status != InvitationStatus.SENDING:  # sending: deliver() settles it
+        # A row found `sending` goes to deliver() too, which settles it without a send.
+        if invitation.status not in (InvitationStatus.SCHEDULED, InvitationStatus.SENDING):
             return invitation.status
         try:
-            status = await self.runner.deliver(invitation_id)
+            # The turn is taken inside, right before the claim and the platform call.
+            status = await self.runner.deliver(invitation_id, turn=self.take_turn)
         except DeliveryFailed as error:  # temporary: deliver() put the row back to scheduled
             return await self._send_later(invitation, failures, error.reason)
         if status == InvitationStatus.SENT:
@@ -139,9 +139,8 @@ class DeliveryJobs:
             or invitation.reminded_at is not None
         ):
             return "not needed"
-        await self.take_turn(invitation.channel, invitation.address)
         try:
-            reminded = await self.runner.remind_invitation(invitation_id)
+            reminded = await self.runner.remind_invitation(invitation_id, turn=self.take_turn)
         except DeliveryFailed as error:
             if error.permanent or failures + 1 >= self.attempts:
                 log.warning("reminder for invitation %s not sent: %s", invitation_id, error.reason)

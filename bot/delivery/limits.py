@@ -3,7 +3,9 @@
 The counting is the `limits` library's moving window, kept in Redis when REDIS_URL is set
 (every web and worker process then draws from the same buckets) and in memory otherwise
 (one process). A 429 from a platform pauses the buckets it concerns for everyone, through a
-pause-until key with a time to live, checked before the limiter is asked.
+pause-until key with a time to live, checked before the limiter is asked. The sends of one
+bot or workspace are also spaced out evenly (bot/delivery/pacing.py), so that they reach
+the platform as a steady stream rather than in bursts at the edges of its windows.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool, Redis
 
 from bot.delivery.errors import InvalidRate
+from bot.delivery.pacing import AHEAD_S, MemoryPacer, Pacer, RedisPacer, Stream, gap_for
 from bot.settings import Settings
 
 # Never tell a caller to come back sooner than this: a lost race is retried, not spun on.
 MIN_WAIT_S = 0.005
+# Callers told to wait for one bucket wake up to this much apart, so that they do not all ask
+# at the same instant; small beside the gap between two sends (34 ms at 30/second).
+SPREAD_S = 0.002
 
 # KEYS[1]: the pause key; ARGV: until (epoch seconds), time to live (ms). A shorter pause
 # never cuts a longer one short.
@@ -44,6 +50,13 @@ class ChannelRates:
 
     overall: RateLimitItem
     per_address: RateLimitItem
+
+    def streams(self, overall: str, one: str) -> tuple[Stream, Stream]:
+        """The paced streams a send joins: the whole bot's (or workspace's), and its chat's."""
+        return (
+            Stream(overall, gap_for(self.overall.amount / self.overall.get_expiry())),
+            Stream(one, gap_for(self.per_address.amount / self.per_address.get_expiry())),
+        )
 
 
 def parse_rate(setting: str, value: str) -> RateLimitItem:
@@ -73,15 +86,28 @@ class Turn:
     """The limits' answer to "may I send now?": ``wait`` seconds (0: go), and why.
 
     ``per_address`` is True when only this chat (or DM) is busy: other sends could go.
+    A granted turn's ``at`` is the moment (epoch seconds) the message is to go, 0: now.
     """
 
     wait: float
     bucket: str = ""
     per_address: bool = False
+    at: float = 0.0
 
     @property
     def granted(self) -> bool:
         return self.wait <= 0
+
+    async def wait_out(self) -> None:
+        """Sleep until the bucket should have room, give or take SPREAD_S."""
+        await asyncio.sleep(self.wait + random.random() * SPREAD_S)
+
+
+async def until(moment: float) -> None:
+    """Sleep until ``moment`` (epoch seconds, a granted Turn's ``at``), if it is ahead."""
+    ahead = moment - time.time()
+    if ahead > 0:
+        await asyncio.sleep(ahead)
 
 
 class PauseBoard(Protocol):
@@ -144,12 +170,14 @@ class SendLimits:
         rates: Mapping[str, ChannelRates],
         storage: Storage,
         pauses: PauseBoard,
+        pacer: Pacer,
         *,
         pool: ConnectionPool | None = None,
     ) -> None:
         self.rates = dict(rates)
         self.limiter = MovingWindowRateLimiter(storage)
         self.pauses = pauses
+        self.pacer = pacer
         self._pool = pool
 
     @classmethod
@@ -158,7 +186,7 @@ class SendLimits:
     ) -> SendLimits:
         """Buckets in Redis (shared by all processes) or, without a URL, in this process."""
         if redis_url is None:
-            return cls(rates, MemoryStorage(), MemoryPauseBoard())
+            return cls(rates, MemoryStorage(), MemoryPauseBoard(), MemoryPacer())
         pool = ConnectionPool.from_url(redis_url)
         storage = RedisStorage(
             f"async+{redis_url}",
@@ -168,37 +196,59 @@ class SendLimits:
             # options as scalars, but hands them to redis.asyncio.Redis as they are.
             connection_pool=pool,  # type: ignore[arg-type]
         )
-        return cls(rates, storage, RedisPauseBoard(Redis(connection_pool=pool), prefix), pool=pool)
+        client = Redis(connection_pool=pool)
+        pauses, pacer = RedisPauseBoard(client, prefix), RedisPacer(client, prefix)
+        return cls(rates, storage, pauses, pacer, pool=pool)
 
     @staticmethod
     def _buckets(channel: str, address: str) -> tuple[str, str]:
         return channel, f"{channel}:{address}"
 
     async def take(self, channel: str, address: str) -> Turn:
-        """Spend one send from both of the address's buckets, or say how long to wait."""
+        """Spend one send from both of the address's buckets, or say how long to wait.
+
+        A send that may go is also given its moment in the bot's even stream of sends,
+        ``Turn.at``, a few milliseconds ahead at most: the caller gets ready and sends then.
+        """
         rates = self.rates.get(channel)
         if rates is None:
             return Turn(0.0)
         overall, one = self._buckets(channel, address)
-        now = time.time()
-        paused_overall, paused_one = await self.pauses.until(overall, one)
-        if paused_overall > now or paused_one > now:
-            # A pause of the whole bot is everyone's wait; one chat's is only its own.
-            per_address = paused_overall <= now
-            left = max(paused_overall, paused_one) - now
-            return Turn(left, f"{one if per_address else overall} (paused)", per_address)
+        if paused := await self._paused(overall, one):
+            return paused
         # Look at the chat first, without spending: a busy chat must not cost a bot slot.
         if not await self.limiter.test(rates.per_address, channel, address):
             return Turn(await self._reset_in(rates.per_address, channel, address), one, True)
+        bot, chat = rates.streams(overall, one)
+        moment = await self.pacer.reserve((bot, chat))
+        if not moment.reserved:  # further back in a stream: come back when nearly there
+            per_address = moment.busiest == chat
+            return Turn(
+                max(moment.wait - AHEAD_S, MIN_WAIT_S),
+                chat.name if per_address else overall,
+                per_address,
+            )
+        at = time.time() + moment.wait
         if not await self.limiter.hit(rates.overall, channel):
             return Turn(await self._reset_in(rates.overall, channel), overall, False)
         if not await self.limiter.hit(rates.per_address, channel, address):
             # Another process took the chat's slot in between; the bot slot is spent anyway.
             return Turn(await self._reset_in(rates.per_address, channel, address), one, True)
-        return Turn(0.0)
+        return Turn(0.0, at=at)
+
+    async def _paused(self, overall: str, one: str) -> Turn | None:
+        now = time.time()
+        paused_overall, paused_one = await self.pauses.until(overall, one)
+        if paused_overall <= now and paused_one <= now:
+            return None
+        # A pause of the whole bot is everyone's wait; one chat's is only its own.
+        per_address = paused_overall <= now
+        left = max(paused_overall, paused_one) - now
+        return Turn(left, f"{one if per_address else overall} (paused)", per_address)
 
     async def wait_for_turn(self, channel: str, address: str | None) -> None:
-        """Wait as long as it takes for a turn: for a send that cannot give its slot back.
+        """Wait as long as it takes for a turn, and for its moment: for a send that cannot
+        give its slot back.
 
         That is a call Telegram refused with 429, about to go again from inside its send
         (its invitation is claimed): it counts against the limits like any other send.
@@ -206,9 +256,9 @@ class SendLimits:
         while True:
             turn = await self.take(channel, address or "")
             if turn.granted:
+                await until(turn.at)
                 return
-            # A little spread, so that the retries waiting on one bucket do not all wake at once.
-            await asyncio.sleep(turn.wait * (1 + random.random() * 0.1))
+            await turn.wait_out()
 
     async def _reset_in(self, item: RateLimitItem, *identifiers: str) -> float:
         stats = await self.limiter.get_window_stats(item, *identifiers)
@@ -232,5 +282,6 @@ class SendLimits:
 
     async def close(self) -> None:
         await self.pauses.close()
+        await self.pacer.close()
         if self._pool is not None:
             await self._pool.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -163,3 +164,70 @@ async def test_a_bad_rate_stops_the_start_naming_the_setting(
         await open_services(settings)
 
     assert str(raised.value).startswith(f"{setting}={value!r} is not a rate")
+
+
+Pair = tuple[SendLimits, SendLimits]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def two_processes(
+    request: pytest.FixtureRequest, redis_url: str
+) -> AsyncIterator[Callable[[str], Pair]]:
+    """Two takers of one bot's turns at a given rate: two processes on one Redis, or one
+    process in memory."""
+    opened: list[SendLimits] = []
+
+    def pair(rate: str) -> Pair:
+        rates = channel_rates(Settings.model_validate({"CXBOT_TELEGRAM_RATE": rate}))
+        if request.param == "memory":
+            one = SendLimits.open(rates, None, "cxtest")
+            opened.append(one)
+            return one, one
+        prefix = f"cxtest-{secrets.token_hex(5)}"
+        both = SendLimits.open(rates, redis_url, prefix), SendLimits.open(rates, redis_url, prefix)
+        opened.extend(both)
+        return both
+
+    yield pair
+    for limits in opened:
+        await limits.close()
+
+
+async def granted_moments(limits: Pair, count: int) -> list[float]:
+    """The moments handed to ``count`` sends to different chats, taken by turns from both."""
+    moments: list[float] = []
+    chat = 0
+    while len(moments) < count:
+        chat += 1
+        turn = await limits[chat % 2].take("telegram", str(chat))
+        if turn.granted:
+            moments.append(turn.at)
+        else:
+            assert not turn.per_address and turn.bucket == "telegram"
+            await turn.wait_out()
+    return moments
+
+
+async def test_sends_of_one_bot_get_moments_an_even_gap_apart(
+    two_processes: Callable[[str], Pair],
+) -> None:
+    moments = await granted_moments(two_processes("30/second"), 12)
+
+    gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
+    # 30/second with 2% headroom: a message every 34 ms, never two together (a burst).
+    assert all(gap >= 0.034 - 0.001 for gap in gaps), gaps
+    # ... and no slower than that, when senders keep asking.
+    assert moments[-1] - moments[0] < 11 * 0.034 + 0.1
+
+
+async def test_a_moment_is_handed_out_only_shortly_ahead(
+    two_processes: Callable[[str], Pair],
+) -> None:
+    one, other = two_processes("10/second")  # a send every 102 ms
+
+    first, second = await one.take("telegram", "1"), await other.take("telegram", "2")
+
+    assert first.granted
+    # The next moment is 102 ms ahead: not handed out yet; come back 50 ms before it.
+    assert not second.granted and second.bucket == "telegram"
+    assert 0 < second.wait <= 0.102 - 0.05
