@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.heap import freeze_startup_objects
 from bot.http import build_app
 from bot.services import Services, open_services
 from bot.settings import Settings
@@ -55,5 +56,6 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with running(settings):
+        freeze_startup_objects()
         await stop.wait()
     log.info("cxbot stopped")
