@@ -16,10 +16,11 @@ from bot.services import open_services
 from bot.settings import Settings
 from bot.slack import SlackService
 from bot.slack.retry import shared_rate_limit_handler
+from storage.clock import utcnow
 from storage.db import Database
 from storage.tables import InvitationStatus
 from tests.bot.conftest import cxbot_settings
-from tests.bot.delivery.conftest import CourierFactory
+from tests.bot.delivery.conftest import CourierFactory, store_invitation
 from tests.bot.slack.webapi import BOT_TOKEN, SlackAPI
 
 CHAT = 1001
@@ -231,3 +232,25 @@ async def test_a_moment_is_handed_out_only_shortly_ahead(
     # The next moment is 102 ms ahead: not handed out yet; come back 50 ms before it.
     assert not second.granted and second.bucket == "telegram"
     assert 0 < second.wait <= 0.102 - 0.05
+
+
+async def test_a_backlog_goes_out_oldest_due_first(
+    database: Database, start_cxbot: CourierFactory
+) -> None:
+    # Twelve invitations due over the last eleven minutes, stored newest first, wait for a
+    # sender; then one slot at five messages a second sends them oldest-due first.
+    now = utcnow()
+    due = {3000 + minutes: now - timedelta(minutes=minutes) for minutes in range(12)}
+    ids = [
+        await store_invitation(database, chat, f"T-{chat}", scheduled_at=at)
+        for chat, at in due.items()
+    ]
+    async with start_cxbot(
+        CXBOT_EMBEDDED_WORKER="false", CXBOT_WORKER_CONCURRENCY=1, CXBOT_TELEGRAM_RATE="5/second"
+    ) as c:
+        for invitation_id, at in zip(ids, due.values(), strict=True):
+            await c.delivery.schedule(invitation_id, at)  # SQLite: queued from SQL at start
+        await c.delivery.drain()
+
+    delivered = [int(call.params["chat_id"]) for call in c.botapi.delivered()]
+    assert delivered == sorted(due, key=due.__getitem__)
