@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -25,8 +26,18 @@ class Conversation(BaseModel):
     state: ConversationState
 
 
+# Namespaces: a conversation, and the lock its replies take.
+CONVERSATION = "conv"
+LOCK = "lock"
+
+
 def conversation_key(invitation_id: int) -> StateKey:
-    return key("conv", invitation_id)
+    return key(CONVERSATION, invitation_id)
+
+
+def lock_key(invitation_id: int) -> StateKey:
+    """The lock every change to an invitation's survey takes."""
+    return key(LOCK, invitation_id)
 
 
 def active_key(channel: str, respondent: str) -> StateKey:
@@ -75,6 +86,15 @@ def forget_on_release(locked: Locked, conversation: Conversation) -> None:
         active_key(conversation.channel, conversation.respondent),
         if_equals=str(conversation.invitation_id),
     )
+
+
+def lock_active(
+    store: BaseStateStore, channel: str, respondent: str, timeout: float
+) -> AbstractAsyncContextManager[Locked]:
+    """Lock the survey the respondent's next message answers, reading its conversation with
+    the lock and the pointer (one round trip). `locked.pointed` is the invitation id, None
+    (nothing locked) when no survey waits for them."""
+    return store.lock_pointed(active_key(channel, respondent), LOCK, timeout, read=CONVERSATION)
 
 
 async def active_invitation(store: BaseStateStore, channel: str, respondent: str) -> int | None:

@@ -90,6 +90,14 @@ class AnswerGiven:
     at: datetime = field(compare=False)
 
 
+@dataclass(frozen=True)
+class _Answered:
+    """A reply that advanced its survey: what the listeners hear of once the lock is freed."""
+
+    conversation: Conversation
+    step: Asked | Finished
+
+
 AnswerListener = Callable[[AnswerGiven], Awaitable[None]]
 # Awaited with (channel, address) right before a send is claimed: delivery waits there for a
 # turn of the shared rate limits, and it returns the moment (epoch seconds, a few ms ahead at
@@ -233,11 +241,17 @@ class SurveyRunner:
 
     async def handle_text(self, channel: str, actor: str, text: str, hint: str | None) -> Outcome:
         """A free-text message: it answers the actor's active survey, if there is one."""
-        invitation_id = await conversations.active_invitation(self.state, channel, actor)
-        if invitation_id is None:
+        # The pointer to the survey, its lock and its conversation come in one step.
+        done: Outcome | _Answered | None = None
+        async with conversations.lock_active(self.state, channel, actor, 30.0) as locked:
+            if locked.pointed is not None:
+                done = await self._reply_locked(
+                    locked, channel, int(locked.pointed), actor, Text(text), hint, None
+                )
+        if done is None:
             await self.remember_language(channel, actor, hint)
             return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
-        return await self._reply(channel, invitation_id, actor, Text(text), hint)
+        return await self._after(done)
 
     async def remember_language(self, channel: str, actor: str, hint: str | None) -> None:
         """Keep the language a person's client reports, for the invitations that come later."""
@@ -282,36 +296,58 @@ class SurveyRunner:
         hint: str | None,
         acknowledge: Acknowledge | None = None,
     ) -> Outcome:
-        language = notice_language(hint)
         # The conversation comes with the lock, and its new state goes with the release.
         async with self.state.lock(
-            key("lock", invitation_id),
+            conversations.lock_key(invitation_id),
             timeout=30.0,
             read=conversations.conversation_key(invitation_id),
         ) as locked:
-            conversation = conversations.parse(locked.value)
-            if conversation is None:
-                found = await self._recover(invitation_id, language)
-                if isinstance(found, Outcome):
-                    return found
-                conversation = found
-            if conversation.channel != channel or conversation.respondent != actor:
-                return Outcome(message(Message.NOT_YOURS, language))
-            if self.clock() >= conversation.expires_at:
-                await self._expire(conversation)
-                return Outcome(message(Message.CLOSED, conversation.state.language))
-            survey = self.catalog.get(conversation.state.survey_id)
-            state = conversation.state
-            if not conversation.language_explicit and hint:
-                state = with_language(survey, state, notice_language(hint))
-            step = advance(survey, state, reply)
-            if isinstance(step, Rejected):
-                return Outcome(step.message)
-            answered = current_prompt(survey, state)
-            await self._persist(conversation, step, actor, hint)
-            await self._render(conversation, survey, step, answered, reply, acknowledge, locked)
-        if step.recorded is not None and self.listeners:
-            await self._tell(conversation, step, step.recorded)
+            done = await self._reply_locked(
+                locked, channel, invitation_id, actor, reply, hint, acknowledge
+            )
+        return await self._after(done)
+
+    async def _reply_locked(
+        self,
+        locked: Locked,
+        channel: str,
+        invitation_id: int,
+        actor: str,
+        reply: Reply,
+        hint: str | None,
+        acknowledge: Acknowledge | None,
+    ) -> Outcome | _Answered:
+        """The reply, with the invitation's lock held and its conversation read into `locked`."""
+        language = notice_language(hint)
+        conversation = conversations.parse(locked.value)
+        if conversation is None:
+            found = await self._recover(invitation_id, language)
+            if isinstance(found, Outcome):
+                return found
+            conversation = found
+        if conversation.channel != channel or conversation.respondent != actor:
+            return Outcome(message(Message.NOT_YOURS, language))
+        if self.clock() >= conversation.expires_at:
+            await self._expire(conversation)
+            return Outcome(message(Message.CLOSED, conversation.state.language))
+        survey = self.catalog.get(conversation.state.survey_id)
+        state = conversation.state
+        if not conversation.language_explicit and hint:
+            state = with_language(survey, state, notice_language(hint))
+        step = advance(survey, state, reply)
+        if isinstance(step, Rejected):
+            return Outcome(step.message)
+        answered = current_prompt(survey, state)
+        await self._persist(conversation, step, actor, hint)
+        await self._render(conversation, survey, step, answered, reply, acknowledge, locked)
+        return _Answered(conversation, step)
+
+    async def _after(self, done: Outcome | _Answered) -> Outcome:
+        """Once the lock is released: tell the listeners of the answer, if one was stored."""
+        if isinstance(done, Outcome):
+            return done
+        if done.step.recorded is not None and self.listeners:
+            await self._tell(done.conversation, done.step, done.step.recorded)
         return Outcome()
 
     async def _tell(

@@ -35,6 +35,9 @@ class Locked:
     """
 
     value: str | None = None
+    # For `lock_pointed`: the pointer's value, which named the key locked (None: no pointer,
+    # nothing locked).
+    pointed: str | None = None
     # key -> (value, ttl): SET when the lock is released, before it is freed.
     sets: dict[StateKey, tuple[str, float | None]] = field(default_factory=dict)
     # key -> None (delete) or a value (delete only while the key holds it).
@@ -100,6 +103,21 @@ class BaseStateStore(ABC):
         touch its value: lock, then read and write the same key. `read` names a key whose
         value comes with the lock (`locked.value`); writes staged on `locked` are made when
         the lock is released, whether or not the block raised.
+        """
+
+    @abstractmethod
+    def lock_pointed(
+        self,
+        pointer: StateKey,
+        lock: str,
+        timeout: float = 10.0,
+        *,
+        read: str | None = None,
+    ) -> AbstractAsyncContextManager[Locked]:
+        """`lock(key(lock, v), read=key(read, v))` where v is the value `pointer` holds, read
+        in the same step as the lock is taken (Redis: one round trip for all three), so the
+        pointer cannot move in between. `locked.pointed` is v; when `pointer` is absent,
+        `locked.pointed` is None and nothing is locked.
         """
 
     @abstractmethod

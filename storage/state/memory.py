@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from storage.errors import StateLockTimeout
 from storage.state.base import BaseStateStore, Locked, StateKey, validate_ttl
+from storage.state.base import key as state_key
 
 
 class MemoryStateStore(BaseStateStore):
@@ -111,6 +112,30 @@ class MemoryStateStore(BaseStateStore):
                 del self._locks[key]  # nobody holds or waits: forget the lock
             else:
                 self._locks[key] = (lock, users - 1)
+
+    @asynccontextmanager
+    async def lock_pointed(
+        self,
+        pointer: StateKey,
+        lock: str,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        *,
+        read: str | None = None,
+    ) -> AsyncIterator[Locked]:
+        deadline = time.monotonic() + timeout
+        while True:
+            pointed = self._alive(pointer, time.monotonic())
+            if pointed is None:
+                yield Locked()
+                return
+            reading = state_key(read, pointed) if read is not None else None
+            left = max(deadline - time.monotonic(), 0.0)
+            async with self.lock(state_key(lock, pointed), left, read=reading) as locked:
+                # Waiting for the lock let others run: lock what the pointer names now.
+                if self._alive(pointer, time.monotonic()) == pointed:
+                    locked.pointed = pointed
+                    yield locked
+                    return
 
     def _release_writes(self, locked: Locked) -> None:
         now = time.monotonic()  # no await below: the writes land together

@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from storage.errors import StateLockTimeout, StateStoreUnavailable
-from storage.state.base import BaseStateStore, Locked, StateKey, validate_ttl
+from storage.state.base import BaseStateStore, Locked, StateKey, key, validate_ttl
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,24 @@ if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then
 end
 return {1, redis.call("GET", KEYS[2])}
 """
+# Read the pointer KEYS[1]; if set, take the lock ARGV[3] .. pointer (token ARGV[1], ARGV[2] ms)
+# and read ARGV[4] .. pointer (ARGV[4] "": nothing to read). {2} without a pointer, 0 while
+# someone else holds the lock, else {1, pointer, value} (value nil when absent). The two keys
+# are built here from the pointer, so they cannot be declared up front: fine on one Redis
+# server (what this store talks to), not on a Redis Cluster.
+ACQUIRE_POINTED = """
+local pointed = redis.call("GET", KEYS[1])
+if not pointed then
+    return {2}
+end
+if not redis.call("SET", ARGV[3] .. pointed, ARGV[1], "NX", "PX", ARGV[2]) then
+    return 0
+end
+if ARGV[4] == "" then
+    return {1, pointed}
+end
+return {1, pointed, redis.call("GET", ARGV[4] .. pointed)}
+"""
 # Release the lock KEYS[1] (token ARGV[1]) after the holder's writes. KEYS[2..] are ARGV[2]
 # keys to SET (value and PX, "" for none, in ARGV from 4 on), then ARGV[3] keys to DEL, then
 # keys to DEL only while they hold the ARGV after the SET pairs. 1 if the lock was still ours.
@@ -81,6 +99,11 @@ if redis.call("GET", KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+
+def _text(value: str | bytes | None) -> str | None:
+    # A client from from_client() may not decode; ours does.
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _milliseconds(ttl: float) -> int:
@@ -116,6 +139,7 @@ class RedisStateStore(BaseStateStore):
         self._delete_if_equals = client.register_script(DELETE_IF_EQUALS)
         self._acquire_and_read = client.register_script(ACQUIRE_AND_READ)
         self._release_with_writes = client.register_script(RELEASE_WITH_WRITES)
+        self._acquire_pointed = client.register_script(ACQUIRE_POINTED)
 
     @classmethod
     def from_client(
@@ -203,6 +227,73 @@ class RedisStateStore(BaseStateStore):
             if not await self._release(name, token, locked):
                 # The holder outlived lock_ttl, so someone else may have entered meanwhile.
                 logger.warning("lock %s expired before release (lock_ttl=%gs)", name, self.lock_ttl)
+
+    @asynccontextmanager
+    async def lock_pointed(
+        self,
+        pointer: StateKey,
+        lock: str,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        *,
+        read: str | None = None,
+    ) -> AsyncIterator[Locked]:
+        token = os.urandom(16).hex()
+        # The names `lock(key(lock, v), read=key(read, v))` would use, up to the v.
+        lock_prefix = key(lock).render(f"{self.prefix}:{LOCK_PREFIX}") + ":"
+        read_prefix = key(read).render(self.prefix) + ":" if read is not None else ""
+        taken: tuple[str, str | None] | None = None
+        try:
+            taken = await self._acquire_pointer(
+                self._name(pointer), token, timeout, lock_prefix, read_prefix
+            )
+        except asyncio.CancelledError:
+            # Cancelled while our script may have taken a lock: free it if it is ours. The
+            # pointer may have moved since, so this frees what it names now, if ours.
+            with contextlib.suppress(StateStoreUnavailable):
+                pointed = await self.get(pointer)
+                if pointed is not None:
+                    await self._compare_and_delete(lock_prefix + pointed, token)
+            raise
+        if taken is None:
+            yield Locked()
+            return
+        pointed, value = taken
+        locked = Locked(value, pointed=pointed)
+        name = lock_prefix + pointed
+        try:
+            yield locked
+        finally:
+            if not await self._release(name, token, locked):
+                logger.warning("lock %s expired before release (lock_ttl=%gs)", name, self.lock_ttl)
+
+    async def _acquire_pointer(
+        self,
+        pointer: str,
+        token: str,
+        timeout: float,  # noqa: ASYNC109
+        lock_prefix: str,
+        read_prefix: str,
+    ) -> tuple[str, str | None] | None:
+        px = _milliseconds(self.lock_ttl)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        pause = LOCK_RETRY_FIRST_S
+        while True:
+            with self._reachable():
+                taken = await self._acquire_pointed(
+                    keys=[pointer], args=[token, px, lock_prefix, read_prefix]
+                )
+            if taken:
+                if taken[0] == 2:
+                    return None
+                pointed, value = _text(taken[1]), taken[2] if len(taken) > 2 else None
+                assert pointed is not None
+                return pointed, _text(value)
+            left = deadline - loop.time()
+            if left <= 0:
+                raise StateLockTimeout(f"{lock_prefix}<{pointer}>", timeout)
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, LOCK_RETRY_MAX_S)
 
     async def _release(self, name: str, token: str, locked: Locked) -> bool:
         if not locked.sets and not locked.deletes:

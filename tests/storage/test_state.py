@@ -20,6 +20,11 @@ CONVERSATION = key("conversation", "telegram", 1001)
 SHORT = 0.2  # seconds: long enough to read back, short enough to wait out
 
 
+async def _pointed(store: BaseStateStore, pointer: StateKey) -> tuple[str | None, str | None]:
+    async with store.lock_pointed(pointer, "lock", timeout=5, read="conv") as locked:
+        return locked.pointed, locked.value
+
+
 class TestStateStore:
     async def test_a_missing_key_reads_as_none(self, state_store: BaseStateStore) -> None:
         assert await state_store.get(CONVERSATION) is None
@@ -238,6 +243,41 @@ class TestStateStore:
         assert await state_store.get(CONVERSATION) == "saved"
         async with state_store.lock(key("lock", 7), timeout=SHORT):
             pass
+
+    async def test_a_pointer_names_the_lock_and_the_key_read_with_it(
+        self, state_store: BaseStateStore
+    ) -> None:
+        pointer = key("active", "telegram", 1001)
+        await state_store.set(pointer, "7", None)
+        await state_store.set(key("conv", 7), "state", None)
+        async with state_store.lock_pointed(pointer, "lock", read="conv") as locked:
+            assert (locked.pointed, locked.value) == ("7", "state")
+            with pytest.raises(StateLockTimeout):  # the very lock lock() takes
+                async with state_store.lock(key("lock", 7), timeout=SHORT):
+                    pytest.fail("entered a held lock")
+            locked.set_on_release({key("conv", 7): "step 2"}, None)
+        assert await state_store.get(key("conv", 7)) == "step 2"
+        async with state_store.lock(key("lock", 7), timeout=SHORT):
+            pass  # released
+        async with state_store.lock_pointed(pointer, "lock") as locked:
+            assert (locked.pointed, locked.value) == ("7", None)
+
+    async def test_without_a_pointer_nothing_is_locked(self, state_store: BaseStateStore) -> None:
+        absent = key("active", "telegram", 404)
+        async with state_store.lock_pointed(absent, "lock", read="conv") as locked:
+            assert (locked.pointed, locked.value) == (None, None)
+
+    async def test_a_pointer_moved_while_waiting_is_followed(
+        self, state_store: BaseStateStore
+    ) -> None:
+        pointer = key("active", "telegram", 1001)
+        await state_store.set(pointer, "7", None)
+        await state_store.set(key("conv", 8), "newer", None)
+        async with state_store.lock(key("lock", 7)):
+            waiting = asyncio.create_task(_pointed(state_store, pointer))
+            await asyncio.sleep(0.05)
+            await state_store.set(pointer, "8", None)  # a newer survey took over meanwhile
+        assert await waiting == ("8", "newer")
 
     async def test_ping_succeeds(self, state_store: BaseStateStore) -> None:
         await state_store.ping()
