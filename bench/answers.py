@@ -8,20 +8,26 @@ Not a test. Run with the servers up, e.g.::
 Each customer taps a score (callback_query) and writes a comment (message): two answers.
 Both sides are fed through ``Dispatcher.feed_raw_update`` (no webhook HTTP) with the same
 local Bot API server, Redis and database, and the same number of customers in flight.
+The fake Bot API runs in a process of its own (``--botapi process``: Telegram's CPU is not
+ours), in this one (``inline``: its CPU is charged to the side making more calls), or both
+ways one after the other (``both``, the default).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import logging
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 # Run as `python bench/answers.py` from the repository: the fake Bot API lives in tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,16 +36,18 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, Message
+from botapi_process import botapi_process  # bench/botapi_process.py
 from redis.asyncio import Redis
 from servers import drop_database, ensure_database, serve_botapi  # bench/servers.py
 from sqlalchemy import func, select, text
 
+from bot.heap import freeze_startup_objects
 from bot.invite import InvitationRequest, invite
 from bot.services import Services, open_services
 from bot.settings import Settings
 from storage.db import Database
 from storage.tables import Answer, Invitation, InvitationStatus
-from tests.bot.telegram.botapi import TOKEN, BotAPI, callback_update, message_update
+from tests.bot.telegram.botapi import TOKEN, callback_update, message_update
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/cxbot_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -47,6 +55,28 @@ TARGET_RATIO = 0.7
 WARMUP_CUSTOMERS = 5
 BASE_CHAT = 5_000_000
 BASELINE_TABLE = "bench_answers"
+MODES = {
+    "process": "the fake Bot API in its own process (Telegram's CPU is not ours)",
+    "inline": "the fake Bot API in this process (its CPU charged to the side calling it more)",
+}
+# Update ids only need to be unique within a run.
+UPDATE_IDS = itertools.count(1)
+
+
+class Call(Protocol):
+    """A Bot API call as the fake server recorded it."""
+
+    method: str
+    params: dict[str, Any]
+    status: int
+
+
+class Server(Protocol):
+    """The fake Bot API, wherever it runs: its URL, and the calls it took."""
+
+    url: str
+
+    async def calls(self) -> list[Call]: ...
 
 
 @dataclass(frozen=True)
@@ -70,10 +100,19 @@ class Result:
 
     @property
     def cpu_per_answer_ms(self) -> float:
-        # Everything here (both bots, the fake Bot API) shares one process: when this is close
+        # This process: both bots, and the fake Bot API when it runs inline. When this is close
         # to 1000 / rate, the side is CPU-bound and fewer round trips or allocations are what
         # makes it faster, not more concurrency.
         return 1000 * self.span.cpu / self.answers if self.answers else 0.0
+
+
+@dataclass(frozen=True)
+class Customer:
+    """One timed customer: their chat, the updates they sent and the message they tapped."""
+
+    chat: int
+    tap_id: int
+    message_id: int
 
 
 def parse_args() -> argparse.Namespace:
@@ -86,6 +125,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--concurrency", type=int, default=20, help="customers in flight")
+    parser.add_argument(
+        "--botapi",
+        choices=["both", *MODES],
+        default="both",
+        help="where the fake Bot API runs (default: both ways, one after the other)",
+    )
     args = parser.parse_args()
     if args.customers < 1 or args.concurrency < 1:
         parser.error("--customers and --concurrency must be at least 1")
@@ -115,12 +160,34 @@ async def bounded(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]) -
     return Span(time.perf_counter() - started, time.process_time() - cpu)
 
 
+@contextlib.asynccontextmanager
+async def bot_api_server(mode: str) -> AsyncIterator[Server]:
+    if mode == "process":
+        async with botapi_process() as remote:
+            yield remote
+        return
+    api, runner = await serve_botapi()
+    try:
+        yield _Inline(api)
+    finally:
+        await runner.cleanup()
+
+
+class _Inline:
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self.url: str = api.url
+
+    async def calls(self) -> list[Call]:
+        return list(self.api.calls)
+
+
 # --- cxbot ------------------------------------------------------------------------------------
 async def invite_customers(
-    services: Services, botapi: BotAPI, chats: list[int], run: str, concurrency: int
+    services: Services, server: Server, chats: list[int], run: str, concurrency: int
 ) -> dict[int, tuple[int, int]]:
     """Invite and deliver one NPS survey per chat (not timed): chat -> (invitation, message)."""
-    found: dict[int, tuple[int, int]] = {}
+    invitations: dict[int, int] = {}
 
     async def one(chat: int) -> None:
         receipt = await invite(
@@ -135,53 +202,55 @@ async def invite_customers(
         assert invitation_id is not None
         status = await services.runner.deliver(invitation_id)
         assert status == InvitationStatus.SENT, status
-        message_id = int(botapi.sent("sendMessage", chat)[-1]["_message_id"])
-        found[chat] = (invitation_id, message_id)
+        invitations[chat] = invitation_id
 
     await bounded(concurrency, [lambda chat=chat: one(chat) for chat in chats])
-    return found
+    questions = {
+        int(c.params["chat_id"]): int(c.params["_message_id"])
+        for c in await server.calls()
+        if c.method == "sendMessage" and int(c.params["chat_id"]) in invitations
+    }
+    return {chat: (invitations[chat], questions[chat]) for chat in chats}
 
 
 async def cxbot_customers(
-    services: Services,
-    botapi: BotAPI,
-    customers: dict[int, tuple[int, int]],
-    concurrency: int,
-) -> Span:
+    services: Services, customers: dict[int, tuple[int, int]], concurrency: int
+) -> tuple[Span, list[Customer]]:
     telegram = services.telegram
     assert telegram is not None
+    done: list[Customer] = []
 
     async def customer(chat: int, invitation_id: int, message_id: int) -> None:
+        tap_id = next(UPDATE_IDS)
         tap = callback_update(
-            botapi.next_update_id(),
-            chat,
-            f"cx:{invitation_id}:score:{chat % 11}",
-            message_id=message_id,
+            tap_id, chat, f"cx:{invitation_id}:score:{chat % 11}", message_id=message_id
         )
         await telegram.dispatcher.feed_raw_update(telegram.bot, tap)
-        comment = message_update(botapi.next_update_id(), chat, f"comment from {chat}")
+        comment = message_update(next(UPDATE_IDS), chat, f"comment from {chat}")
         await telegram.dispatcher.feed_raw_update(telegram.bot, comment)
+        done.append(Customer(chat, tap_id, message_id))
 
-    return await bounded(
+    span = await bounded(
         concurrency,
         [
             lambda chat=chat, ids=ids: customer(chat, *ids)  # type: ignore[misc]
             for chat, ids in customers.items()
         ],
     )
+    return span, done
 
 
 async def run_cxbot(
-    args: argparse.Namespace, botapi: BotAPI, prefix: str
-) -> tuple[Result, str, int, int]:
-    """The timed cxbot side; also the database dialect, answers stored, invitations done."""
+    args: argparse.Namespace, server: Server, prefix: str
+) -> tuple[Result, str, list[str]]:
+    """The timed cxbot side; also the database dialect and what failed verification."""
     settings = Settings.model_validate(
         {
             "DATABASE_URL": args.database_url,
             "REDIS_URL": args.redis_url,
             "CXBOT_REDIS_PREFIX": prefix,
             "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": botapi.url,
+            "TELEGRAM_API_URL": server.url,
             "CXBOT_HTTP_HOST": "127.0.0.1",
             "CXBOT_HTTP_PORT": 0,
             "CXBOT_API_TOKEN": "x",
@@ -189,14 +258,15 @@ async def run_cxbot(
         }
     )
     services = await open_services(settings)
+    freeze_startup_objects()  # as `cxbot run` does once it is up
     try:
         n = args.customers
         warm = [BASE_CHAT + i for i in range(WARMUP_CUSTOMERS)]
         timed = [BASE_CHAT + WARMUP_CUSTOMERS + i for i in range(n)]
-        warm_ids = await invite_customers(services, botapi, warm, prefix, args.concurrency)
-        timed_ids = await invite_customers(services, botapi, timed, prefix, args.concurrency)
-        await cxbot_customers(services, botapi, warm_ids, args.concurrency)
-        span = await cxbot_customers(services, botapi, timed_ids, args.concurrency)
+        warm_ids = await invite_customers(services, server, warm, prefix, args.concurrency)
+        timed_ids = await invite_customers(services, server, timed, prefix, args.concurrency)
+        await cxbot_customers(services, warm_ids, args.concurrency)
+        span, customers = await cxbot_customers(services, timed_ids, args.concurrency)
         ids = [invitation for invitation, _ in timed_ids.values()]
         async with services.database.session() as session:
             stored = await session.scalar(
@@ -210,14 +280,58 @@ async def run_cxbot(
                     Invitation.status == InvitationStatus.COMPLETED.value,
                 )
             )
-        return (
-            Result("cxbot", 2 * n, 2 * n, span),
-            services.database.dialect,
-            int(stored or 0),
-            int(completed or 0),
-        )
+        problems = []
+        if stored != 2 * n:
+            problems.append(f"answers rows in SQL: {stored}, expected {2 * n}")
+        if completed != n:
+            problems.append(f"invitations completed: {completed}, expected {n}")
+        problems += cxbot_sent_problems(await server.calls(), customers)
+        return Result("cxbot", 2 * n, 2 * n, span), services.database.dialect, problems
     finally:
         await services.close()
+
+
+def cxbot_sent_problems(calls: list[Call], customers: list[Customer]) -> list[str]:
+    """What each timed customer was shown, checked from the Bot API's side: the question
+    edited to the score without buttons, the tap answered once, "why?" with a Skip button, the
+    "why?" message closed, a thank-you; nothing else."""
+    by_chat: dict[int, list[Call]] = {}
+    answered: Counter[str] = Counter()
+    for call in calls:
+        if call.method == "answerCallbackQuery":
+            answered[str(call.params["callback_query_id"])] += 1
+        elif "chat_id" in call.params:
+            by_chat.setdefault(int(call.params["chat_id"]), []).append(call)
+    problems: list[str] = []
+    for customer in customers:
+        shown = [(c.method, c.params) for c in by_chat.get(customer.chat, []) if c.status == 200]
+        methods = [method for method, _ in shown]
+        expected = ["sendMessage", "editMessageText", "sendMessage", "editMessageText"]
+        expected += ["sendMessage"]
+        # The score's edit and the "why?" go out together, in either order; so do the last two.
+        if sorted(methods[1:3]) != sorted(expected[1:3]) or sorted(methods[3:]) != sorted(
+            expected[3:]
+        ):
+            problems.append(f"chat {customer.chat}: calls {methods}")
+            continue
+        edits = [params for method, params in shown if method == "editMessageText"]
+        sends = [params for method, params in shown if method == "sendMessage"]
+        score = str(customer.chat % 11)
+        if int(edits[0]["message_id"]) != customer.message_id or score not in edits[0]["text"]:
+            problems.append(f"chat {customer.chat}: question edited as {edits[0]}")
+        if any("reply_markup" in params for params in edits):
+            problems.append(f"chat {customer.chat}: an edited message kept its buttons")
+        why = sends[1].get("reply_markup") or {}
+        skips = [b for row in why.get("inline_keyboard", []) for b in row]
+        if len(skips) != 1 or not str(skips[0].get("callback_data", "")).endswith(":-"):
+            problems.append(f"chat {customer.chat}: the follow-up has no Skip button: {why}")
+        if "reply_markup" in sends[2]:
+            problems.append(f"chat {customer.chat}: the thank-you has buttons")
+        if answered[f"cb{customer.tap_id}"] != 1:
+            problems.append(
+                f"tap cb{customer.tap_id}: answered {answered[f'cb{customer.tap_id}']}x"
+            )
+    return problems
 
 
 # --- bare aiogram -----------------------------------------------------------------------------
@@ -243,10 +357,12 @@ def baseline_router(database: Database, redis: Redis, prefix: str) -> Router:
     return router
 
 
-async def run_baseline(args: argparse.Namespace, botapi: BotAPI, prefix: str) -> Result:
+async def run_baseline(
+    args: argparse.Namespace, server: Server, prefix: str
+) -> tuple[Result, list[str]]:
     database = Database(args.database_url)  # the same engine and pool settings as cxbot's
     redis = Redis.from_url(args.redis_url, decode_responses=True)
-    bot = Bot(token=TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(botapi.url)))
+    bot = Bot(token=TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
     dispatcher = Dispatcher()
     dispatcher.include_router(baseline_router(database, redis, prefix))
     primary = (
@@ -254,6 +370,7 @@ async def run_baseline(args: argparse.Namespace, botapi: BotAPI, prefix: str) ->
         if database.dialect == "sqlite"
         else "SERIAL PRIMARY KEY"
     )
+    taps: list[int] = []
     try:
         async with database.engine.begin() as conn:
             await conn.execute(text(f"DROP TABLE IF EXISTS {BASELINE_TABLE}"))
@@ -263,29 +380,37 @@ async def run_baseline(args: argparse.Namespace, botapi: BotAPI, prefix: str) ->
                     f"(id {primary}, user_id BIGINT NOT NULL, value TEXT NOT NULL)"
                 )
             )
+        freeze_startup_objects()  # the same as cxbot's side gets
 
         async def customer(chat: int) -> None:
-            tap = callback_update(
-                botapi.next_update_id(), chat, f"cx:{chat}:score:{chat % 11}", message_id=1
-            )
+            tap_id = next(UPDATE_IDS)
+            tap = callback_update(tap_id, chat, f"cx:{chat}:score:{chat % 11}", message_id=1)
             await dispatcher.feed_raw_update(bot, tap)
-            comment = message_update(botapi.next_update_id(), chat, f"comment from {chat}")
+            comment = message_update(next(UPDATE_IDS), chat, f"comment from {chat}")
             await dispatcher.feed_raw_update(bot, comment)
+            taps.append(tap_id)
 
         base = BASE_CHAT * 2
         warm = [base + i for i in range(WARMUP_CUSTOMERS)]
         timed = [base + WARMUP_CUSTOMERS + i for i in range(args.customers)]
         await bounded(args.concurrency, [lambda c=c: customer(c) for c in warm])
+        taps.clear()
         async with database.engine.begin() as conn:
             before = int(await conn.scalar(text(f"SELECT count(*) FROM {BASELINE_TABLE}")) or 0)
         span = await bounded(args.concurrency, [lambda c=c: customer(c) for c in timed])
         async with database.engine.begin() as conn:
             after = int(await conn.scalar(text(f"SELECT count(*) FROM {BASELINE_TABLE}")) or 0)
+        problems = []
         if after - before != 2 * args.customers:
-            raise SystemExit(
-                f"baseline stored {after - before} rows, expected {2 * args.customers}"
-            )
-        return Result("baseline", 2 * args.customers, 2 * args.customers, span)
+            problems.append(f"baseline stored {after - before} rows, expected {2 * args.customers}")
+        answered = Counter(
+            str(c.params["callback_query_id"])
+            for c in await server.calls()
+            if c.method == "answerCallbackQuery"
+        )
+        if any(answered[f"cb{tap}"] != 1 for tap in taps):
+            problems.append("baseline: a tap was not answered exactly once")
+        return Result("baseline", 2 * args.customers, 2 * args.customers, span), problems
     finally:
         async with database.engine.begin() as conn:
             await conn.execute(text(f"DROP TABLE IF EXISTS {BASELINE_TABLE}"))
@@ -309,37 +434,55 @@ def print_table(results: list[Result]) -> None:
         )
 
 
+async def measure(args: argparse.Namespace, mode: str, run: str) -> tuple[float, list[str]]:
+    """Both sides with the Bot API server placed as `mode` says; the ratio, and any problems."""
+    cx_prefix, base_prefix = f"cxbench-{run}-{mode}", f"cxbench-base-{run}-{mode}"
+    try:
+        async with bot_api_server(mode) as server:
+            cxbot, dialect, problems = await run_cxbot(args, server, cx_prefix)
+            baseline, baseline_problems = await run_baseline(args, server, base_prefix)
+    finally:
+        await drop_keys(args.redis_url, cx_prefix)
+        await drop_keys(args.redis_url, base_prefix)
+    problems += baseline_problems
+    print(f"\nBot API server: {MODES[mode]}")
+    print(f"database dialect: {dialect}; redis: {args.redis_url}")
+    print(
+        f"customers: {args.customers}; concurrency: {args.concurrency}; warm-up: {WARMUP_CUSTOMERS}"
+    )
+    print_table([cxbot, baseline])
+    ratio = cxbot.rate / baseline.rate if baseline.rate > 0 else 0.0
+    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
+    print(f"ratio cxbot/baseline: {ratio:.2f} ({verdict} target {TARGET_RATIO})")
+    n = args.customers
+    print(
+        f"checked: {2 * n} answers and {n} completed invitations in SQL, what each customer "
+        f"was sent, {n} taps answered once per side: "
+        + ("ok" if not problems else f"{len(problems)} PROBLEMS")
+    )
+    for problem in problems[:10]:
+        print(f"  {problem}")
+    return ratio, problems
+
+
 async def main() -> int:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     run = uuid.uuid4().hex[:10]
-    cx_prefix, base_prefix = f"cxbench-{run}", f"cxbench-base-{run}"
+    modes = list(MODES) if args.botapi == "both" else [args.botapi]
     created = await ensure_database(args.database_url)
-    botapi, botapi_runner = await serve_botapi()
-    exit_code = 0
+    failed = False
     try:
-        cxbot, dialect, stored, completed = await run_cxbot(args, botapi, cx_prefix)
-        baseline = await run_baseline(args, botapi, base_prefix)
-        n = args.customers
-        print(f"database dialect: {dialect}; redis: {args.redis_url}")
-        print(f"customers: {n}; concurrency: {args.concurrency}; warm-up: {WARMUP_CUSTOMERS}")
-        print_table([cxbot, baseline])
-        ratio = cxbot.rate / baseline.rate if baseline.rate > 0 else 0.0
-        verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
-        print(f"ratio cxbot/baseline: {ratio:.2f} ({verdict} target {TARGET_RATIO})")
-        print(f"answers rows in SQL: {stored} (expected {2 * n})")
-        print(f"invitations completed: {completed} (expected {n})")
-        if stored != 2 * n or completed != n:
-            print("VERIFICATION FAILED")
-            exit_code = 1
+        for mode in modes:
+            _, problems = await measure(args, mode, run)
+            failed = failed or bool(problems)
     finally:
-        await botapi_runner.cleanup()
-        await drop_keys(args.redis_url, cx_prefix)
-        await drop_keys(args.redis_url, base_prefix)
         if created:
             await drop_database(args.database_url)
-    return exit_code
+    if failed:
+        print("VERIFICATION FAILED")
+    return 1 if failed else 0
 
 
 def run_main() -> Any:
