@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from storage.state import StateKey
 from surveys.conversation import Prompt
 
 
@@ -15,6 +16,18 @@ class Recipient:
     address: str
     external_id: str
     language: str | None = None
+
+
+@dataclass
+class Receipt:
+    """The mark that an incoming event (a Telegram update, say) was handled, for whoever
+    dedupes such events: the runner writes it together with the survey state the event
+    changed, one round trip instead of two, and sets ``written``. Left unwritten, the
+    deduper writes it itself."""
+
+    key: StateKey
+    ttl: float
+    written: bool = False
 
 
 class Channel(Protocol):

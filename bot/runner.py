@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot import conversations
-from bot.channel import Channel
+from bot.channel import Channel, Receipt
 from bot.conversations import Conversation
 from bot.errors import DeliveryFailed
 from storage.answers import NewAnswer, answers_for
@@ -229,28 +229,44 @@ class SurveyRunner:
         hint: str | None,
         *,
         acknowledge: Acknowledge | None = None,
+        receipt: Receipt | None = None,
     ) -> Outcome:
         """A tap on a button that names its invitation (a score, an option, Skip).
 
         ``acknowledge``, if given, is awaited alongside the answer's messages once the tap is
         accepted (Telegram's callback answer stops the button's spinner); when it was not
         called the channel shows the returned notice instead. An error it raises counts as a
-        failed message (the answer stays stored, the listeners are not told).
+        failed message (the answer stays stored, the listeners are not told). ``receipt``, if
+        given, is written with the conversation's new state when the tap is handled without
+        an error (and marked written).
         """
-        return await self._reply(channel, invitation_id, actor, reply, hint, acknowledge)
+        return await self._reply(channel, invitation_id, actor, reply, hint, acknowledge, receipt)
 
-    async def handle_text(self, channel: str, actor: str, text: str, hint: str | None) -> Outcome:
-        """A free-text message: it answers the actor's active survey, if there is one."""
+    async def handle_text(
+        self,
+        channel: str,
+        actor: str,
+        text: str,
+        hint: str | None,
+        *,
+        receipt: Receipt | None = None,
+    ) -> Outcome:
+        """A free-text message: it answers the actor's active survey, if there is one.
+
+        ``receipt`` as in `handle_button`: written with the survey's state, if there is one.
+        """
         # The pointer to the survey, its lock and its conversation come in one step.
         done: Outcome | _Answered | None = None
         async with conversations.lock_active(self.state, channel, actor, 30.0) as locked:
             if locked.pointed is not None:
                 done = await self._reply_locked(
-                    locked, channel, int(locked.pointed), actor, Text(text), hint, None
+                    locked, channel, int(locked.pointed), actor, Text(text), hint, None, receipt
                 )
         if done is None:
             await self.remember_language(channel, actor, hint)
             return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+        if receipt is not None:
+            receipt.written = True
         return await self._after(done)
 
     async def remember_language(self, channel: str, actor: str, hint: str | None) -> None:
@@ -295,6 +311,7 @@ class SurveyRunner:
         reply: Reply,
         hint: str | None,
         acknowledge: Acknowledge | None = None,
+        receipt: Receipt | None = None,
     ) -> Outcome:
         # The conversation comes with the lock, and its new state goes with the release.
         async with self.state.lock(
@@ -303,8 +320,10 @@ class SurveyRunner:
             read=conversations.conversation_key(invitation_id),
         ) as locked:
             done = await self._reply_locked(
-                locked, channel, invitation_id, actor, reply, hint, acknowledge
+                locked, channel, invitation_id, actor, reply, hint, acknowledge, receipt
             )
+        if receipt is not None:
+            receipt.written = True
         return await self._after(done)
 
     async def _reply_locked(
@@ -316,8 +335,31 @@ class SurveyRunner:
         reply: Reply,
         hint: str | None,
         acknowledge: Acknowledge | None,
+        receipt: Receipt | None,
     ) -> Outcome | _Answered:
-        """The reply, with the invitation's lock held and its conversation read into `locked`."""
+        """The reply, with the invitation's lock held and its conversation read into `locked`;
+        the receipt goes with the release unless the reply fails."""
+        if receipt is not None:
+            locked.set_on_release({receipt.key: "1"}, receipt.ttl)
+        try:
+            return await self._answer_locked(
+                locked, channel, invitation_id, actor, reply, hint, acknowledge
+            )
+        except BaseException:
+            if receipt is not None:
+                locked.discard(receipt.key)
+            raise
+
+    async def _answer_locked(
+        self,
+        locked: Locked,
+        channel: str,
+        invitation_id: int,
+        actor: str,
+        reply: Reply,
+        hint: str | None,
+        acknowledge: Acknowledge | None,
+    ) -> Outcome | _Answered:
         language = notice_language(hint)
         conversation = conversations.parse(locked.value)
         if conversation is None:

@@ -8,6 +8,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
+from bot.channel import Receipt
 from storage.state import BaseStateStore, key
 
 # update_id may jump after a quiet week, so remember seen ids rather than "the highest".
@@ -15,7 +16,11 @@ SEEN_TTL = 7 * 24 * 3600.0
 
 
 class HandleOnce(BaseMiddleware):
-    """Marks an update seen only after it was handled, so a failed one is tried again."""
+    """Marks an update seen only after it was handled, so a failed one is tried again.
+
+    Handlers get the mark as ``receipt``: the survey runner writes it with the conversation's
+    new state (one Redis round trip instead of two); otherwise it is written here.
+    """
 
     def __init__(self, state: BaseStateStore) -> None:
         self.state = state
@@ -31,6 +36,13 @@ class HandleOnce(BaseMiddleware):
         seen = key("seen", "telegram", data["bot"].id, event.update_id)
         if await self.state.get(seen) is not None:
             return None
-        result = await handler(event, data)
-        await self.state.set(seen, "1", SEEN_TTL)
+        receipt = data["receipt"] = Receipt(seen, SEEN_TTL)
+        try:
+            result = await handler(event, data)
+        except BaseException:
+            if receipt.written:  # with the answer, but the update failed after all
+                await self.state.delete(seen)
+            raise
+        if not receipt.written:
+            await self.state.set(seen, "1", SEEN_TTL)
         return result

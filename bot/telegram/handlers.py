@@ -9,6 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from pydantic import ValidationError
 
+from bot.channel import Receipt
 from bot.errors import DeliveryFailed
 from bot.runner import Outcome, SurveyRunner, notice_language
 from bot.telegram.callbacks import SKIP_VALUE, SurveyButton
@@ -26,8 +27,9 @@ MAX_NOTICE = 200
 def build_router(runner: SurveyRunner) -> Router:
     router = Router(name="surveys")
 
+    # `receipt` comes from HandleOnce (bot/telegram/dedupe.py), by aiogram's keyword injection.
     @router.callback_query()
-    async def on_tap(query: CallbackQuery) -> None:
+    async def on_tap(query: CallbackQuery, receipt: Receipt | None = None) -> None:
         hint = query.from_user.language_code
         try:
             button = SurveyButton.unpack(query.data or "")
@@ -47,6 +49,7 @@ def build_router(runner: SurveyRunner) -> Router:
             reply,
             hint,
             acknowledge=answer.early,
+            receipt=receipt,
         )
         await answer.finish(outcome)
 
@@ -58,13 +61,13 @@ def build_router(runner: SurveyRunner) -> Router:
         await _show(msg, outcome)
 
     @router.message()
-    async def on_message(msg: Message) -> None:
+    async def on_message(msg: Message, receipt: Receipt | None = None) -> None:
         if msg.from_user is None or msg.from_user.is_bot:
             return
         # A sticker or photo while a comment is awaited is rejected like an empty comment.
         text = msg.text or msg.caption or ""
         outcome = await runner.handle_text(
-            CHANNEL, str(msg.from_user.id), text, msg.from_user.language_code
+            CHANNEL, str(msg.from_user.id), text, msg.from_user.language_code, receipt=receipt
         )
         await _show(msg, outcome)
 

@@ -51,6 +51,11 @@ class Locked:
             self.deletes.pop(name, None)
             self.sets[name] = (value, ttl)
 
+    def discard(self, key: StateKey) -> None:
+        """Forget a write staged on `key`, if any."""
+        self.sets.pop(key, None)
+        self.deletes.pop(key, None)
+
     def delete_on_release(self, key: StateKey, *, if_equals: str | None = None) -> None:
         """Remove `key` as the lock is released; with `if_equals`, only while it holds that."""
         self.sets.pop(key, None)

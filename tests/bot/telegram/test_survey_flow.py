@@ -105,6 +105,27 @@ async def test_same_update_twice_records_once(harness: Harness) -> None:
     assert len(harness.botapi.sent()) == 2  # the question and one follow-up, nothing more
 
 
+async def test_an_update_that_failed_after_its_answer_is_handled_again(
+    harness: Harness,
+) -> None:
+    invitation_id = await harness.invite()
+    api = harness.botapi
+    api.fail("answerCallbackQuery", 500, {"ok": False, "error_code": 500, "description": "oops"})
+    question = api.sent()[0]
+    update = callback_update(
+        api.next_update_id(),
+        CUSTOMER,
+        button_data(question, "6"),
+        message_id=int(str(question["_message_id"])),
+    )
+    assert await harness.update(update) == 500  # Telegram will deliver it again
+    assert await harness.update(update) == 200  # not dropped as seen: answered this time
+    assert "already" in str(api.sent("answerCallbackQuery")[-1]["text"]).lower()
+    assert [a.score for a in await harness.answers(invitation_id)] == [6]
+    assert await harness.update(update) == 200  # now it is seen: nothing more happens
+    assert len(api.sent("answerCallbackQuery")) == 2
+
+
 async def test_stale_tap_stores_nothing(harness: Harness) -> None:
     invitation_id = await harness.invite()
     question = harness.botapi.sent()[0]
