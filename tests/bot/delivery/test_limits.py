@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import statistics
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -57,7 +58,8 @@ async def test_two_invitations_to_one_chat_go_out_a_second_apart(
             await courier.wait_row(invitation_id, lambda i: i.status == InvitationStatus.SENT)
 
     earlier, later = courier.botapi.delivered(CHAT)
-    assert later.at - earlier.at >= 1.0
+    # Their moments are 1.02 s apart; the arrivals jitter by milliseconds on a busy machine.
+    assert later.at - earlier.at >= 0.95
 
 
 async def test_a_busy_chat_does_not_hold_the_only_worker_slot(start_cxbot: CourierFactory) -> None:
@@ -215,23 +217,26 @@ async def test_sends_of_one_bot_get_moments_an_even_gap_apart(
     moments = await granted_moments(two_processes("30/second"), 12)
 
     gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
-    # 30/second with 2% headroom: a message every 34 ms, never two together (a burst).
-    assert all(gap >= 0.034 - 0.001 for gap in gaps), gaps
+    # 30/second with 2% headroom: a message every 34 ms, never two together (a burst). A
+    # moment is Redis' reservation plus this process's clock on the answer: a busy machine
+    # adds a few milliseconds of noise.
+    assert all(gap >= 0.034 - 0.008 for gap in gaps), gaps
+    assert abs(statistics.median(gaps) - 0.034) < 0.004, gaps
     # ... and no slower than that, when senders keep asking.
-    assert moments[-1] - moments[0] < 11 * 0.034 + 0.1
+    assert moments[-1] - moments[0] < 11 * 0.034 + 0.3
 
 
 async def test_a_moment_is_handed_out_only_shortly_ahead(
     two_processes: Callable[[str], Pair],
 ) -> None:
-    one, other = two_processes("10/second")  # a send every 102 ms
+    one, other = two_processes("2/second")  # a send every 510 ms
 
     first, second = await one.take("telegram", "1"), await other.take("telegram", "2")
 
     assert first.granted
-    # The next moment is 102 ms ahead: not handed out yet; come back 50 ms before it.
+    # The next moment is 510 ms ahead: not handed out yet; come back 50 ms before it.
     assert not second.granted and second.bucket == "telegram"
-    assert 0 < second.wait <= 0.102 - 0.05
+    assert 0.3 < second.wait <= 0.51 - 0.05
 
 
 async def test_a_backlog_goes_out_oldest_due_first(
