@@ -52,6 +52,7 @@ from surveys.conversation import (
 from surveys.definitions import SUPPORTED_LANGUAGES, QuestionKind, Survey
 from surveys.errors import UnknownSurvey
 from surveys.messages import Message, message
+from surveys.schedule import Window, send_time
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ class SurveyRunner:
             moment = await turn(invitation.channel, invitation.address) if turn else 0.0
             now = self.clock()
             expires_at = now + timedelta(hours=invitation.expiry_hours or survey.expiry_hours)
-            reminder_at = _reminder_time(now, invitation.remind_after_hours, expires_at)
+            reminder_at = _reminder_time(invitation, now, expires_at)
             conversation = Conversation(
                 invitation_id=invitation_id,
                 channel=invitation.channel,
@@ -689,12 +690,16 @@ async def _until(moment: float) -> None:
 
 
 def _reminder_time(
-    sent_at: datetime, remind_after_hours: float | None, expires_at: datetime
+    invitation: Invitation, sent_at: datetime, expires_at: datetime
 ) -> datetime | None:
-    """When to remind: after the rule's hours, if that comes before the survey closes."""
-    if not remind_after_hours:
+    """When to remind: the rule's hours after the send, moved into its send window in the
+    customer's time zone as the first send was, if that still comes before the survey closes."""
+    if not invitation.remind_after_hours:
         return None
-    at = sent_at + timedelta(hours=remind_after_hours)
+    at = sent_at + timedelta(hours=invitation.remind_after_hours)
+    if invitation.send_window is not None:
+        window = Window.model_validate(invitation.send_window)
+        at = send_time(at, window, invitation.timezone or "UTC")
     return at if at < expires_at else None
 
 

@@ -34,6 +34,8 @@ class NewInvitation:
     rule_id: str | None = None
     expiry_hours: float | None = None
     remind_after_hours: float | None = None
+    send_window: str | None = None
+    timezone: str | None = None
 
 
 def tags_column(tags: Any) -> str | None:
@@ -70,6 +72,8 @@ async def create_invitation(session: AsyncSession, new: NewInvitation) -> tuple[
         "rule_id": new.rule_id,
         "expiry_hours": new.expiry_hours,
         "remind_after_hours": new.remind_after_hours,
+        "send_window": new.send_window,
+        "timezone": new.timezone,
         "status": S.SCHEDULED.value,
         "created_at": utcnow(),
         "scheduled_at": new.scheduled_at,

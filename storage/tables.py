@@ -89,6 +89,10 @@ class Invitation(SQLModel, table=True):
     # Overrides of the survey's expiry and the rule's reminder, applied when the invitation is sent.
     expiry_hours: float | None = None
     remind_after_hours: float | None = None
+    # The rule's send window ("09:00-20:00") in the customer's time zone: the reminder keeps to
+    # it as the first send did. None: any hour.
+    send_window: str | None = Field(default=None, max_length=16)
+    timezone: str | None = Field(default=None, max_length=64)
     status: str = Field(default=InvitationStatus.SCHEDULED.value, max_length=16)
     failure_reason: str | None = Field(default=None, sa_type=Text)
     message_ref: str | None = Field(default=None, max_length=255)

@@ -109,6 +109,10 @@ class Scheduled:
     expiry_hours: float | None  # None: the survey's own expiry
     reminder_after_hours: float | None
     language: str | None
+    # Where the customer's day is, for the reminder too: the rule's window, the event's zone
+    # (else the rule's).
+    window: Window | None = None
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,8 @@ def decide(
         )
     # The delay counts from the event, but not from a time still to come (a clock off).
     due = max(min(event.occurred_at or now, now) + rule.delay, now)
-    send_at = send_time(due, rule.window, event.timezone or rule.timezone)
+    zone = event.timezone or rule.timezone
+    send_at = send_time(due, rule.window, zone)
     held = _quarantine(rule, send_at, now, surveyed_at)
     if held is not None:
         return held
@@ -176,6 +181,8 @@ def decide(
         expiry_hours=rule.expiry_hours,
         reminder_after_hours=rule.reminder_after_hours,
         language=rule.language or event.language,
+        window=rule.window,
+        timezone=zone,
     )
 
 

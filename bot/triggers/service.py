@@ -218,6 +218,8 @@ class Triggers:
             rule_id=scheduled.rule.id,
             expiry_hours=scheduled.expiry_hours,
             remind_after_hours=scheduled.reminder_after_hours,
+            send_window=str(scheduled.window) if scheduled.window is not None else None,
+            timezone=scheduled.timezone,
         )
 
     # --- rules -------------------------------------------------------------------------------

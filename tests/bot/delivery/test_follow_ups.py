@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from storage.clock import utcnow
 from storage.tables import Invitation, InvitationStatus
 from surveys.messages import Message, message
 from tests.bot.delivery.conftest import Courier
@@ -107,3 +110,23 @@ async def test_a_finished_survey_does_not_expire(courier: Courier) -> None:
 
     assert (await courier.row(invitation_id)).status == InvitationStatus.COMPLETED
     assert not any(CLOSED in str(e["text"]) for e in courier.botapi.sent("editMessageText"))
+
+
+async def test_a_reminder_due_outside_the_send_window_waits_for_it(courier: Courier) -> None:
+    # The rule sends between an hour that starts two to three hours from now and the next
+    # hour; the reminder, due an hour after the send, waits for that window's start.
+    now = utcnow()
+    start = (now + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    window = f"{start:%H}:00-{(start + timedelta(hours=1)):%H}:00"
+    invitation_id = await courier.store(
+        CHAT, remind_after_hours=1, expiry_hours=48, send_window=window, timezone="UTC"
+    )
+    await courier.delivery.submit(invitation_id)
+
+    sent = await courier.wait_row(invitation_id, sent_status)
+
+    assert sent.sent_at is not None and sent.sent_at < now + timedelta(minutes=1)
+    assert sent.reminder_at == start
+    [reminder] = await courier.queued("cxbot.remind")
+    assert reminder.scheduled_at is not None
+    assert reminder.scheduled_at.replace(tzinfo=None) == start

@@ -191,3 +191,21 @@ async def test_an_event_cxbot_cannot_reach_is_a_422_kept_as_refused(
     ]
     assert await triggers.invitations() == []
     assert triggers.botapi.sent() == []
+
+
+async def test_the_invitation_keeps_the_window_and_zone_for_its_reminder(
+    triggers: TriggerHarness,
+) -> None:
+    status, _ = await triggers.put_rules(
+        "rules:\n  - id: daytime\n    survey: nps\n    window: '00:00-23:59'\n"
+        "    timezone: Asia/Tokyo\n    reminder_after_hours: 24\n"
+    )
+    assert status == 200
+
+    status, body = await triggers.event(event("T-5", timezone="Europe/Warsaw"))
+    zoneless, _ = await triggers.event(event("T-6", recipient="1002"))
+
+    assert status == 202 and zoneless == 202, body
+    rows = {row.case_id: row for row in await triggers.invitations()}
+    assert (rows["T-5"].send_window, rows["T-5"].timezone) == ("00:00-23:59", "Europe/Warsaw")
+    assert (rows["T-6"].send_window, rows["T-6"].timezone) == ("00:00-23:59", "Asia/Tokyo")
