@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from botapi_process import botapi_process  # bench/botapi_process.py
 from redis.asyncio import Redis
 from servers import drop_database, ensure_database, serve_botapi  # bench/servers.py
@@ -335,9 +335,20 @@ def cxbot_sent_problems(calls: list[Call], customers: list[Customer]) -> list[st
 
 
 # --- bare aiogram -----------------------------------------------------------------------------
-def baseline_router(database: Database, redis: Redis, prefix: str) -> Router:
+SKIP = InlineKeyboardMarkup(
+    inline_keyboard=[[InlineKeyboardButton(text="Skip", callback_data="skip")]]
+)
+
+
+def baseline_router(database: Database, redis: Redis, prefix: str, *, replies: bool) -> Router:
+    """One Redis SET and one SQL INSERT per update, the tap answered; with ``replies``, also
+    the messages cxbot shows the customer, sent together as cxbot sends them: the question
+    edited to the score, the "why?" with a Skip button; then that button dropped, a thank-you.
+    """
     router = Router(name="baseline")
     insert = text(f"INSERT INTO {BASELINE_TABLE} (user_id, value) VALUES (:user_id, :value)")
+    # Where each customer's "why?" is (kept in memory: less work than cxbot's state).
+    why: dict[int, int] = {}
 
     async def store(user_id: int, value: str) -> None:
         await redis.set(f"{prefix}:state:{user_id}", value, px=3_600_000)
@@ -345,26 +356,52 @@ def baseline_router(database: Database, redis: Redis, prefix: str) -> Router:
             await conn.execute(insert, {"user_id": user_id, "value": value})
 
     @router.callback_query()
-    async def on_tap(query: CallbackQuery) -> None:
+    async def on_tap(query: CallbackQuery, bot: Bot) -> None:
         await store(query.from_user.id, query.data or "")
-        await query.answer()
+        if not replies:
+            await query.answer()
+            return
+        chat, message = query.from_user.id, query.message
+        assert message is not None
+        await asyncio.gather(
+            bot.edit_message_text(
+                "How likely are you to recommend us? — 9",
+                chat_id=chat,
+                message_id=message.message_id,
+            ),
+            bot(query.answer()),
+            _ask_why(bot, chat, why),
+        )
 
     @router.message()
-    async def on_message(msg: Message) -> None:
+    async def on_message(msg: Message, bot: Bot) -> None:
         assert msg.from_user is not None
         await store(msg.from_user.id, msg.text or "")
+        if replies:
+            chat = msg.chat.id
+            await asyncio.gather(
+                bot.edit_message_text(
+                    "What is the main reason?", chat_id=chat, message_id=why.pop(chat)
+                ),
+                bot.send_message(chat, "Thank you!"),
+            )
 
     return router
 
 
+async def _ask_why(bot: Bot, chat: int, why: dict[int, int]) -> None:
+    sent = await bot.send_message(chat, "What is the main reason?", reply_markup=SKIP)
+    why[chat] = sent.message_id
+
+
 async def run_baseline(
-    args: argparse.Namespace, server: Server, prefix: str
+    args: argparse.Namespace, server: Server, prefix: str, *, replies: bool = False
 ) -> tuple[Result, list[str]]:
     database = Database(args.database_url)  # the same engine and pool settings as cxbot's
     redis = Redis.from_url(args.redis_url, decode_responses=True)
     bot = Bot(token=TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
-    dispatcher = Dispatcher()
-    dispatcher.include_router(baseline_router(database, redis, prefix))
+    dispatcher = Dispatcher(disable_fsm=True)  # as cxbot's: neither side uses aiogram's FSM
+    dispatcher.include_router(baseline_router(database, redis, prefix, replies=replies))
     primary = (
         "INTEGER PRIMARY KEY AUTOINCREMENT"
         if database.dialect == "sqlite"
@@ -390,7 +427,8 @@ async def run_baseline(
             await dispatcher.feed_raw_update(bot, comment)
             taps.append(tap_id)
 
-        base = BASE_CHAT * 2
+        base = BASE_CHAT * (3 if replies else 2)
+        side = "replying" if replies else "baseline"
         warm = [base + i for i in range(WARMUP_CUSTOMERS)]
         timed = [base + WARMUP_CUSTOMERS + i for i in range(args.customers)]
         await bounded(args.concurrency, [lambda c=c: customer(c) for c in warm])
@@ -402,15 +440,15 @@ async def run_baseline(
             after = int(await conn.scalar(text(f"SELECT count(*) FROM {BASELINE_TABLE}")) or 0)
         problems = []
         if after - before != 2 * args.customers:
-            problems.append(f"baseline stored {after - before} rows, expected {2 * args.customers}")
+            problems.append(f"{side} stored {after - before} rows, expected {2 * args.customers}")
         answered = Counter(
             str(c.params["callback_query_id"])
             for c in await server.calls()
             if c.method == "answerCallbackQuery"
         )
         if any(answered[f"cb{tap}"] != 1 for tap in taps):
-            problems.append("baseline: a tap was not answered exactly once")
-        return Result("baseline", 2 * args.customers, 2 * args.customers, span), problems
+            problems.append(f"{side}: a tap was not answered exactly once")
+        return Result(side, 2 * args.customers, 2 * args.customers, span), problems
     finally:
         async with database.engine.begin() as conn:
             await conn.execute(text(f"DROP TABLE IF EXISTS {BASELINE_TABLE}"))
@@ -441,19 +479,26 @@ async def measure(args: argparse.Namespace, mode: str, run: str) -> tuple[float,
         async with bot_api_server(mode) as server:
             cxbot, dialect, problems = await run_cxbot(args, server, cx_prefix)
             baseline, baseline_problems = await run_baseline(args, server, base_prefix)
+            replying, replying_problems = await run_baseline(
+                args, server, base_prefix, replies=True
+            )
     finally:
         await drop_keys(args.redis_url, cx_prefix)
         await drop_keys(args.redis_url, base_prefix)
-    problems += baseline_problems
+    problems += baseline_problems + replying_problems
     print(f"\nBot API server: {MODES[mode]}")
     print(f"database dialect: {dialect}; redis: {args.redis_url}")
     print(
         f"customers: {args.customers}; concurrency: {args.concurrency}; warm-up: {WARMUP_CUSTOMERS}"
     )
-    print_table([cxbot, baseline])
+    print_table([cxbot, baseline, replying])
     ratio = cxbot.rate / baseline.rate if baseline.rate > 0 else 0.0
     verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
     print(f"ratio cxbot/baseline: {ratio:.2f} ({verdict} target {TARGET_RATIO})")
+    # The same bare handler, also showing the customer what cxbot shows (five Bot API calls
+    # a customer, as cxbot's): what cxbot's engine, state and storage cost beyond that.
+    same = cxbot.rate / replying.rate if replying.rate > 0 else 0.0
+    print(f"ratio cxbot/replying (the same messages to the customer): {same:.2f}")
     n = args.customers
     print(
         f"checked: {2 * n} answers and {n} completed invitations in SQL, what each customer "

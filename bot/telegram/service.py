@@ -47,7 +47,8 @@ class TelegramService:
         session.middleware(RetryAfter(settings.send_attempts, settings.max_retry_after))
         self.bot = Bot(token=token, session=session)
         self.channel = TelegramChannel(self.bot)
-        self.dispatcher = Dispatcher()
+        # Survey progress lives in our own state store (bot/conversations.py), not aiogram's FSM.
+        self.dispatcher = Dispatcher(disable_fsm=True)
         self._token = token
         self._polling: asyncio.Task[None] | None = None
 
