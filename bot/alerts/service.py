@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from datetime import datetime
@@ -13,6 +11,7 @@ from bot.alerts.board import AlertBoard, Posted, pack_posted, unpack_posted
 from bot.alerts.errors import AlertNotDelivered
 from bot.alerts.thresholds import Thresholds, raises_alert
 from bot.alerts.view import AlertView, FollowupAction, Staff, display_name, render_alert
+from bot.background import Background
 from bot.runner import AnswerGiven
 from storage.answers import answers_for
 from storage.clock import utcnow
@@ -59,7 +58,7 @@ class DetractorAlerts:
         self.boards = list(boards)
         self.thresholds = thresholds
         self.clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background(CLOSE_TIMEOUT_S)
 
     async def __call__(self, given: AnswerGiven) -> None:
         if not (self._alerts_on(given) or _is_comment(given)):
@@ -67,21 +66,15 @@ class DetractorAlerts:
         self._spawn(self.handle(given), f"alert for invitation {given.invitation_id}")
 
     def _spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        task = asyncio.create_task(self._guarded(work, what), name=what)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.spawn(self._guarded(work, what), what)
 
     async def drain(self) -> None:
         """Wait until every alert started so far is posted (or has failed)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.drain()
 
     async def close(self) -> None:
         """Let alerts being posted finish, for a while, before the channels close."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.drain(), CLOSE_TIMEOUT_S)
-        for task in list(self._tasks):
-            task.cancel()
+        await self._background.close()
 
     def _alerts_on(self, given: AnswerGiven) -> bool:
         return raises_alert(given.kind, given.score, self.thresholds)

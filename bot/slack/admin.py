@@ -4,7 +4,6 @@ admin's direct messages with the app."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from pathlib import Path
@@ -16,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admin.commands import AdminCommands, prefix
 from bot.admin.replies import Actor, AdminReply, Attachment
+from bot.background import Background
 from bot.errors import DeliveryFailed
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class SlackAdmin:
     def __init__(self, client: AsyncWebClient, commands: AdminCommands) -> None:
         self.client = client
         self.commands = commands
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background(CLOSE_TIMEOUT_S)
 
     async def answer(self, command: dict[str, Any]) -> bool:
         """Take this slash command if it is an admin command (or /cx forget); False if not:
@@ -54,9 +54,7 @@ class SlackAdmin:
         if not text or not self.commands.routes_here(actor, text):
             return False
         channel = str(command.get("channel_id") or "")
-        task = asyncio.create_task(self._run(actor, channel, text), name=f"/cx {text[:40]}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.spawn(self._run(actor, channel, text), f"/cx {text[:40]}")
         return True
 
     async def _run(self, actor: Actor, channel: str, text: str) -> None:
@@ -71,15 +69,11 @@ class SlackAdmin:
 
     async def drain(self) -> None:
         """Wait until every command taken so far is answered (or has failed)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.drain()
 
     async def close(self) -> None:
         """Let commands being answered finish, for a while; then cancel the rest."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.drain(), CLOSE_TIMEOUT_S)
-        for task in list(self._tasks):
-            task.cancel()
+        await self._background.close()
 
     async def send(self, channel: str, user: str, reply: AdminReply) -> None:
         """The text only ``user`` sees, in ``channel``; then each file in the user's direct
