@@ -188,7 +188,7 @@ class SurveyRunner:
                 await session.commit()
             if not claimed:  # settled elsewhere since we looked (an expiry, say)
                 return await self._status(invitation_id)
-            await _until(moment)
+            await sleep_until(moment)
             try:
                 ref = await channel.send_prompt(invitation.address, invitation_id, asked.prompt)
             except DeliveryFailed as error:
@@ -596,7 +596,7 @@ class SurveyRunner:
                 await session.commit()
             if not claimed:
                 return False
-            await _until(moment)
+            await sleep_until(moment)
             try:
                 ref = await channel.send_prompt(invitation.address, invitation_id, reminder)
             except DeliveryFailed as error:
@@ -682,8 +682,8 @@ def _replay(
     return following
 
 
-async def _until(moment: float) -> None:
-    """Sleep until ``moment`` (epoch seconds; 0: do not wait)."""
+async def sleep_until(moment: float) -> None:
+    """Sleep until ``moment`` (epoch seconds, a granted turn's; 0: do not wait)."""
     ahead = moment - time.time()
     if ahead > 0:
         await asyncio.sleep(ahead)

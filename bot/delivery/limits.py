@@ -25,6 +25,7 @@ from redis.asyncio import ConnectionPool, Redis
 
 from bot.delivery.errors import InvalidRate
 from bot.delivery.pacing import AHEAD_S, MemoryPacer, Pacer, RedisPacer, Stream, gap_for
+from bot.runner import sleep_until
 from bot.settings import Settings
 
 # Never tell a caller to come back sooner than this: a lost race is retried, not spun on.
@@ -101,13 +102,6 @@ class Turn:
     async def wait_out(self) -> None:
         """Sleep until the bucket should have room, give or take SPREAD_S."""
         await asyncio.sleep(self.wait + random.random() * SPREAD_S)
-
-
-async def until(moment: float) -> None:
-    """Sleep until ``moment`` (epoch seconds, a granted Turn's ``at``), if it is ahead."""
-    ahead = moment - time.time()
-    if ahead > 0:
-        await asyncio.sleep(ahead)
 
 
 class PauseBoard(Protocol):
@@ -256,7 +250,7 @@ class SendLimits:
         while True:
             turn = await self.take(channel, address or "")
             if turn.granted:
-                await until(turn.at)
+                await sleep_until(turn.at)
                 return
             await turn.wait_out()
 
