@@ -127,6 +127,8 @@ async def test_a_reminder_due_outside_the_send_window_waits_for_it(courier: Cour
 
     assert sent.sent_at is not None and sent.sent_at < now + timedelta(minutes=1)
     assert sent.reminder_at == start
+    # The job is queued just after the row says sent.
+    await courier.wait_until(lambda: courier.queued("cxbot.remind"))
     [reminder] = await courier.queued("cxbot.remind")
     assert reminder.scheduled_at is not None
     assert reminder.scheduled_at.replace(tzinfo=None) == start
