@@ -153,6 +153,7 @@ def _credentials(services: Services) -> Credentials:
         secret(settings.api_token),
         secret(settings.hmac_secret),
         secret(settings.zendesk_webhook_secret),
+        hmac_untimed=settings.hmac_allow_untimed,
     )
 
 

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     # Triggers (rules, events in) and delivery.
     rules_path: Path | None = Field(None, alias="CXBOT_RULES")
     hmac_secret: SecretStr | None = Field(None, alias="CXBOT_HMAC_SECRET")
+    hmac_allow_untimed: bool = Field(False, alias="CXBOT_HMAC_ALLOW_UNTIMED")
     zendesk_webhook_secret: SecretStr | None = Field(None, alias="ZENDESK_WEBHOOK_SECRET")
     embedded_worker: bool = Field(True, alias="CXBOT_EMBEDDED_WORKER")
     worker_concurrency: int = Field(10, alias="CXBOT_WORKER_CONCURRENCY", ge=1, le=200)

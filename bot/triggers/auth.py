@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 SIGNATURE_HEADER = "X-Cxbot-Signature"
 ZENDESK_SIGNATURE = "X-Zendesk-Webhook-Signature"
 ZENDESK_TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
-# Zendesk signs the timestamp with the body; an older one is a replay.
+# Zendesk signs the timestamp with the body; an older one is a replay. Ours does the same.
 ZENDESK_MAX_AGE = timedelta(minutes=5)
+SIGNATURE_MAX_AGE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class Credentials:
     api_token: str | None
     hmac_secret: str | None = None
     zendesk_secret: str | None = None
+    # The bare ``sha256=<hex>`` form signs no time, so a captured request can be replayed for
+    # ever; it is accepted only when this is set (CXBOT_HMAC_ALLOW_UNTIMED).
+    hmac_untimed: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,23 @@ class Denied:
     message: str
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The X-Cxbot-Signature value for `body`: ``sha256=<hex HMAC-SHA256>``."""
+def sign(body: bytes, secret: str, *, at: datetime | None = None) -> str:
+    """The X-Cxbot-Signature value for `body` sent at `at` (default now):
+    ``t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>``."""
+    moment = at or datetime.now(UTC)
+    if moment.tzinfo is None:  # naive: UTC, as storage.clock.utcnow gives it
+        moment = moment.replace(tzinfo=UTC)
+    stamp = int(moment.timestamp())
+    return f"t={stamp},v1={_timed_digest(body, str(stamp), secret)}"
+
+
+def untimed_signature(body: bytes, secret: str) -> str:
+    """The replayable bare form, ``sha256=<hex HMAC-SHA256 of the body>`` (see Credentials)."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _timed_digest(body: bytes, stamp: str, secret: str) -> str:
+    return hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 def zendesk_signature(body: bytes, timestamp: str, secret: str) -> str:
@@ -74,13 +92,10 @@ def authenticate(
         )
     failures: list[str] = []
     if accepted.hmac_secret is not None and SIGNATURE_HEADER in headers:
-        expected = sign(body, accepted.hmac_secret)
-        given = headers[SIGNATURE_HEADER].strip().lower()  # hex may come in upper case
-        if not given.startswith("sha256="):
-            given = "sha256=" + given  # the bare hex digest, as some senders write it
-        if secrets.compare_digest(given.encode(), expected.encode()):
+        problem = _ours(headers[SIGNATURE_HEADER], body, accepted, now)
+        if problem is None:
             return None
-        failures.append(f"the {SIGNATURE_HEADER} header does not match the body")
+        failures.append(problem)
     if accepted.zendesk_secret is not None and ZENDESK_SIGNATURE in headers:
         problem = _zendesk(headers, body, accepted.zendesk_secret, now)
         if problem is None:
@@ -102,7 +117,8 @@ def _ways(accepted: Credentials) -> list[str]:
         ways.append("'Authorization: Bearer <CXBOT_API_TOKEN>'")
     if accepted.hmac_secret is not None:
         ways.append(
-            f"'{SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body with CXBOT_HMAC_SECRET>'"
+            f'\'{SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + the raw '
+            "body with CXBOT_HMAC_SECRET>'"
         )
     if accepted.zendesk_secret is not None:
         ways.append(
@@ -110,6 +126,43 @@ def _ways(accepted: Credentials) -> list[str]:
             "signed with ZENDESK_WEBHOOK_SECRET)"
         )
     return ways
+
+
+def _ours(header: str, body: bytes, accepted: Credentials, now: datetime) -> str | None:
+    """None when our signature is right and fresh; else what is wrong with it."""
+    assert accepted.hmac_secret is not None
+    given = header.strip()
+    if not given.lower().startswith("t="):
+        if not accepted.hmac_untimed:
+            return (
+                f"the {SIGNATURE_HEADER} header must carry its time: "
+                "'t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.\" + body>' (the bare "
+                "sha256= form can be replayed and is off unless CXBOT_HMAC_ALLOW_UNTIMED=true)"
+            )
+        bare = given.lower()  # hex may come in upper case, with or without "sha256="
+        if not bare.startswith("sha256="):
+            bare = "sha256=" + bare
+        expected = untimed_signature(body, accepted.hmac_secret)
+        if secrets.compare_digest(bare.encode(), expected.encode()):
+            return None
+        return f"the {SIGNATURE_HEADER} header does not match the body"
+    parts = [part.strip().partition("=") for part in given.split(",")]
+    stamps = [value for name, _, value in parts if name.lower() == "t"]
+    digests = [value.lower() for name, _, value in parts if name.lower() == "v1"]
+    if len(stamps) != 1 or not stamps[0].isdigit() or len(stamps[0]) > 12 or not digests:
+        return f"the {SIGNATURE_HEADER} header must be 't=<unix seconds>,v1=<hex>'"
+    signed_at = datetime.fromtimestamp(int(stamps[0]), UTC)
+    if abs(now.replace(tzinfo=UTC) - signed_at) > SIGNATURE_MAX_AGE:
+        return (
+            f"the {SIGNATURE_HEADER} time t={stamps[0]} is more than "
+            f"{int(SIGNATURE_MAX_AGE.total_seconds() // 60)} minutes from now (a replay, or a "
+            "clock that is off)"
+        )
+    expected = _timed_digest(body, stamps[0], accepted.hmac_secret)
+    # Several v1 values may come while a secret is rotated: one right one is enough.
+    if any(secrets.compare_digest(d.encode(), expected.encode()) for d in digests):
+        return None
+    return f"the {SIGNATURE_HEADER} header does not match the body and its time"
 
 
 def _zendesk(headers: Mapping[str, str], body: bytes, secret: str, now: datetime) -> str | None:

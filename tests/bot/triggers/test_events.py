@@ -59,10 +59,11 @@ async def test_a_signed_body_is_accepted_without_a_token(triggers: TriggerHarnes
     ("headers", "expected"),
     [
         ({}, "send one of"),
-        ({"X-Cxbot-Signature": "sha256=" + "0" * 64}, "does not match the body"),
+        ({"X-Cxbot-Signature": "t=1795348800,v1=" + "0" * 64}, "more than 5 minutes"),
+        ({"X-Cxbot-Signature": "sha256=" + "0" * 64}, "CXBOT_HMAC_ALLOW_UNTIMED"),
         ({"Authorization": "Bearer wrong"}, "bearer token is wrong"),
     ],
-    ids=["nothing", "bad-signature", "wrong-token"],
+    ids=["nothing", "old-signature", "untimed-signature", "wrong-token"],
 )
 async def test_unauthenticated_events_are_refused_and_leave_no_trace(
     triggers: TriggerHarness, headers: dict[str, str], expected: str
