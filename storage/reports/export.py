@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO, TextIO, cast
@@ -17,7 +18,7 @@ from storage.reports.scope import invitation_scope
 from storage.tables import Answer, Invitation, Respondent
 from surveys.report_query import ReportQuery
 
-__all__ = ["EXPORT_COLUMNS", "export_csv", "export_filename"]
+__all__ = ["EXPORT_COLUMNS", "export_csv", "export_filename", "neutralised"]
 
 EXPORT_COLUMNS = (
     "answered_at",
@@ -36,9 +37,12 @@ EXPORT_COLUMNS = (
     "invitation_id",
 )
 BATCH_ROWS = 2000  # rows fetched per round trip and written per write
-# A cell starting with one of these runs as a formula in Excel or Sheets ("CSV injection");
-# comments are typed by customers, so such cells get a leading apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of these runs as a formula in Excel, LibreOffice or Sheets ("CSV
+# injection"). Customers type comments and choices; help desks send case ids, teams, agents and
+# tags: every such text cell that starts with one (after blanks, and in its full-width or small
+# form, U+FF1D U+FE66 U+FF0B U+FF20 …, which NFKC folds to these) gets a leading apostrophe.
+_FORMULA_START = ("=", "+", "-", "@")
+_CONTROL_START = ("\t", "\r", "\n")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -124,12 +128,20 @@ def _cells(row: Sequence[Any]) -> list[object]:
         if value is None:
             cells.append("")
         elif index == 11:  # tags: ",vip,refund," -> "vip,refund"
-            cells.append(str(value).strip(","))
-        elif isinstance(value, str) and value.startswith(_FORMULA_START):
-            cells.append("'" + value)
+            cells.append(neutralised(str(value).strip(",")))
+        elif isinstance(value, str):
+            cells.append(neutralised(value))
         else:
             cells.append(value)
     return cells
+
+
+def neutralised(value: str) -> str:
+    """`value` made safe to open in a spreadsheet: a would-be formula gets a leading "'"."""
+    if value.startswith(_CONTROL_START):
+        return "'" + value
+    folded = unicodedata.normalize("NFKC", value[:8]).lstrip()
+    return "'" + value if folded.startswith(_FORMULA_START) else value
 
 
 def _writer(out: BinaryIO | TextIO) -> Callable[[str], object]:

@@ -360,6 +360,71 @@ class TestExport:
         assert lines[1][-3:] == ["vip", "", "8"]
         assert polish == 2  # the invitation's pl and the respondent's pl
 
+    async def test_every_cell_a_customer_or_help_desk_sets_is_neutralised(
+        self, database: Database
+    ) -> None:
+        hostile = Seed(
+            3,
+            at(1, 1),
+            team='=HYPERLINK("http://x")',
+            agent="+1+1",
+            tags=("@SUM(A1)", "vip"),
+            comment="\uff1dcmd|' /C calc'!A0",  # full-width equals sign
+        )
+        await seeded(database, [hostile, Seed(9, at(1, 2), team="billing", comment="-ok")])
+        async with database.session() as session:
+            await session.exec(text("UPDATE invitations SET case_id = ' \ufe66 1+1' WHERE id = 1"))
+            await session.exec(
+                text(
+                    "INSERT INTO answers (invitation_id, question_id, kind, choice, answered_at)"
+                    " VALUES (1, 'reason', 'choice', '-2+3', :at)"
+                ),
+                params={"at": at(1, 1) + timedelta(minutes=2)},
+            )
+            await session.commit()
+            out = io.StringIO()
+            await export_csv(session, query("30d", "export"), out)
+        rows = [
+            dict(zip(EXPORT_COLUMNS, line, strict=True))
+            for line in csv.reader(io.StringIO(out.getvalue()))
+        ][1:]
+        first = [row for row in rows if row["invitation_id"] == "1"]
+        assert {row["case_id"] for row in first} == {"' \ufe66 1+1"}
+        assert {row["team"] for row in first} == {'\'=HYPERLINK("http://x")'}
+        assert {row["agent"] for row in first} == {"'+1+1"}
+        assert {row["tags"] for row in first} == {"'@SUM(A1),vip"}
+        assert [row["comment"] for row in first if row["kind"] == "text"] == [
+            "'\uff1dcmd|' /C calc'!A0"
+        ]
+        assert [row["choice"] for row in first if row["kind"] == "choice"] == ["'-2+3"]
+        assert [
+            row["comment"] for row in rows if row["invitation_id"] == "2" and row["comment"]
+        ] == ["'-ok"]
+        assert {row["team"] for row in rows if row["invitation_id"] == "2"} == {"billing"}
+
+
+def test_neutralised_leaves_plain_text_and_catches_every_formula_start() -> None:
+    from storage.reports.export import neutralised
+
+    for safe in ("billing", "Ana Pop", "T-1", "vip,refund", "5 stars", "a=b", ""):
+        assert neutralised(safe) == safe
+    for formula in (
+        "=1",
+        "+1",
+        "-1",
+        "@A1",
+        "\t=1",
+        "\r=1",
+        "\n=1",
+        "  =1",
+        "\uff0b1",
+        "\uff20A",
+        "\uff0d1",
+        "\ufe62 1",
+        "\u3000=1",
+    ):
+        assert neutralised(formula) == "'" + formula
+
 
 def test_export_filename_names_period_and_filters() -> None:
     assert export_filename(query("2026-10 team=billing tag=vip", "export")) == (
