@@ -1,6 +1,6 @@
 """Invitations repository: create once per case and survey, then move through statuses."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.clock import utcnow
 from storage.db import insert_ignoring_conflicts
+from storage.links import new_link_token
 from storage.tables import Invitation, InvitationStatus
 
 S = InvitationStatus
@@ -36,6 +37,10 @@ class NewInvitation:
     remind_after_hours: float | None = None
     send_window: str | None = None
     timezone: str | None = None
+    # AWAITING_LINK for a person whose chat nobody knows: sent only when they open its link;
+    # such an invitation's expiry counts from its creation.
+    status: InvitationStatus = InvitationStatus.SCHEDULED
+    expires_at: datetime | None = None
 
 
 def tags_column(tags: Any) -> str | None:
@@ -74,9 +79,11 @@ async def create_invitation(session: AsyncSession, new: NewInvitation) -> tuple[
         "remind_after_hours": new.remind_after_hours,
         "send_window": new.send_window,
         "timezone": new.timezone,
-        "status": S.SCHEDULED.value,
+        "status": new.status.value,
+        "link_token": new_link_token(),
         "created_at": utcnow(),
         "scheduled_at": new.scheduled_at,
+        "expires_at": new.expires_at,
     }
     insert = insert_ignoring_conflicts(session, Invitation, values, ("case_id", "survey_id"))
     result = await session.exec(insert.returning(col(Invitation.id)))
@@ -278,15 +285,38 @@ def answer_transition_values(
 
 
 async def mark_expired(session: AsyncSession, invitation_id: int) -> bool:
-    """scheduled | sent | started -> expired."""
+    """scheduled | awaiting_link | sent | started -> expired."""
     return await _transition(
-        session, invitation_id, (S.SCHEDULED, S.SENT, S.STARTED), status=S.EXPIRED.value
+        session,
+        invitation_id,
+        (S.SCHEDULED, S.AWAITING_LINK, S.SENT, S.STARTED),
+        status=S.EXPIRED.value,
     )
 
 
 async def expire_sent(session: AsyncSession, invitation_id: int) -> bool:
-    """sent | started -> expired: the expiry time came with the survey unfinished."""
-    return await _transition(session, invitation_id, (S.SENT, S.STARTED), status=S.EXPIRED.value)
+    """awaiting_link | sent | started -> expired: the expiry time came with the survey
+    unfinished (or its link never opened)."""
+    return await _transition(
+        session, invitation_id, (S.AWAITING_LINK, S.SENT, S.STARTED), status=S.EXPIRED.value
+    )
+
+
+async def bind_link(
+    session: AsyncSession, invitation_id: int, respondent_id: int, address: str
+) -> bool:
+    """awaiting_link -> scheduled, now made out to the chat that opened the link.
+
+    One conditional UPDATE: of two accounts opening the link at once, one binds it.
+    """
+    return await _transition(
+        session,
+        invitation_id,
+        (S.AWAITING_LINK,),
+        status=S.SCHEDULED.value,
+        respondent_id=respondent_id,
+        address=address,
+    )
 
 
 async def due_invitations(
@@ -329,9 +359,10 @@ async def pending_reminders(
 async def pending_expiries(
     session: AsyncSession, until: datetime | None, limit: int = 100
 ) -> list[Invitation]:
-    """Sent or started invitations whose expiry comes by `until` (None: any time)."""
+    """Sent, started or link-awaiting invitations whose expiry comes by `until` (None: any
+    time)."""
     statement = select(Invitation).where(
-        col(Invitation.status).in_([S.SENT.value, S.STARTED.value]),
+        col(Invitation.status).in_([S.SENT.value, S.STARTED.value, S.AWAITING_LINK.value]),
         col(Invitation.expires_at).is_not(None),
     )
     if until is not None:
@@ -368,20 +399,27 @@ async def list_invitations(
 
 
 async def survey_times(
-    session: AsyncSession, respondent_id: int, since: datetime, limit: int = 100
+    session: AsyncSession,
+    respondent_ids: int | Sequence[int],
+    since: datetime,
+    limit: int = 100,
 ) -> list[datetime]:
-    """When the respondent was sent, or is due to be sent, any survey, from `since` on (latest
-    first): its send time once sent, its due time while it waits.
+    """When the respondents (one person's addresses) were sent, or are due to be sent, any
+    survey, from `since` on (latest first): its send time once sent, its due time while it
+    waits (a link handed out and not opened yet waits too).
 
     Quarantine reads these: one survey per customer per N days, whatever the survey. Failed
     invitations, and those that closed without being sent, never reached the customer.
     """
+    ids = [respondent_ids] if isinstance(respondent_ids, int) else list(respondent_ids)
     at = func.coalesce(col(Invitation.sent_at), col(Invitation.scheduled_at))
-    waiting = col(Invitation.status).in_([S.SCHEDULED.value, S.SENDING.value])
+    waiting = col(Invitation.status).in_(
+        [S.SCHEDULED.value, S.SENDING.value, S.AWAITING_LINK.value]
+    )
     statement = (
         select(at)
         .where(
-            col(Invitation.respondent_id) == respondent_id,
+            col(Invitation.respondent_id).in_(ids),
             col(Invitation.status) != S.FAILED.value,
             or_(col(Invitation.sent_at).is_not(None), waiting),
             at >= since,

@@ -27,6 +27,9 @@ class InvitationStatus(StrEnum):
     """Where an invitation is in its life: scheduled -> sent -> started -> completed."""
 
     SCHEDULED = "scheduled"
+    # Nobody knows the person's chat: the survey waits for them to open its link (never sent
+    # blind); opening it binds their chat and sends the first question.
+    AWAITING_LINK = "awaiting_link"
     # Claimed by a sender right before the platform call; sent once the platform accepted.
     SENDING = "sending"
     SENT = "sent"
@@ -36,8 +39,20 @@ class InvitationStatus(StrEnum):
     FAILED = "failed"
 
 
+class Person(SQLModel, table=True):
+    """One human behind several addresses (a Telegram chat, a Slack user, an email, a help
+    desk's requester id): quarantine, /forget and reports' people count go by the person."""
+
+    __tablename__ = "people"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    forgotten_at: NaiveDatetime | None = None
+
+
 class Respondent(SQLModel, table=True):
-    """A person we can survey, identified by their id on one channel."""
+    """One address of a person: their id on a channel (`telegram`, `slack`), or an `email`
+    or help desk `requester` ("zendesk:123") that invitations by link are made out to."""
 
     __tablename__ = "respondents"
     __table_args__ = (
@@ -48,6 +63,9 @@ class Respondent(SQLModel, table=True):
     channel: str = Field(max_length=32)
     external_id: str = Field(max_length=128)
     language: str | None = Field(default=None, max_length=16)
+    # The person this address belongs to; None: an address never linked to another, its own
+    # person (storage.people reads it so).
+    person_id: int | None = Field(default=None, foreign_key="people.id", index=True)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     updated_at: NaiveDatetime = Field(default_factory=utcnow, sa_column_kwargs={"onupdate": utcnow})
     # Set by /forget: the identity is replaced by an anonymous token, the scores stay.
@@ -96,6 +114,8 @@ class Invitation(SQLModel, table=True):
     status: str = Field(default=InvitationStatus.SCHEDULED.value, max_length=16)
     failure_reason: str | None = Field(default=None, sa_type=Text)
     message_ref: str | None = Field(default=None, max_length=255)
+    # The secret of its Telegram link (t.me/<bot>?start=<token>); None on other channels.
+    link_token: str | None = Field(default=None, max_length=64, unique=True)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     scheduled_at: NaiveDatetime
     sending_at: NaiveDatetime | None = None
