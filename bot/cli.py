@@ -1,4 +1,8 @@
-"""The `cxbot` command: run, worker, send, demo, db upgrade, surveys, rules."""
+"""The `cxbot` command: run, worker, send, demo, db upgrade, surveys, rules.
+
+Only the standard library is imported at the top: `cxbot --help` (and a typo) answers at once,
+and each command imports what it needs when it runs (aiogram alone takes seconds to import).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from bot.errors import BotError, ChannelNotConfigured
-from bot.http import invitation_json
-from bot.invite import InvalidInvitation, InvitationRequest
-from bot.settings import Settings
-from storage.errors import StorageError
-from surveys.errors import SurveyError
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 EXIT_BAD_INPUT = 2
 
@@ -70,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _attributes(pairs: Sequence[str]) -> dict[str, str]:
+    from bot.invite import InvalidInvitation
+
     found: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -80,7 +81,10 @@ def _attributes(pairs: Sequence[str]) -> dict[str, str]:
 
 
 async def _send(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.http import invitation_json
+    from bot.invite import InvitationRequest
     from bot.services import open_services
+    from storage.invitations import get_invitation
 
     request = InvitationRequest(
         survey=args.survey,
@@ -100,8 +104,6 @@ async def _send(settings: Settings, args: argparse.Namespace) -> int:
             await services.delivery.submit(invitation.id)
             await services.delivery.drain()  # the send is part of this command
         async with services.database.session() as session:
-            from storage.invitations import get_invitation
-
             fresh = await get_invitation(session, invitation.id)
         assert fresh is not None
         body = invitation_json(fresh) | {"created": receipt.created}
@@ -140,6 +142,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.auto is not None:
             if args.auto < 1:
+                from bot.invite import InvalidInvitation
+
                 raise InvalidInvitation("auto", "--auto takes a number of customers, 1 or more")
             print(await demo.auto(settings, args.auto, ["nps", "csat", "ces"], args.seed))
         else:
@@ -177,7 +181,16 @@ def _check_rules(settings: Settings, file: str | None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(argv)  # --help and usage errors end here, before any import
+
+    from pydantic import ValidationError
+
+    from bot.errors import BotError
+    from bot.invite import InvalidInvitation
+    from bot.settings import Settings
+    from storage.errors import StorageError
+    from surveys.errors import SurveyError
+
     try:
         settings = Settings()
     except ValidationError as failure:
@@ -202,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInvitation as failure:
         print(f"cxbot: {failure.field}: {failure.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ChannelNotConfigured, BotError) as failure:
+    except BotError as failure:
         print(f"cxbot: {failure}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ValidationError as failure:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -124,3 +126,30 @@ def test_unreachable_database_is_one_clear_line(
     assert main(["db", "upgrade"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "PostgreSQL" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "heavy"),
+    [
+        (["--help"], ("aiogram", "slack_bolt", "sqlalchemy", "matplotlib", "pydantic")),
+        (["worker", "--help"], ("aiogram", "slack_bolt", "sqlalchemy", "procrastinate")),
+        (["surveys"], ("aiogram", "slack_bolt", "matplotlib", "procrastinate")),
+    ],
+)
+def test_a_command_imports_only_what_it_needs(argv: list[str], heavy: tuple[str, ...]) -> None:
+    # aiogram alone takes seconds to import: `cxbot --help` must not pay for it.
+    probe = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(ran.stdout.split("\n")[-2].split())
+    assert "bot" in loaded
+    assert loaded.isdisjoint(heavy), loaded & set(heavy)
