@@ -152,7 +152,6 @@ def _credentials(services: Services) -> Credentials:
     return Credentials(
         secret(settings.api_token),
         secret(settings.hmac_secret),
-        secret(settings.zendesk_webhook_secret),
         hmac_untimed=settings.hmac_allow_untimed,
     )
 
@@ -163,7 +162,7 @@ def build_app(services: Services) -> web.Application:
     app.router.add_post("/api/v1/invitations", create_invitation)
     app.router.add_get("/api/v1/invitations/{id}", show_invitation)
     app.router.add_get("/healthz", healthz)
-    add_trigger_routes(app, services.triggers, _credentials(services))
+    add_trigger_routes(app, services.triggers, _credentials(services), services.helpdesks)
     if services.telegram is not None:
         services.telegram.mount(app)
     if services.slack is not None:

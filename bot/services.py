@@ -9,6 +9,8 @@ from bot.admin.commands import AdminCommands, admin_commands
 from bot.alerts import AlertBoard, AlertError, AlertsNotConfigured, DetractorAlerts, Thresholds
 from bot.channel import Channel
 from bot.delivery import Delivery, open_delivery
+from bot.helpdesks.base import HelpDesk
+from bot.helpdesks.registry import helpdesks
 from bot.invite import InvitationRequest, Receipt, invite
 from bot.runner import SurveyRunner
 from bot.settings import Settings
@@ -36,6 +38,7 @@ class Services:
     alerts: DetractorAlerts | None = None
     triggers: Triggers = field(kw_only=True)
     admin: AdminCommands | None = field(default=None, kw_only=True)
+    helpdesks: list[HelpDesk] = field(default_factory=list, kw_only=True)
 
     async def invite(self, request: InvitationRequest) -> Receipt:
         """Store an invitation (once per case + survey) with this installation's parts."""
@@ -168,4 +171,5 @@ async def open_services(
         alerts,
         triggers=triggers,
         admin=admin,
+        helpdesks=helpdesks(settings),
     )

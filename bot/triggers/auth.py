@@ -1,21 +1,36 @@
-"""Who may send events: a bearer token, our HMAC signature, or Zendesk's own signature."""
+"""Who may send events: a bearer token, our HMAC signature, or a help desk's own signature."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 SIGNATURE_HEADER = "X-Cxbot-Signature"
-ZENDESK_SIGNATURE = "X-Zendesk-Webhook-Signature"
-ZENDESK_TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
-# Zendesk signs the timestamp with the body; an older one is a replay. Ours does the same.
-ZENDESK_MAX_AGE = timedelta(minutes=5)
+# Older signatures are replays.
 SIGNATURE_MAX_AGE = timedelta(minutes=5)
+
+
+class VendorSignature(Protocol):
+    """A help desk's own webhook signature (Zendesk's, Chatwoot's), with its secret."""
+
+    @property
+    def header(self) -> str:
+        """The header whose presence says the help desk signed the request."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """How to sign, for the 401 that lists the ways in."""
+        ...
+
+    def problem(self, headers: Mapping[str, str], body: bytes, now: datetime) -> str | None:
+        """None when the signature is right; else what is wrong with it."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -24,7 +39,7 @@ class Credentials:
 
     api_token: str | None
     hmac_secret: str | None = None
-    zendesk_secret: str | None = None
+    vendor: VendorSignature | None = None  # the help desk's signature, on its own hook
     # The bare ``sha256=<hex>`` form signs no time, so a captured request can be replayed for
     # ever; it is accepted only when this is set (CXBOT_HMAC_ALLOW_UNTIMED).
     hmac_untimed: bool = False
@@ -56,12 +71,6 @@ def untimed_signature(body: bytes, secret: str) -> str:
 
 def _timed_digest(body: bytes, stamp: str, secret: str) -> str:
     return hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def zendesk_signature(body: bytes, timestamp: str, secret: str) -> str:
-    """Zendesk's X-Zendesk-Webhook-Signature: base64 HMAC-SHA256 of timestamp + body."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
 
 
 def bearer(headers: Mapping[str, str], token: str | None) -> Denied | None:
@@ -96,8 +105,8 @@ def authenticate(
         if problem is None:
             return None
         failures.append(problem)
-    if accepted.zendesk_secret is not None and ZENDESK_SIGNATURE in headers:
-        problem = _zendesk(headers, body, accepted.zendesk_secret, now)
+    if accepted.vendor is not None and accepted.vendor.header in headers:
+        problem = accepted.vendor.problem(headers, body, now)
         if problem is None:
             return None
         failures.append(problem)
@@ -120,11 +129,8 @@ def _ways(accepted: Credentials) -> list[str]:
             f'\'{SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + the raw '
             "body with CXBOT_HMAC_SECRET>'"
         )
-    if accepted.zendesk_secret is not None:
-        ways.append(
-            f"Zendesk's signing headers ({ZENDESK_SIGNATURE} and {ZENDESK_TIMESTAMP}, "
-            "signed with ZENDESK_WEBHOOK_SECRET)"
-        )
+    if accepted.vendor is not None:
+        ways.append(accepted.vendor.description)
     return ways
 
 
@@ -163,23 +169,3 @@ def _ours(header: str, body: bytes, accepted: Credentials, now: datetime) -> str
     if any(secrets.compare_digest(d.encode(), expected.encode()) for d in digests):
         return None
     return f"the {SIGNATURE_HEADER} header does not match the body and its time"
-
-
-def _zendesk(headers: Mapping[str, str], body: bytes, secret: str, now: datetime) -> str | None:
-    stamp = headers.get(ZENDESK_TIMESTAMP, "").strip()
-    try:
-        signed_at = datetime.fromisoformat(stamp)
-    except ValueError:
-        return f"send {ZENDESK_TIMESTAMP} with the time Zendesk signed at (ISO 8601)"
-    if signed_at.tzinfo is None:
-        signed_at = signed_at.replace(tzinfo=UTC)
-    if abs(now.replace(tzinfo=UTC) - signed_at) > ZENDESK_MAX_AGE:
-        return (
-            f"the Zendesk signature timestamp {stamp} is more than "
-            f"{int(ZENDESK_MAX_AGE.total_seconds() // 60)} minutes from now (a replay, or a "
-            "clock that is off)"
-        )
-    expected = zendesk_signature(body, stamp, secret)
-    if not secrets.compare_digest(headers[ZENDESK_SIGNATURE].strip().encode(), expected.encode()):
-        return f"the {ZENDESK_SIGNATURE} header does not match the body and timestamp"
-    return None

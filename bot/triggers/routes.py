@@ -1,25 +1,26 @@
-"""HTTP routes: events in (generic, Zendesk, Freshdesk) and the rules API."""
+"""HTTP routes: events in (generic, and each help desk's hook) and the rules API."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.errors import DeliveryFailed
-from bot.triggers.auth import Credentials, Denied, authenticate, bearer
+from bot.triggers.auth import Credentials, Denied, VendorSignature, authenticate, bearer
 from bot.triggers.errors import InvalidEvent, RulesNotConfigured, UnknownRule
 from bot.triggers.events import Source, parse_event
-from bot.triggers.freshdesk import freshdesk_event
 from bot.triggers.service import Outcome, Triggers
-from bot.triggers.zendesk import zendesk_event
 from storage.clock import utcnow
 from surveys.errors import InvalidRules
 from surveys.rules import Event, Rule
+
+if TYPE_CHECKING:  # bot.helpdesks builds on bot.triggers, not the other way round
+    from bot.helpdesks.base import HelpDesk
 
 TRIGGERS = web.AppKey("triggers", Triggers)
 CREDENTIALS = web.AppKey("trigger_credentials", Credentials)
@@ -72,11 +73,10 @@ def _invalid(failure: InvalidEvent) -> web.Response:
     return _error(status, failure.code, failure.message, **extra)
 
 
-def _events(source: Source, adapter: Adapter, *, zendesk: bool = False) -> Handler:
+def _events(source: Source, adapter: Adapter, vendor: VendorSignature | None = None) -> Handler:
     async def handle(request: web.Request) -> web.Response:
-        accepted = request.app[CREDENTIALS]
-        if not zendesk:
-            accepted = replace(accepted, zendesk_secret=None)
+        # Our own ways in, and on a help desk's hook that help desk's own signature.
+        accepted = replace(request.app[CREDENTIALS], vendor=vendor)
         raw = await request.read()
         denied = authenticate(request.headers, raw, accepted, now=utcnow())
         if denied is not None:
@@ -171,15 +171,19 @@ def _pause(paused: bool) -> Handler:
     return handle
 
 
-def add_trigger_routes(app: web.Application, triggers: Triggers, credentials: Credentials) -> None:
-    """Mount the events endpoints, the help desk hooks and the rules API on `app`."""
+def add_trigger_routes(
+    app: web.Application,
+    triggers: Triggers,
+    credentials: Credentials,
+    helpdesks: Iterable[HelpDesk] = (),
+) -> None:
+    """Mount the events endpoint, each help desk's hook and the rules API on `app`."""
     app[TRIGGERS] = triggers
     app[CREDENTIALS] = credentials
     app.router.add_post("/api/v1/events", _events(Source.API, _generic))
-    app.router.add_post(
-        "/api/v1/hooks/zendesk", _events(Source.ZENDESK, zendesk_event, zendesk=True)
-    )
-    app.router.add_post("/api/v1/hooks/freshdesk", _events(Source.FRESHDESK, freshdesk_event))
+    for helpdesk in helpdesks:
+        hook = _events(Source(helpdesk.name), helpdesk.event, helpdesk.signature())
+        app.router.add_post(f"/api/v1/hooks/{helpdesk.name}", hook)
     app.router.add_get("/api/v1/rules", get_rules)
     app.router.add_put("/api/v1/rules", put_rules)
     app.router.add_post("/api/v1/rules/{id}/pause", _pause(True))

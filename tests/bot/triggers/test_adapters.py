@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from bot.helpdesks.fields import status_type
+from bot.helpdesks.freshdesk import freshdesk_event
+from bot.helpdesks.zendesk import zendesk_event
 from bot.triggers.errors import InvalidEvent
-from bot.triggers.freshdesk import freshdesk_event
-from bot.triggers.helpdesk import status_type
-from bot.triggers.zendesk import zendesk_event
 from tests.bot.triggers.payloads import (
     FRESHDESK_ADVANCED,
     FRESHDESK_SIMPLE,

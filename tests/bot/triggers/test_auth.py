@@ -6,18 +6,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.triggers.auth import (
-    Credentials,
-    authenticate,
-    sign,
-    untimed_signature,
-    zendesk_signature,
-)
+from bot.helpdesks.zendesk import ZendeskSignature, zendesk_signature
+from bot.triggers.auth import Credentials, authenticate, sign, untimed_signature
 
 BODY = b'{"type": "case.closed"}'
 NOW = datetime(2026, 11, 22, 12, 0, 0)
-ALL = Credentials("token", "hmac-secret", "zendesk-secret")
-UNTIMED = Credentials("token", "hmac-secret", "zendesk-secret", hmac_untimed=True)
+ALL = Credentials("token", "hmac-secret", ZendeskSignature("zendesk-secret"))
+UNTIMED = Credentials("token", "hmac-secret", ZendeskSignature("zendesk-secret"), hmac_untimed=True)
 
 
 def zendesk(body: bytes, at: datetime, secret: str = "zendesk-secret") -> dict[str, str]:

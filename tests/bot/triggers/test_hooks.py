@@ -7,10 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.triggers.auth import zendesk_signature
+from bot.helpdesks.zendesk import zendesk_event, zendesk_signature
 from bot.triggers.errors import InvalidEvent
 from bot.triggers.routes import with_default_channel
-from bot.triggers.zendesk import zendesk_event
 from storage.clock import utcnow
 from tests.bot.triggers.conftest import ZENDESK_SECRET, TriggerHarness
 from tests.bot.triggers.payloads import (

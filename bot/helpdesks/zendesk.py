@@ -1,15 +1,27 @@
-"""Zendesk webhooks as events: a trigger's JSON body, or a ticket event subscription."""
+"""Zendesk: a trigger's JSON body or a ticket event subscription in, signed by Zendesk."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.helpdesks.base import HelpDesk
+from bot.helpdesks.fields import from_query, mapping, recipient, status_type, tag_list, text
+from bot.triggers.auth import VendorSignature
 from bot.triggers.errors import InvalidEvent
 from bot.triggers.events import to_event
-from bot.triggers.helpdesk import from_query, mapping, recipient, status_type, tag_list, text
 from surveys.rules import Event
 
+SIGNATURE = "X-Zendesk-Webhook-Signature"
+TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
+# Zendesk signs the timestamp with the body; an older one is a replay.
+MAX_AGE = timedelta(minutes=5)
 EVENT_PREFIX = "zen:event-type:"
 # Event fields named as the trigger body names them, for 422 answers.
 _TRIGGER_FIELDS = {
@@ -32,6 +44,59 @@ _SUBSCRIPTION_FIELDS = {
     "occurred_at": "time",
     "recipient": "detail.external_id",
 }
+
+
+class Zendesk(HelpDesk):
+    """Zendesk's webhooks (triggers or ticket events), signed with ZENDESK_WEBHOOK_SECRET."""
+
+    name = "zendesk"
+    title = "Zendesk"
+
+    def __init__(self, *, webhook_secret: str | None = None) -> None:
+        self.webhook_secret = webhook_secret
+
+    def event(self, body: Any, query: Mapping[str, str]) -> Event:
+        return zendesk_event(body, query)
+
+    def signature(self) -> VendorSignature | None:
+        return ZendeskSignature(self.webhook_secret) if self.webhook_secret else None
+
+
+def zendesk_signature(body: bytes, timestamp: str, secret: str) -> str:
+    """Zendesk's X-Zendesk-Webhook-Signature: base64 HMAC-SHA256 of timestamp + body."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+@dataclass(frozen=True)
+class ZendeskSignature:
+    """Zendesk's signing headers, checked with the webhook's signing secret."""
+
+    secret: str
+    header: str = SIGNATURE
+    description: str = (
+        f"Zendesk's signing headers ({SIGNATURE} and {TIMESTAMP}, signed with "
+        "ZENDESK_WEBHOOK_SECRET)"
+    )
+
+    def problem(self, headers: Mapping[str, str], body: bytes, now: datetime) -> str | None:
+        stamp = headers.get(TIMESTAMP, "").strip()
+        try:
+            signed_at = datetime.fromisoformat(stamp)
+        except ValueError:
+            return f"send {TIMESTAMP} with the time Zendesk signed at (ISO 8601)"
+        if signed_at.tzinfo is None:
+            signed_at = signed_at.replace(tzinfo=UTC)
+        if abs(now.replace(tzinfo=UTC) - signed_at) > MAX_AGE:
+            return (
+                f"the Zendesk signature timestamp {stamp} is more than "
+                f"{int(MAX_AGE.total_seconds() // 60)} minutes from now (a replay, or a "
+                "clock that is off)"
+            )
+        expected = zendesk_signature(body, stamp, self.secret)
+        if not secrets.compare_digest(headers[SIGNATURE].strip().encode(), expected.encode()):
+            return f"the {SIGNATURE} header does not match the body and timestamp"
+        return None
 
 
 def zendesk_event(body: Any, query: Mapping[str, str]) -> Event:

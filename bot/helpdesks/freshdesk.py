@@ -1,13 +1,14 @@
-"""Freshdesk automation webhooks as events: the JSON body we document, or "simple" content."""
+"""Freshdesk: automation webhooks in, the JSON body we document or "simple" content."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from bot.helpdesks.base import HelpDesk
+from bot.helpdesks.fields import from_query, mapping, recipient, status_type, tag_list, text
 from bot.triggers.errors import InvalidEvent
 from bot.triggers.events import to_event
-from bot.triggers.helpdesk import from_query, mapping, recipient, status_type, tag_list, text
 from surveys.rules import Event
 
 # Freshdesk's numeric codes, as its API and some placeholders give them.
@@ -22,6 +23,16 @@ _FIELDS = {
     "priority": "ticket.priority",
     "recipient": "ticket.recipient",
 }
+
+
+class Freshdesk(HelpDesk):
+    """Freshdesk's automation webhooks (it does not sign them: bearer or X-Cxbot-Signature)."""
+
+    name = "freshdesk"
+    title = "Freshdesk"
+
+    def event(self, body: Any, query: Mapping[str, str]) -> Event:
+        return freshdesk_event(body, query)
 
 
 def freshdesk_event(body: Any, query: Mapping[str, str]) -> Event:

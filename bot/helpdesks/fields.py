@@ -1,4 +1,4 @@
-"""What the Zendesk and Freshdesk adapters share: reading placeholders, statuses, identity."""
+"""What help desk hooks share: reading placeholders, statuses, the customer's identity."""
 
 from __future__ import annotations
 
