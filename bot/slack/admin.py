@@ -17,6 +17,7 @@ from bot.admin.commands import AdminCommands, prefix
 from bot.admin.replies import Actor, AdminReply, Attachment
 from bot.background import Background
 from bot.errors import DeliveryFailed
+from bot.slack.markup import escaped
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,6 @@ NOT_THERE = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 # How long shutting down waits for commands still being answered (an export, say).
 CLOSE_TIMEOUT_S = 30.0
 FAILED = "cxbot could not answer {typed}{text}: something went wrong on its side (logged)."
-
-
-def escaped(text: str) -> str:
-    """Text for a Slack ``text`` field: &, < and > escaped, so that a customer's comment
-    cannot turn into a link or a mention (Slack reads <...> as either)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class SlackAdmin:

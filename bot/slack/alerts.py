@@ -21,6 +21,7 @@ from bot.alerts import (
     unpack_button,
 )
 from bot.alerts.service import BAD_BUTTON
+from bot.slack.markup import escaped
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class SlackAlerts:
     async def post(self, view: AlertView) -> Posted:
         try:
             sent = await self.client.chat_postMessage(
-                channel=self.address, text=view.text, blocks=alert_blocks(view)
+                channel=self.address, text=escaped(view.text), blocks=alert_blocks(view)
             )
         except SlackApiError as error:
             raise AlertNotDelivered(f"slack: {_code(error)}") from error
@@ -84,7 +85,10 @@ class SlackAlerts:
     async def edit(self, posted: Posted, view: AlertView) -> None:
         try:
             await self.client.chat_update(
-                channel=posted.address, ts=posted.ref, text=view.text, blocks=alert_blocks(view)
+                channel=posted.address,
+                ts=posted.ref,
+                text=escaped(view.text),
+                blocks=alert_blocks(view),
             )
         except SlackApiError as error:
             raise AlertNotDelivered(f"slack: {_code(error)}") from error

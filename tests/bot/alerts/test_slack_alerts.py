@@ -114,6 +114,8 @@ async def test_slack_alert_comment_and_buttons(alerting_both: AlertHarness) -> N
     assert edit["ts"] == alert["_ts"]
     assert "💬 “I waited & waited <3 days>”" in shown(edit)
     assert "I waited & waited" in (await harness.telegram_edits())[0]["text"]
+    # The top-level text (notifications, fallback) is mrkdwn: escaped as the blocks are.
+    assert "💬 “I waited &amp; waited &lt;3 days&gt;”" in edit["text"]
 
     notice = await press(harness, edit, "I'll follow up")
 
@@ -162,6 +164,25 @@ async def test_a_press_from_another_slack_channel_is_refused(
     (followup,) = await harness.followups()
     assert (followup.status, followup.claimed_by) == ("open", None)
     assert await harness.slack_edits() == []
+
+
+async def test_markup_in_a_comment_mentions_and_links_nobody(
+    alerting_both: AlertHarness,
+) -> None:
+    harness = alerting_both
+    await slack_detractor(harness)
+    assert len(await harness.slack_alerts()) == 1
+    await say(harness, "<!channel> ask <@U0BOSS> or <https://evil.example|your bank>", "EvMark1")
+
+    (edit,) = await harness.slack_edits()
+    # The blocks are plain_text (shown as typed); the top-level text is mrkdwn, so escaped.
+    assert "<!channel> ask <@U0BOSS>" in shown(edit)
+    text = edit["text"]
+    assert "<!channel>" not in text and "<@U0BOSS>" not in text and "|your bank>" not in text
+    assert (
+        "&lt;!channel&gt; ask &lt;@U0BOSS&gt; or &lt;https://evil.example|your bank&gt;"
+        in (edit["text"])
+    )
 
 
 async def test_slack_promoter_raises_no_alert(alerting_both: AlertHarness) -> None:
