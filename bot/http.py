@@ -1,4 +1,4 @@
-"""The aiohttp app: the invitations API, the health check, and the channels' webhooks."""
+"""The aiohttp app: the invitations API, health and metrics, and the channels' webhooks."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
 from bot.errors import ChannelNotConfigured, DeliveryFailed
+from bot.health import add_health_routes
 from bot.invite import InvalidInvitation, InvitationRequest
 from bot.services import Services
 from bot.triggers import Credentials, add_trigger_routes
 from storage.answers import answers_for
-from storage.errors import StorageError
 from storage.invitations import get_invitation
 from storage.tables import Invitation
 from surveys.errors import UnknownSurvey
@@ -126,23 +126,6 @@ async def show_invitation(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def healthz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    report: dict[str, Any] = {}
-    healthy = True
-    for name, check in (("database", services.database.ping), ("state", services.state.ping)):
-        try:
-            await check()
-            report[name] = "ok"
-        except StorageError as failure:
-            report[name] = str(failure)
-            healthy = False
-    report["state_backend"] = "redis" if services.settings.redis_url else "memory"
-    report["channels"] = sorted(services.channels)
-    report["status"] = "ok" if healthy else "unavailable"
-    return web.json_response(report, status=200 if healthy else 503)
-
-
 def _credentials(services: Services) -> Credentials:
     settings = services.settings
 
@@ -156,12 +139,17 @@ def _credentials(services: Services) -> Credentials:
     )
 
 
+def _about(services: Services) -> dict[str, Any]:
+    backend = "redis" if services.settings.redis_url else "memory"
+    return {"state_backend": backend, "channels": sorted(services.channels)}
+
+
 def build_app(services: Services) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES] = services
     app.router.add_post("/api/v1/invitations", create_invitation)
     app.router.add_get("/api/v1/invitations/{id}", show_invitation)
-    app.router.add_get("/healthz", healthz)
+    add_health_routes(app, services.probes, lambda: _about(services))
     add_trigger_routes(app, services.triggers, _credentials(services), services.helpdesks)
     if services.telegram is not None:
         services.telegram.mount(app)

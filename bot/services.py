@@ -9,6 +9,7 @@ from bot.admin.commands import AdminCommands, admin_commands
 from bot.alerts import AlertBoard, AlertError, AlertsNotConfigured, DetractorAlerts, Thresholds
 from bot.channel import Channel
 from bot.delivery import Delivery, open_delivery
+from bot.health import Probes
 from bot.helpdesks.base import HelpDesk
 from bot.helpdesks.registry import helpdesks
 from bot.invite import InvitationRequest, Receipt, invite
@@ -39,6 +40,10 @@ class Services:
     triggers: Triggers = field(kw_only=True)
     admin: AdminCommands | None = field(default=None, kw_only=True)
     helpdesks: list[HelpDesk] = field(default_factory=list, kw_only=True)
+    probes: Probes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.probes = Probes({"database": self.database.ping, "state": self.state.ping})
 
     async def invite(self, request: InvitationRequest) -> Receipt:
         """Store an invitation (once per case + survey) with this installation's parts."""
