@@ -3,8 +3,9 @@ comments past the retention period. Both are written to the audit log."""
 
 from __future__ import annotations
 
+import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,6 +91,7 @@ async def forget_respondent(
     )
     ids = [invitation.id for invitation in invitations if invitation.id is not None]
     addresses = {invitation.address for invitation in invitations}
+    addresses |= _identities(invitation.attributes for invitation in invitations)
 
     comments, followup_comments = await _delete_comments(session, ids, before=None)
     scores_kept = await _count_answers(session, ids)
@@ -107,7 +109,7 @@ async def forget_respondent(
         invitation.attributes = _kept(invitation.attributes)
         session.add(invitation)
 
-    decisions = await _strip_decisions(session, channel, ids, {external_id, *addresses}, token)
+    decisions = await _strip_decisions(session, ids, channel, {external_id, *addresses}, token)
 
     respondent.external_id = token
     respondent.forgotten_at = now
@@ -196,26 +198,82 @@ async def _count_answers(session: AsyncSession, invitation_ids: Sequence[int]) -
 
 async def _strip_decisions(
     session: AsyncSession,
-    channel: str,
     invitation_ids: Sequence[int],
-    recipients: set[str],
+    channel: str,
+    known: set[str],
     token: str,
 ) -> int:
-    """Replace the person's address and event payload in every decision that concerns them:
-    those that scheduled one of their invitations, and those addressed to them on ``channel``
-    (suppressed events have no invitation)."""
-    addressed = col(Decision.channel) == channel
-    addressed = addressed & col(Decision.recipient).in_(sorted(recipients))
-    where = or_(col(Decision.invitation_id).in_(invitation_ids), addressed)
-    decisions = list(
+    """Replace the person's address and event payload in every decision that concerns them.
+
+    Those are the decisions that scheduled one of their invitations, and any other addressed to
+    one of the ways they were known by: their ids on ``channel``, and what their invitations'
+    events named them by on that event's channel (an email on any channel: a Slack customer
+    invited by email has the email as the recipient of the decision that scheduled it, and of
+    any later one suppressed by quarantine, which has no invitation). Those names are also taken
+    out of each decision's free-text detail.
+    """
+    linked = list(
         (
             await session.exec(
-                select(Decision).where(where).execution_options(populate_existing=True)
+                select(Decision)
+                .where(col(Decision.invitation_id).in_(invitation_ids))
+                .execution_options(populate_existing=True)
             )
         ).all()
     )
-    for decision in decisions:
+    by_channel: dict[str, set[str]] = {channel: {name for name in known if name}}
+    for decision in linked:
+        names = by_channel.setdefault(decision.channel, set())
+        names.add(decision.recipient)
+        names |= _identities([decision.event, decision.event.get("attributes") or {}])
+    everywhere = {name for names in by_channel.values() for name in names if "@" in name}
+    where: list[Any] = [
+        (col(Decision.channel) == on) & func.lower(col(Decision.recipient)).in_(_lower(names))
+        for on, names in by_channel.items()
+    ]
+    if everywhere:
+        where.append(func.lower(col(Decision.recipient)).in_(_lower(everywhere)))
+    addressed = list(
+        (
+            await session.exec(
+                select(Decision).where(or_(*where)).execution_options(populate_existing=True)
+            )
+        ).all()
+    )
+    every_name = {name for names in by_channel.values() for name in names}
+    decisions = {decision.id: decision for decision in [*linked, *addressed]}
+    for decision in decisions.values():
         decision.recipient = token
         decision.event = _kept(decision.event)
+        decision.detail = _scrubbed(decision.detail, every_name, token)
         session.add(decision)
     return len(decisions)
+
+
+def _lower(names: set[str]) -> list[str]:
+    return sorted({name.lower() for name in names if name})
+
+
+# Attribute and event fields that name or reach a person (beyond the recipient itself).
+_IDENTITY_FIELDS = ("recipient", "email", "requester_email", "requester_id", "chat_id", "user_id")
+
+
+def _identities(payloads: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The addresses that payloads (invitation attributes, stored events) name a person by."""
+    found: set[str] = set()
+    for payload in payloads:
+        if not isinstance(payload, Mapping):
+            continue
+        for name in _IDENTITY_FIELDS:
+            value = payload.get(name)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                found.add(str(value))
+    return found
+
+
+def _scrubbed(detail: str, names: set[str], token: str) -> str:
+    """`detail` with every one of `names` replaced by the token, whatever its case."""
+    for name in sorted(names, key=len, reverse=True):
+        if len(name) >= 3:  # a one- or two-character id would match inside ordinary words
+            detail = re.sub(re.escape(name), token, detail, flags=re.IGNORECASE)
+    return detail

@@ -199,6 +199,59 @@ class TestForget:
                 "priority": "high",
             }
 
+    async def test_a_slack_customer_invited_by_email_leaves_no_email_in_any_decision(
+        self, database: Database
+    ) -> None:
+        async with database.session() as session:
+            respondent = await upsert_respondent(session, "slack", "U0JO", "en")
+            assert respondent.id is not None
+            invitation, _ = await create_invitation(
+                session,
+                new_invitation(
+                    respondent.id, "S-1", address="U0JO", channel="slack", attributes={}
+                ),
+            )
+            await session.commit()
+        for case, recipient, invitation_id, detail in (
+            ("S-1", "jo@example.test", invitation.id, ""),
+            # Quarantined later: no invitation, only the email the help desk sent.
+            ("S-2", "Jo@Example.test", None, "quarantine: Jo@Example.test was asked 2 days ago"),
+            ("S-3", "someone@example.test", None, ""),
+        ):
+            async with database.session() as session:
+                await record_decision(
+                    session,
+                    NewDecision(
+                        source="api",
+                        event_type="case.closed",
+                        case_id=case,
+                        channel="slack",
+                        recipient=recipient,
+                        outcome=DecisionOutcome.SCHEDULED
+                        if invitation_id
+                        else DecisionOutcome.SUPPRESSED,
+                        detail=detail,
+                        event={"case_id": case, "recipient": recipient, "team": "billing"},
+                        invitation_id=invitation_id,
+                    ),
+                )
+                await session.commit()
+
+        async with database.session() as session:
+            result = await forget_respondent(session, "slack", "U0JO", ADMIN)
+            await session.commit()
+
+        assert result is not None and result.decisions == 2
+        theirs = await rows(database, Decision, col(Decision.case_id).in_(["S-1", "S-2"]))
+        for decision in theirs:
+            assert decision.recipient == result.token
+            assert decision.event == {"case_id": decision.case_id, "team": "billing"}
+            assert "example.test" not in decision.detail.lower()
+        (quarantined,) = [d for d in theirs if d.case_id == "S-2"]
+        assert quarantined.detail == f"quarantine: {result.token} was asked 2 days ago"
+        (other,) = await rows(database, Decision, col(Decision.case_id) == "S-3")
+        assert other.recipient == "someone@example.test"
+
     async def test_other_customers_are_untouched(self, database: Database) -> None:
         await surveyed(database, "1001", "T-1", score=3, comment="slow", followup=True)
         other = await surveyed(database, "2002", "T-4", score=10, comment="great", followup=True)
