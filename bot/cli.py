@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -187,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from bot.errors import BotError
     from bot.invite import InvalidInvitation
+    from bot.logs import configure_logging
     from bot.settings import Settings
     from storage.errors import StorageError
     from surveys.errors import SurveyError
@@ -201,12 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     one_shot = ("demo", "send", "surveys", "db", "rules")
     if args.command in one_shot and "CXBOT_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # one-shot commands print their result; INFO lines would bury it
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    logging.getLogger("procrastinate").setLevel(logging.WARNING)  # a line per job otherwise
+    configure_logging(level, settings.log_format)
     try:
         return asyncio.run(_main(args, settings))
     except (StorageError, SurveyError) as failure:

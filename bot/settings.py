@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.logs import LogFormat
 from storage.db import DEFAULT_DATABASE_URL
 
 
@@ -27,6 +28,7 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(None, alias="CXBOT_API_TOKEN")
     surveys_dir: Path | None = Field(None, alias="CXBOT_SURVEYS_DIR")
     log_level: str = Field("INFO", alias="CXBOT_LOG_LEVEL")
+    log_format: LogFormat = Field("text", alias="CXBOT_LOG_FORMAT")
     send_attempts: int = Field(5, alias="CXBOT_SEND_ATTEMPTS", ge=1, le=50)
     max_retry_after: float = Field(300.0, alias="CXBOT_MAX_RETRY_AFTER", gt=0)
     delivery_poll_seconds: float = Field(2.0, alias="CXBOT_DELIVERY_POLL_SECONDS", gt=0)
