@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     hmac_secret: SecretStr | None = Field(None, alias="CXBOT_HMAC_SECRET")
     hmac_allow_untimed: bool = Field(False, alias="CXBOT_HMAC_ALLOW_UNTIMED")
     zendesk_webhook_secret: SecretStr | None = Field(None, alias="ZENDESK_WEBHOOK_SECRET")
+    chatwoot_webhook_secret: SecretStr | None = Field(None, alias="CHATWOOT_WEBHOOK_SECRET")
     embedded_worker: bool = Field(True, alias="CXBOT_EMBEDDED_WORKER")
     worker_concurrency: int = Field(10, alias="CXBOT_WORKER_CONCURRENCY", ge=1, le=200)
     telegram_rate: str = Field("30/second", alias="CXBOT_TELEGRAM_RATE")
@@ -72,6 +73,7 @@ class Settings(BaseSettings):
         "rules_path",
         "hmac_secret",
         "zendesk_webhook_secret",
+        "chatwoot_webhook_secret",
         "alert_telegram_chat",
         "alert_slack_channel",
         "retention_days",

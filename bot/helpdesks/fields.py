@@ -94,3 +94,15 @@ def recipient(
             code="missing_identity",
         )
     return found
+
+
+def lower(value: Any) -> str | None:
+    """A placeholder's value in lower case (priorities: "High" -> "high")."""
+    found = text(value)
+    return found.lower() if found else None
+
+
+def present(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without its missing fields, so that an Event says "Field required" rather than
+    "not a string"."""
+    return {name: value for name, value in data.items() if value is not None}

@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.helpdesks.base import HelpDesk
-from bot.helpdesks.fields import from_query, mapping, recipient, status_type, tag_list, text
+from bot.helpdesks.fields import (
+    from_query,
+    mapping,
+    present,
+    recipient,
+    status_type,
+    tag_list,
+    text,
+)
 from bot.triggers.errors import InvalidEvent
 from bot.triggers.events import to_event
 from surveys.rules import Event
@@ -92,8 +100,7 @@ def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
         "priority": PRIORITIES.get(priority, priority.lower()) if priority else None,
         "attributes": {"helpdesk": "freshdesk", "status": status},
     }
-    present = {name: value for name, value in data.items() if value is not None}
-    return to_event(present, _FIELDS)
+    return to_event(present(data), _FIELDS)
 
 
 def _from_simple(simple: Mapping[str, Any]) -> dict[str, Any]:

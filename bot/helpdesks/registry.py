@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from bot.helpdesks.base import HelpDesk
+from bot.helpdesks.chatwoot import Chatwoot
 from bot.helpdesks.freshdesk import Freshdesk
 from bot.helpdesks.zendesk import Zendesk
 from bot.settings import Settings
@@ -19,4 +20,5 @@ def helpdesks(settings: Settings) -> list[HelpDesk]:
     return [
         Zendesk(webhook_secret=_secret(settings.zendesk_webhook_secret)),
         Freshdesk(),
+        Chatwoot(webhook_secret=_secret(settings.chatwoot_webhook_secret)),
     ]

@@ -12,7 +12,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.helpdesks.base import HelpDesk
-from bot.helpdesks.fields import from_query, mapping, recipient, status_type, tag_list, text
+from bot.helpdesks.fields import (
+    from_query,
+    lower,
+    mapping,
+    present,
+    recipient,
+    status_type,
+    tag_list,
+    text,
+)
 from bot.triggers.auth import VendorSignature
 from bot.triggers.errors import InvalidEvent
 from bot.triggers.events import to_event
@@ -157,11 +166,11 @@ def _trigger_event(ticket: Mapping[str, Any], query: Mapping[str, str]) -> Event
         "team": _name(ticket.get("group")),
         "agent": _name(ticket.get("assignee")),
         "tags": tag_list(ticket.get("tags"), None),  # {{ticket.tags}}: space-separated
-        "priority": _lower(ticket.get("priority")),
+        "priority": lower(ticket.get("priority")),
         "occurred_at": text(ticket.get("updated_at")),
         "attributes": {"helpdesk": "zendesk", "status": status},
     }
-    return to_event(_present(data), _TRIGGER_FIELDS)
+    return to_event(present(data), _TRIGGER_FIELDS)
 
 
 def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, str]) -> Event:
@@ -194,7 +203,7 @@ def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, 
         "team": _id(detail.get("group_id")),
         "agent": _id(detail.get("assignee_id")),
         "tags": tag_list(detail.get("tags"), None),
-        "priority": _lower(detail.get("priority")),
+        "priority": lower(detail.get("priority")),
         "occurred_at": text(body.get("time")),
         "attributes": {
             "helpdesk": "zendesk",
@@ -203,7 +212,7 @@ def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, 
             "requester_id": _id(detail.get("requester_id")),
         },
     }
-    return to_event(_present(data), _SUBSCRIPTION_FIELDS)
+    return to_event(present(data), _SUBSCRIPTION_FIELDS)
 
 
 def _name(value: Any) -> str | None:
@@ -216,18 +225,8 @@ def _id(value: Any) -> str | None:
     return None if found in (None, "0") else found
 
 
-def _lower(value: Any) -> str | None:
-    found = text(value)
-    return found.lower() if found else None
-
-
 def _ticket_of(subject: str | None) -> str | None:
     # "subject": "zen:ticket:35436"
     if subject and subject.startswith("zen:ticket:"):
         return subject.removeprefix("zen:ticket:") or None
     return None
-
-
-def _present(data: dict[str, Any]) -> dict[str, Any]:
-    # Leave out what is missing so the Event says "Field required" rather than "not a string".
-    return {name: value for name, value in data.items() if value is not None}

@@ -17,6 +17,7 @@ class Source(StrEnum):
     API = "api"
     ZENDESK = "zendesk"
     FRESHDESK = "freshdesk"
+    CHATWOOT = "chatwoot"
 
 
 def problems_of(

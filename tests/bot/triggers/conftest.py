@@ -20,6 +20,7 @@ from tests.bot.telegram.botapi import BotAPI
 
 HMAC_SECRET = "test-hmac-secret"
 ZENDESK_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
+CHATWOOT_SECRET = "chatwoot-webhook-secret"
 
 # First match wins: vip first, then sales (half sampled), billing (later), then the rest.
 RULES = """\
@@ -154,6 +155,7 @@ def trigger_settings(
         CXBOT_RULES=rules,
         CXBOT_HMAC_SECRET=HMAC_SECRET,
         ZENDESK_WEBHOOK_SECRET=ZENDESK_SECRET,
+        CHATWOOT_WEBHOOK_SECRET=CHATWOOT_SECRET,
         **overrides,
     )
 

@@ -79,3 +79,51 @@ FRESHDESK_SIMPLE: dict[str, Any] = {
         "ticket_contact_email": "jan@example.com",
     }
 }
+
+# A Chatwoot account webhook's conversation_status_changed, as Chatwoot builds it (the
+# conversation's push data: Conversations::EventDataPresenter, plus event and changes), for a
+# conversation in a Telegram inbox: the contact inbox's source id is the Telegram user id.
+CHATWOOT_RESOLVED: dict[str, Any] = {
+    "event": "conversation_status_changed",
+    "id": 512,
+    "inbox_id": 7,
+    "account": {"id": 3, "name": "Acme"},
+    "channel": "Channel::Telegram",
+    "status": "resolved",
+    "priority": "High",
+    "labels": ["vip", "refund"],
+    "can_reply": True,
+    "additional_attributes": {"chat_id": 1001},
+    "custom_attributes": {"plan": "pro"},
+    "contact_inbox": {"id": 90, "contact_id": 44, "inbox_id": 7, "source_id": "1001"},
+    "meta": {
+        "sender": {
+            "id": 44,
+            "name": "Jan Kowalski",
+            "email": "jan@example.com",
+            "phone_number": None,
+            "identifier": None,
+            "type": "contact",
+            "additional_attributes": {"username": "jank", "language_code": "pl"},
+        },
+        "assignee": {"id": 2, "name": "Ana Novak", "type": "user"},
+        "assignee_type": "User",
+        "team": {"id": 5, "name": "Billing"},
+        "hmac_verified": False,
+    },
+    "messages": [],
+    "unread_count": 0,
+    "timestamp": 1795348800,  # 2026-11-22 12:00 UTC
+    "created_at": 1795262400,
+    "changed_attributes": [{"status": {"previous_value": "open", "current_value": "resolved"}}],
+}
+
+# The same event from an email inbox: the contact is known by email only.
+CHATWOOT_EMAIL_RESOLVED: dict[str, Any] = {
+    **CHATWOOT_RESOLVED,
+    "id": 513,
+    "inbox_id": 8,
+    "channel": "Channel::Email",
+    "additional_attributes": {},
+    "contact_inbox": {"id": 91, "contact_id": 44, "inbox_id": 8, "source_id": "jan@example.com"},
+}

@@ -1,0 +1,184 @@
+"""Chatwoot: an account webhook's conversation_status_changed in, signed by Chatwoot."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.helpdesks.base import HelpDesk
+from bot.helpdesks.fields import (
+    from_query,
+    lower,
+    mapping,
+    present,
+    recipient,
+    status_type,
+    tag_list,
+    text,
+)
+from bot.triggers.auth import VendorSignature
+from bot.triggers.errors import InvalidEvent
+from bot.triggers.events import to_event
+from surveys.rules import Event
+
+# Chatwoot (4.11.2 and later) signs each delivery of a webhook that has a secret: the header
+# carries "sha256=" and the hex HMAC-SHA256 of "<timestamp>." + the raw body, keyed with the
+# webhook's secret; the timestamp (unix seconds) comes in a header of its own.
+SIGNATURE = "X-Chatwoot-Signature"
+TIMESTAMP = "X-Chatwoot-Timestamp"
+MAX_AGE = timedelta(minutes=5)
+# The events of a conversation whose status changed; older versions also sent a
+# conversation_resolved of their own.
+EVENTS = ("conversation_status_changed", "conversation_resolved")
+TELEGRAM_INBOX = "Channel::Telegram"
+_FIELDS = {
+    "case_id": "id",
+    "type": "status",
+    "team": "meta.team.name",
+    "agent": "meta.assignee.name",
+    "tags": "labels",
+    "priority": "priority",
+    "occurred_at": "timestamp",
+    "recipient": "contact_inbox.source_id",
+}
+
+
+class Chatwoot(HelpDesk):
+    """Chatwoot's account webhooks, signed with the webhook's secret (CHATWOOT_WEBHOOK_SECRET)."""
+
+    name = "chatwoot"
+    title = "Chatwoot"
+
+    def __init__(self, *, webhook_secret: str | None = None) -> None:
+        self.webhook_secret = webhook_secret
+
+    def event(self, body: Any, query: Mapping[str, str]) -> Event:
+        return chatwoot_event(body, query)
+
+    def signature(self) -> VendorSignature | None:
+        return ChatwootSignature(self.webhook_secret) if self.webhook_secret else None
+
+
+def chatwoot_signature(body: bytes, timestamp: str, secret: str) -> str:
+    """The X-Chatwoot-Signature value for `body` sent at `timestamp` (unix seconds)."""
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChatwootSignature:
+    """Chatwoot's signing headers, checked with the webhook's secret."""
+
+    secret: str
+    header: str = SIGNATURE
+    description: str = (
+        f"Chatwoot's signing headers ({SIGNATURE} and {TIMESTAMP}, signed with "
+        "CHATWOOT_WEBHOOK_SECRET)"
+    )
+
+    def problem(self, headers: Mapping[str, str], body: bytes, now: datetime) -> str | None:
+        stamp = headers.get(TIMESTAMP, "").strip()
+        if not stamp.isdigit() or len(stamp) > 12:
+            return f"send {TIMESTAMP} with the time Chatwoot signed at (unix seconds)"
+        signed_at = datetime.fromtimestamp(int(stamp), UTC)
+        if abs(now.replace(tzinfo=UTC) - signed_at) > MAX_AGE:
+            return (
+                f"the Chatwoot signature timestamp {stamp} is more than "
+                f"{int(MAX_AGE.total_seconds() // 60)} minutes from now (a replay, or a "
+                "clock that is off)"
+            )
+        given = headers[SIGNATURE].strip().lower()
+        expected = chatwoot_signature(body, stamp, self.secret)
+        if not secrets.compare_digest(given.encode(), expected.encode()):
+            return f"the {SIGNATURE} header does not match the body and timestamp"
+        return None
+
+
+def chatwoot_event(body: Any, query: Mapping[str, str]) -> Event:
+    """The event in a Chatwoot webhook request; InvalidEvent says what the payload lacks."""
+    if not isinstance(body, dict):
+        raise InvalidEvent.at("body", "the body must be a JSON object", code="invalid_json")
+    try:
+        return _event(body, query)
+    except InvalidEvent as failure:
+        raise failure.about(_known(body, query)) from None
+
+
+def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str | None]:
+    """What a refused payload still says about its conversation, for `/why`."""
+    status = text(body.get("status"))
+    telegram = text(body.get("channel")) == TELEGRAM_INBOX
+    return {
+        "case_id": text(body.get("id")),
+        "type": status_type(status) if status else None,
+        "channel": "telegram" if telegram else text(query.get("channel")),
+        "team": text(mapping(mapping(body.get("meta")).get("team")).get("name")),
+    }
+
+
+def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
+    kind = text(body.get("event"))
+    if kind not in EVENTS:
+        raise InvalidEvent.at(
+            "event",
+            f"cxbot takes {' and '.join(EVENTS)}; subscribe the webhook to "
+            "'Conversation Status Changed' only",
+        )
+    meta = mapping(body.get("meta"))
+    contact = mapping(meta.get("sender"))
+    inbox_channel = text(body.get("channel"))
+    telegram = inbox_channel == TELEGRAM_INBOX
+    # A Telegram inbox's customer is on Telegram, whatever the hook URL says for the others.
+    where = from_query({**query, "channel": "telegram"} if telegram else query)
+    status = text(body.get("status"))
+    if status is None:
+        raise InvalidEvent.at("status", "the conversation's status is missing")
+    # Chatwoot keeps a Telegram contact's user id as the contact inbox's source id, and the
+    # private chat's id (the same number) in the conversation's additional attributes.
+    chat_id = None
+    if telegram:
+        chat_id = text(mapping(body.get("contact_inbox")).get("source_id")) or text(
+            mapping(body.get("additional_attributes")).get("chat_id")
+        )
+    data = {
+        **where,
+        "type": status_type(status),
+        "case_id": text(body.get("id")),
+        "recipient": recipient(
+            where["channel"],
+            explicit=None,
+            chat_id=chat_id,
+            email=text(contact.get("email")),
+            helpdesk="Chatwoot",
+            chat_id_field="contact_inbox.source_id",
+        ),
+        "team": text(mapping(meta.get("team")).get("name")),
+        "agent": text(mapping(meta.get("assignee")).get("name")),
+        "tags": tag_list(body.get("labels"), ","),
+        "priority": lower(body.get("priority")),
+        "occurred_at": _moment(body.get("timestamp")),
+        "attributes": present(
+            {
+                "helpdesk": "chatwoot",
+                "event": kind,
+                "status": status,
+                "account_id": text(mapping(body.get("account")).get("id")),
+                "inbox_id": text(body.get("inbox_id")),
+                "inbox_channel": inbox_channel,
+                "requester_id": text(contact.get("id")),
+            }
+        ),
+    }
+    return to_event(present(data), _FIELDS)
+
+
+def _moment(value: Any) -> str | None:
+    # Chatwoot sends times as unix seconds.
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    return None
