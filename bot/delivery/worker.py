@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 60.0
 # How often stop() asks again until the worker has stopped (see QueueWorker.stop).
 STOP_ASK_S = 0.2
+# How often a worker looks whether the queue outgrew its statistics (one cheap query).
+STATISTICS_CHECK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,13 @@ class QueueWorker:
         options = self.options
         if self.before is not None:
             await self.before()
-        reviving = (
-            asyncio.create_task(self._revive_forever(), name="cxbot stalled jobs")
+        upkeep = (
+            [
+                asyncio.create_task(self._revive_forever(), name="cxbot stalled jobs"),
+                asyncio.create_task(self._keep_statistics(), name="cxbot queue statistics"),
+            ]
             if self.queue.persistent
-            else None
+            else []
         )
         # What App.run_worker_async does, keeping the Worker, so that stop() can ask it to stop
         # instead of cancelling it (see there).
@@ -117,9 +122,9 @@ class QueueWorker:
         try:
             await self._worker.run()  # type: ignore[no-untyped-call]
         finally:
-            if reviving is not None:
-                reviving.cancel()
-                await asyncio.gather(reviving, return_exceptions=True)
+            for task in upkeep:
+                task.cancel()
+            await asyncio.gather(*upkeep, return_exceptions=True)
 
     async def _revive_forever(self) -> None:
         while True:
@@ -128,6 +133,14 @@ class QueueWorker:
             except Exception:
                 log.exception("looking for stalled jobs failed; trying again")
             await asyncio.sleep(self.options.heartbeat_seconds)
+
+    async def _keep_statistics(self) -> None:
+        while True:
+            try:
+                await self.queue.refresh_statistics()
+            except Exception as error:  # the database is away: the fetch has no use for it now
+                log.warning("renewing the job queue's statistics failed (%s); trying again", error)
+            await asyncio.sleep(STATISTICS_CHECK_S)
 
     async def wait(self) -> None:
         """Until the worker ends by itself (it does only on a fatal error)."""

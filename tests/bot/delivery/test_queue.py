@@ -1,0 +1,93 @@
+"""The job queue's upkeep on PostgreSQL: the index procrastinate's fetch needs, fresh statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+
+from bot.delivery.queue import LOCK_INDEX, SCHEMA, JobQueue, postgres_conninfo
+
+BACKLOG = 1500
+
+
+@pytest.fixture
+async def queue(postgres_url: str) -> AsyncIterator[JobQueue]:
+    opened = JobQueue(postgres_url, concurrency=2)
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+def execute(postgres_url: str, statement: str) -> list[tuple[object, ...]]:
+    conninfo = postgres_conninfo(postgres_url)
+    with psycopg.connect(conninfo, autocommit=True, options=f"-c search_path={SCHEMA}") as conn:
+        cursor = conn.execute(statement)
+        return cursor.fetchall() if cursor.description else []
+
+
+def lock_index(postgres_url: str) -> list[tuple[object, ...]]:
+    return execute(
+        postgres_url,
+        f"SELECT indexdef FROM pg_indexes WHERE schemaname = '{SCHEMA}' "
+        f"AND indexname = '{LOCK_INDEX}'",
+    )
+
+
+def planned_rows(postgres_url: str) -> float:
+    [(rows,)] = execute(
+        postgres_url,
+        f"SELECT reltuples FROM pg_class WHERE oid = '{SCHEMA}.procrastinate_jobs'::regclass",
+    )
+    assert isinstance(rows, float)
+    return rows
+
+
+async def test_the_lock_index_is_made_again_on_start_when_missing(
+    queue: JobQueue, postgres_url: str
+) -> None:
+    [(definition,)] = lock_index(postgres_url)
+    assert "(lock)" in str(definition) and "todo" in str(definition) and "doing" in str(definition)
+
+    # procrastinate's schema management (a migration, a reinstall) knows nothing of it.
+    execute(postgres_url, f"DROP INDEX {SCHEMA}.{LOCK_INDEX}")
+    again = JobQueue(postgres_url, concurrency=1)
+    await again.open()
+    await again.close()
+
+    assert len(lock_index(postgres_url)) == 1
+
+
+async def test_a_backlog_queued_at_once_gets_fresh_statistics_once(
+    queue: JobQueue, postgres_url: str
+) -> None:
+    execute(postgres_url, f"ANALYZE {SCHEMA}.procrastinate_jobs")  # taken while empty
+    assert planned_rows(postgres_url) == 0
+    assert await queue.refresh_statistics() is False
+
+    execute(
+        postgres_url,
+        f"INSERT INTO {SCHEMA}.procrastinate_jobs (queue_name, task_name, lock, args, priority) "
+        "SELECT 'cxbot', 'cxbot.send', 'cxbot.send:' || i, "
+        f"jsonb_build_object('invitation_id', i), -i FROM generate_series(1, {BACKLOG}) AS i",
+    )
+    # The inserting session's counts reach PostgreSQL's statistics within a second or so.
+    deadline = time.monotonic() + 10.0
+    while not await queue.refresh_statistics():
+        assert time.monotonic() < deadline, "the backlog was never analysed"
+        await asyncio.sleep(0.1)
+
+    assert planned_rows(postgres_url) == BACKLOG
+    assert await queue.refresh_statistics() is False  # nothing grew since
+
+
+async def test_without_postgres_there_is_nothing_to_analyse() -> None:
+    queue = JobQueue("sqlite+aiosqlite:///unused.db", concurrency=1)
+    await queue.open()
+    try:
+        assert await queue.refresh_statistics() is False
+    finally:
+        await queue.close()
