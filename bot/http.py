@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.triggers import Credentials, add_trigger_routes
 from storage.answers import answers_for
 from storage.invitations import get_invitation
-from storage.tables import Invitation
+from storage.tables import Invitation, InvitationStatus
 from surveys.errors import UnknownSurvey
 
 SERVICES = web.AppKey("services", Services)
@@ -41,7 +41,9 @@ def _authorized(request: web.Request) -> web.Response | None:
     return None
 
 
-def invitation_json(invitation: Invitation) -> dict[str, Any]:
+def invitation_json(invitation: Invitation, link: str | None = None) -> dict[str, Any]:
+    """The invitation as the API shows it; ``link`` is its Telegram link (None elsewhere)."""
+
     def stamp(value: Any) -> str | None:
         return value.isoformat() + "Z" if value is not None else None
 
@@ -50,7 +52,9 @@ def invitation_json(invitation: Invitation) -> dict[str, Any]:
         "survey": invitation.survey_id,
         "case_id": invitation.case_id,
         "channel": invitation.channel,
-        "recipient": invitation.address,
+        # None while a survey waits for its link: nobody knows the person's chat yet.
+        "recipient": invitation.address or None,
+        "link": link,
         "language": invitation.language,
         "attributes": invitation.attributes,
         "status": invitation.status,
@@ -94,9 +98,10 @@ async def create_invitation(request: web.Request) -> web.Response:
         return error(502, "channel_error", f"could not check the recipient: {failure.reason}")
     invitation = receipt.invitation
     assert invitation.id is not None
-    if receipt.created:
+    if receipt.created and invitation.status != InvitationStatus.AWAITING_LINK:
         await services.delivery.submit(invitation.id)
-    return web.json_response(invitation_json(invitation), status=202 if receipt.created else 200)
+    body = invitation_json(invitation, await services.link(invitation))
+    return web.json_response(body, status=202 if receipt.created else 200)
 
 
 async def show_invitation(request: web.Request) -> web.Response:
@@ -111,7 +116,7 @@ async def show_invitation(request: web.Request) -> web.Response:
         answers = await answers_for(session, invitation_id) if invitation else []
     if invitation is None:
         return error(404, "not_found", f"no invitation {invitation_id}")
-    body = invitation_json(invitation)
+    body = invitation_json(invitation, await request.app[SERVICES].link(invitation))
     body["answers"] = [
         {
             "question": a.question_id,

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from bot.channel import Channel
+from bot.addressing import LINK_CHANNELS, PersonRef, addressee, identities_of
+from bot.channel import Channel, Recipient
 from bot.errors import ChannelNotConfigured, InvalidRecipient
 from storage.clock import utcnow
 from storage.db import Database
 from storage.invitations import NewInvitation, create_invitation
-from storage.respondents import upsert_respondent
-from storage.tables import Invitation
+from storage.tables import Invitation, InvitationStatus
 from surveys.catalog import Catalog
 
 # Channels cxbot speaks, and what turns each one on.
@@ -31,7 +32,12 @@ class InvitationRequest(BaseModel):
 
     survey: str = Field(min_length=1, max_length=64)
     channel: str = Field(min_length=1, max_length=32)
-    recipient: str = Field(min_length=1, max_length=320)
+    # What a help desk knows of the customer (email, requester id); before `recipient`, which
+    # may be left out when it is given: a Telegram invitation then goes to the person's known
+    # chat, or waits for its link to be opened.
+    person: PersonRef | None = None
+    # The chat: Telegram chat id, Slack user id or email.
+    recipient: str | None = Field(None, min_length=1, max_length=320, validate_default=True)
     case_id: str = Field(min_length=1, max_length=200)
     attributes: dict[str, Any] = Field(default_factory=dict)
     language: str | None = Field(None, min_length=2, max_length=16)
@@ -43,6 +49,13 @@ class InvitationRequest(BaseModel):
         # Telegram ids are numbers; accept them as JSON numbers too.
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
+        return value
+
+    @field_validator("recipient")
+    @classmethod
+    def _someone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("person") is None:
+            raise ValueError("Field required: the chat, or else the person (email, requester)")
         return value
 
 
@@ -86,27 +99,49 @@ async def invite(
             "language",
             f"survey '{survey.id}' speaks {', '.join(survey.languages)}, not '{language}'",
         )
-    try:
-        recipient = await channel.resolve_recipient(request.recipient, request.user)
-    except InvalidRecipient as error:
-        raise InvalidInvitation("recipient", error.message) from error
+    recipient = await _recipient(channel, request)
+    identities = identities_of(request.recipient, request.person)
     async with database.session() as session:
-        respondent = await upsert_respondent(
-            session, channel.name, recipient.external_id, recipient.language
-        )
-        assert respondent.id is not None
+        to = await addressee(session, channel.name, recipient, identities)
+        assert to.respondent.id is not None
+        now = utcnow()
         invitation, created = await create_invitation(
             session,
             NewInvitation(
                 survey_id=survey.id,
                 case_id=request.case_id,
                 channel=channel.name,
-                address=recipient.address,
-                respondent_id=respondent.id,
+                address=to.address,
+                respondent_id=to.respondent.id,
                 language=language,
                 attributes=request.attributes,
-                scheduled_at=utcnow(),
+                scheduled_at=now,
+                status=(
+                    InvitationStatus.AWAITING_LINK
+                    if to.awaiting_link
+                    else InvitationStatus.SCHEDULED
+                ),
+                # A link not opened in the survey's time closes like an unanswered survey.
+                expires_at=now + timedelta(hours=survey.expiry_hours) if to.awaiting_link else None,
             ),
         )
         await session.commit()
     return Receipt(invitation, created)
+
+
+async def _recipient(channel: Channel, request: InvitationRequest) -> Recipient | None:
+    """The checked chat recipient; None when only the person is known on a link channel."""
+    given = request.recipient
+    if given is None and channel.name not in LINK_CHANNELS:
+        email = request.person.email if request.person is not None else None
+        if email is None:
+            raise InvalidInvitation(
+                "recipient", f"{channel.name} needs the recipient, or the person's email"
+            )
+        given = email  # Slack finds its user by email
+    if given is None:
+        return None
+    try:
+        return await channel.resolve_recipient(given, request.user)
+    except InvalidRecipient as error:
+        raise InvalidInvitation("recipient", error.message) from error

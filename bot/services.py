@@ -22,6 +22,7 @@ from bot.telegram.alerts import TelegramAlerts
 from bot.triggers import RuleBook, Triggers
 from storage.db import Database
 from storage.state import BaseStateStore, open_state_store
+from storage.tables import Invitation
 from surveys.catalog import Catalog
 
 
@@ -50,6 +51,12 @@ class Services:
         return await invite(
             request, catalog=self.catalog, database=self.database, channels=self.channels
         )
+
+    async def link(self, invitation: Invitation) -> str | None:
+        """The invitation's link for the customer to open (Telegram), or None."""
+        if self.telegram is None:
+            return None
+        return await self.telegram.links.link(invitation)
 
     async def close(self) -> None:
         await self.triggers.stop()

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     report_min_n: int = Field(30, alias="CXBOT_REPORT_MIN_N", ge=1)
 
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_bot_username: str | None = Field(
+        None, alias="TELEGRAM_BOT_USERNAME", pattern=r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$"
+    )
     telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL")
     telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: SecretStr | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
@@ -78,6 +81,7 @@ class Settings(BaseSettings):
         "alert_slack_channel",
         "retention_days",
         "telegram_bot_token",
+        "telegram_bot_username",
         "telegram_webhook_url",
         "telegram_webhook_secret",
         "slack_bot_token",

@@ -33,6 +33,8 @@ class Message(StrEnum):
     COMMENT_MODAL_TITLE = "comment_modal_title"
     SUBMIT = "submit"
     REMINDER = "reminder"
+    LINK_TAKEN = "link_taken"
+    LINK_UNKNOWN = "link_unknown"
 
 
 # Polish addresses the customer as "Ty" (capitalised Twój/Ci/Cię, as in customer mail);
@@ -140,6 +142,22 @@ _CATALOG: dict[Message, Texts] = {
         "en": "A quick reminder: we would still love to hear what you think.",
         "pl": "Przypominamy: wciąż chętnie poznamy Twoją opinię.",
         "ro": "Un mic memento: ne-ar plăcea în continuare să aflăm părerea ta.",
+    },
+    Message.LINK_TAKEN: {
+        "en": "This survey link has already been used from another Telegram account, so it "
+        "can't be answered here. Thank you all the same!",
+        "pl": "Ten link do ankiety został już użyty na innym koncie Telegram, więc nie można "
+        "na nią tutaj odpowiedzieć. Mimo to dziękujemy!",
+        "ro": "Acest link de sondaj a fost deja folosit de pe alt cont de Telegram, așa că nu "
+        "se poate răspunde aici. Îți mulțumim oricum!",
+    },
+    Message.LINK_UNKNOWN: {
+        "en": "Sorry, this survey link isn't valid. Please check that you opened the whole "
+        "link you were sent.",
+        "pl": "Przepraszamy, ten link do ankiety jest nieprawidłowy. Sprawdź, czy otwierasz "
+        "cały otrzymany link.",
+        "ro": "Ne pare rău, acest link de sondaj nu este valid. Verifică dacă ai deschis "
+        "linkul complet primit.",
     },
 }
 

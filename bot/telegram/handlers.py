@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from pydantic import ValidationError
 
 from bot.channel import Receipt
 from bot.errors import DeliveryFailed
+from bot.links import LinkOpener
 from bot.runner import Outcome, SurveyRunner, notice_language
 from bot.telegram.callbacks import SKIP_VALUE, SurveyButton
+from bot.telegram.links import start_token
 from surveys.conversation import Skip, Tap
 from surveys.messages import Message as Text
 from surveys.messages import message
@@ -24,7 +26,7 @@ CHANNEL = "telegram"
 MAX_NOTICE = 200
 
 
-def build_router(runner: SurveyRunner) -> Router:
+def build_router(runner: SurveyRunner, links: LinkOpener | None = None) -> Router:
     router = Router(name="surveys")
 
     # `receipt` comes from HandleOnce (bot/telegram/dedupe.py), by aiogram's keyword injection.
@@ -54,10 +56,16 @@ def build_router(runner: SurveyRunner) -> Router:
         await answer.finish(outcome)
 
     @router.message(Command("start", "help"))
-    async def on_start(msg: Message) -> None:
+    async def on_start(msg: Message, command: CommandObject) -> None:
         if msg.from_user is None:
             return
-        outcome = await runner.remind(CHANNEL, str(msg.from_user.id), msg.from_user.language_code)
+        actor, hint = str(msg.from_user.id), msg.from_user.language_code
+        # An invitation's link (t.me/<bot>?start=<token>) opens a private chat with the bot.
+        token = start_token(command.args) if command.command == "start" else None
+        if token is not None and links is not None and msg.chat.type == "private":
+            outcome = await links.open(CHANNEL, token, actor, str(msg.chat.id), hint)
+        else:
+            outcome = await runner.remind(CHANNEL, actor, hint)
         await _show(msg, outcome)
 
     @router.message()

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.admin.commands import AdminCommands
 from bot.alerts import DetractorAlerts
+from bot.links import LinkOpener
 from bot.runner import SurveyRunner
 from bot.settings import Settings
 from bot.telegram.admin import build_admin_router
@@ -22,6 +23,7 @@ from bot.telegram.alerts import build_alert_router
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.dedupe import HandleOnce
 from bot.telegram.handlers import build_router
+from bot.telegram.links import InvitationLinks
 from bot.telegram.retry import RetryAfter
 from storage.state import BaseStateStore
 
@@ -47,6 +49,7 @@ class TelegramService:
         session.middleware(RetryAfter(settings.send_attempts, settings.max_retry_after))
         self.bot = Bot(token=token, session=session)
         self.channel = TelegramChannel(self.bot)
+        self.links = InvitationLinks(self.bot, settings.telegram_bot_username)
         # Survey progress lives in our own state store (bot/conversations.py), not aiogram's FSM.
         self.dispatcher = Dispatcher(disable_fsm=True)
         self._token = token
@@ -66,7 +69,7 @@ class TelegramService:
             self.dispatcher.include_router(build_alert_router(alerts))
         if admin is not None:  # before the survey router, whose /help and catch-all come first
             self.dispatcher.include_router(build_admin_router(admin))
-        self.dispatcher.include_router(build_router(runner))
+        self.dispatcher.include_router(build_router(runner, LinkOpener(runner, runner.database)))
 
     @property
     def webhook_path(self) -> str | None:
