@@ -1,69 +1,16 @@
-"""How far a score can be trusted: 95% margins of error, the minimum n, scores from counts."""
+"""Scores rebuilt from counts, and whether n is enough to read one as more than indicative.
+
+Intervals live in surveys.intervals, tests of a change in surveys.significance.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 from surveys.definitions import BANDS, SCALES, Band, QuestionKind, band_of
 from surveys.scoring import Score
 
-__all__ = [
-    "Z_95",
-    "ces_margin",
-    "margin_of_error",
-    "nps_margin",
-    "percent_margin",
-    "score_from_counts",
-    "trustworthy",
-]
-
-Z_95 = 1.96  # two-sided 95% of a normal distribution
-
-
-def nps_margin(promoters: int, detractors: int, n: int) -> float | None:
-    """±NPS points: 1.96 * sqrt((pp + pd - (pp - pd)^2) / n) * 100, shares pp and pd of n."""
-    if n <= 0:
-        return None
-    pp, pd = promoters / n, detractors / n
-    # pp + pd - (pp - pd)^2 is the variance of one answer scored +1 / 0 / -1; never negative
-    # mathematically, but rounding can make it -1e-17 when everyone is a promoter.
-    variance = max(pp + pd - (pp - pd) ** 2, 0.0)
-    return Z_95 * math.sqrt(variance / n) * 100
-
-
-def percent_margin(hits: int, n: int) -> float | None:
-    """±percentage points of a share (CSAT satisfied, CES easy): 1.96 * sqrt(p(1-p)/n) * 100."""
-    if n <= 0:
-        return None
-    p = hits / n
-    return Z_95 * math.sqrt(max(p * (1 - p), 0.0) / n) * 100
-
-
-def ces_margin(distribution: Mapping[int, int]) -> float | None:
-    """± of the mean effort: 1.96 * s / sqrt(n), s the sample standard deviation (n - 1).
-
-    None below two answers, where a sample has no spread to measure.
-    """
-    n = sum(distribution.values())
-    if n < 2:
-        return None
-    mean = sum(value * count for value, count in distribution.items()) / n
-    variance = sum(count * (value - mean) ** 2 for value, count in distribution.items()) / (n - 1)
-    return Z_95 * math.sqrt(variance) / math.sqrt(n)
-
-
-def margin_of_error(score: Score) -> float | None:
-    """The 95% margin of `score.value`, in its own unit (NPS points, CSAT %, CES scale)."""
-    if score.kind is QuestionKind.NPS:
-        return nps_margin(
-            score.counts[Band.PROMOTER.value], score.counts[Band.DETRACTOR.value], score.n
-        )
-    if score.kind is QuestionKind.CSAT:
-        return percent_margin(score.counts[Band.SATISFIED.value], score.n)
-    if score.kind is QuestionKind.CES:
-        return ces_margin(score.distribution)
-    raise ValueError(f"{score.kind.value} questions have no score")
+__all__ = ["score_from_counts", "trustworthy"]
 
 
 def trustworthy(n: int, min_n: int) -> bool:

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 
 from storage.reports import CommentsPage, GroupScore, ScoreSummary
 from surveys.definitions import BANDS, SCALES, Band, QuestionKind
+from surveys.intervals import Interval, easy_interval
 from surveys.report_query import ReportQuery
 from surveys.scoring import Score
-from surveys.stats import percent_margin
+from surveys.significance import Change
 
 __all__ = ["comments_text", "export_caption", "report_text", "score_value", "summary_text"]
 
@@ -98,13 +99,25 @@ def _headline(summary: ScoreSummary) -> str:
     name = summary.kind.value.upper()
     if score.value is None:
         return f"{name} n/a (n=0)"
-    margin = summary.margin_of_error
-    spread = f", ±{_number(summary.kind, margin)}" if margin is not None else ""
+    spread = f", {_interval(summary.kind, summary.interval)}" if summary.interval else ""
     headline = f"{name} {score_value(summary.kind, score.value)} (n={score.n}{spread})"
     if summary.kind is QuestionKind.CES and score.percent_easy is not None:
-        easy_margin = percent_margin(score.counts[Band.EASY.value], score.n)
-        headline += f" · {score.percent_easy:.0f}% easy (±{easy_margin or 0:.0f})"
+        easy = easy_interval(score)
+        within = f" ({_interval(QuestionKind.CSAT, easy)})" if easy else ""
+        headline += f" · {score.percent_easy:.0f}% easy{within}"
     return headline
+
+
+def _interval(kind: QuestionKind, interval: Interval | None) -> str:
+    """'95% CI +6..+31' (NPS), '95% CI 69..90%' (a percent), '95% CI 5.3..6.2' (CES)."""
+    if interval is None:
+        return ""
+    if kind is QuestionKind.NPS:
+        low, high = _signed(kind, interval.low), _signed(kind, interval.high)
+        return f"95% CI {low}..{high}"
+    if kind is QuestionKind.CSAT:
+        return f"95% CI {interval.low:.0f}..{interval.high:.0f}%"
+    return f"95% CI {interval.low:.1f}..{interval.high:.1f}"
 
 
 def _body(summary: ScoreSummary) -> list[str]:
@@ -116,18 +129,30 @@ def _body(summary: ScoreSummary) -> list[str]:
             lines.append(_line(_BAND_NAMES[band], f"{count:>4}  {100 * count / score.n:>3.0f}%"))
         if summary.kind is not QuestionKind.NPS:
             lines.append(_line("scores", _distribution(score)))
+        if summary.kind is QuestionKind.CSAT and score.mean is not None:
+            lines.append(_line("mean", f"{score.mean:.1f} / {SCALES[summary.kind][1]}"))
     else:
         lines.append("no answers in this period")
-    if summary.sent:
-        rate = 100 * (summary.response_rate or 0.0)
-        lines.append(_line("response rate", f"{summary.answered}/{summary.sent} ({rate:.0f}%)"))
-    else:
-        lines.append(_line("response rate", "no invitations sent in this period"))
+    lines.append(_line("response rate", _response_rate(summary)))
     lines.append(_line("change", _change(summary)))
     if score.n and not summary.trustworthy:
         lines.append(f"⚠ fewer than {summary.min_n} answers: treat as indicative")
     lines += _groups(summary)
     return lines
+
+
+def _response_rate(summary: ScoreSummary) -> str:
+    """'148/402 sent (37%) · 12 failed (9 blocked the bot)': answered of those that arrived,
+    and those that never did."""
+    if summary.sent:
+        rate = 100 * (summary.response_rate or 0.0)
+        text = f"{summary.answered}/{summary.sent} sent ({rate:.0f}%)"
+    else:
+        text = "no invitations sent in this period"
+    if summary.failed:
+        blocked = f" ({summary.blocked} blocked the bot)" if summary.blocked else ""
+        text += f" · {summary.failed} failed{blocked}"
+    return text
 
 
 def _change(summary: ScoreSummary) -> str:
@@ -138,7 +163,18 @@ def _change(summary: ScoreSummary) -> str:
     if summary.delta is None:
         return f"{previous} was {was}"
     unit = " pts" if summary.kind is QuestionKind.CSAT else ""
-    return f"{_signed(summary.kind, summary.delta)}{unit} vs {previous} ({was})"
+    observed = f"{_signed(summary.kind, summary.delta)}{unit} vs {previous} ({was})"
+    return f"{observed}: {_verdict(summary.kind, summary.change)}"
+
+
+def _verdict(kind: QuestionKind, change: Change | None) -> str:
+    """'significant (95% CI ...)', 'within the noise (95% CI ...)' or why there is no test."""
+    if change is None:
+        return "too few answers to test"
+    span = f"{_signed(kind, change.low)}..{_signed(kind, change.high)}"
+    span += " pts" if kind is QuestionKind.CSAT else ""
+    word = "significant" if change.significant else "within the noise"
+    return f"{word} (95% CI {span})"
 
 
 def _groups(summary: ScoreSummary) -> list[str]:
@@ -149,7 +185,7 @@ def _groups(summary: ScoreSummary) -> list[str]:
         rows += [("best agents", summary.best_agents), ("worst agents", summary.worst_agents)]
     lines = [_line(label, _listed(summary.kind, groups)) for label, groups in rows if groups]
     if summary.score.n and not lines and rows:
-        lines.append(f"no team or agent has {summary.min_n} answers yet")
+        lines.append(f"no team or agent with {summary.min_n}+ answers stands out from the rest")
     return lines
 
 
@@ -178,10 +214,6 @@ def _signed(kind: QuestionKind, value: float) -> str:
     if rounded == 0:  # never "-0" nor "+0"
         return f"{0:.{digits}f}"
     return f"{rounded:+.{digits}f}"
-
-
-def _number(kind: QuestionKind, value: float) -> str:
-    return f"{value:.1f}" if kind is QuestionKind.CES else f"{value:.0f}"
 
 
 def _line(label: str, text: str) -> str:

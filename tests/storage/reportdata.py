@@ -31,6 +31,7 @@ class Seed:
     respondent_language: str | None = None
     channel: str = "telegram"
     survey: str | None = None  # None: the built-in survey named like the kind
+    failure: str | None = None  # a reason: the invitation failed, never sent (due at `sent`)
 
     @property
     def survey_id(self) -> str:
@@ -100,11 +101,18 @@ def _invitation(number: int, row: Seed) -> dict[str, Any]:
         "team": row.team,
         "agent": row.agent,
         "tags": "," + ",".join(row.tags) + "," if row.tags else None,
-        "status": "completed" if row.score is not None else "sent",
+        "status": _status(row),
+        "failure_reason": row.failure,
         "created_at": row.sent - HOUR,
-        "scheduled_at": row.sent - HOUR,
-        "sent_at": row.sent,
+        "scheduled_at": row.sent - HOUR if row.failure is None else row.sent,
+        "sent_at": row.sent if row.failure is None else None,
     }
+
+
+def _status(row: Seed) -> str:
+    if row.failure is not None:
+        return "failed"
+    return "completed" if row.score is not None else "sent"
 
 
 def _answer(

@@ -20,6 +20,7 @@ from storage.reports.summary import TOP
 from surveys.definitions import SCALES, QuestionKind
 from surveys.report_query import ReportQuery, parse_report_args
 from surveys.scoring import Score, score
+from surveys.significance import compare
 from tests.storage.reportdata import T0, Seed, clear, seed
 
 NOW = T0 + timedelta(days=30)
@@ -158,16 +159,23 @@ async def test_reports_equal_scoring_on_the_same_rows(
             for name, members in groups.items()
             if (group_score := scores_of(members, kind, query.start, query.end)).n >= min_n
         }
+        apart = {}
+        for name, group_score in eligible.items():
+            others = [row for row in chosen if getattr(row, attribute) != name]
+            rest = scores_of(others, kind, query.start, query.end)
+            change = compare(group_score, rest) if rest.n else None
+            if change is not None and change.significant:
+                apart[name] = change
         listed = best + worst
         assert len({group.name for group in listed}) == len(listed)
-        shown = min(TOP, (len(eligible) + 1) // 2)
-        assert len(best) == shown and len(worst) == min(TOP, len(eligible) - shown)
+        ranked = sorted(apart, key=lambda n: (-(eligible[n].value or 0), -eligible[n].n, n))
+        above = [name for name in ranked if apart[name].low > 0]
+        below = [name for name in reversed(ranked) if apart[name].high < 0]
+        assert [g.name for g in best] == above[:TOP]
+        assert [g.name for g in worst] == below[:TOP]
         for group in listed:
             assert (group.value, group.n) == (eligible[group.name].value, eligible[group.name].n)
-        values = {name: s.value for name, s in eligible.items() if s.value is not None}
-        rest = [v for name, v in values.items() if name not in {g.name for g in listed}]
-        assert all(min(g.value for g in best) >= v for v in rest) if best else not rest
-        assert all(max(g.value for g in worst) <= v for v in rest) if worst else True
+            assert group.change == apart[group.name]
 
     weeks: defaultdict[date, list[Seed]] = defaultdict(list)
     for row in chosen:

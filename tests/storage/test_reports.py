@@ -101,8 +101,13 @@ class TestScoreSummary:
         assert summary.previous is not None
         assert (summary.previous.n, summary.previous.value) == (4, -50.0)
         assert summary.delta == 70.0
-        # pp .5, pd .3: 1.96 * sqrt((.8 - .04) / 10) * 100
-        assert summary.margin_of_error == pytest.approx(54.0332, abs=1e-3)
+        # Rocks' adjusted Wald: pp' 5.75/13, pd' 3.75/13, 1.96 * sqrt(v / 13) around 15.4.
+        assert summary.interval is not None
+        assert (summary.interval.low, summary.interval.high) == pytest.approx(
+            (-30.326, 61.095), abs=1e-3
+        )
+        # -50 (n=4) to +20 (n=10): within the noise.
+        assert summary.change is not None and not summary.change.significant
         assert summary.trustworthy and summary.min_n == 3
 
     async def test_sent_counts_every_survey_unless_told_which_ask_the_kind(
@@ -114,23 +119,53 @@ class TestScoreSummary:
         # + nps-onboarding, + the csat and ces invitations (sent, but without an nps answer)
         assert (summary.sent, summary.answered) == (17, 9)
 
-    async def test_best_and_worst_leave_out_groups_below_min_n(self, database: Database) -> None:
+    async def test_best_and_worst_leave_out_small_groups_and_noise(
+        self, database: Database
+    ) -> None:
         await seeded(database)
         async with database.session() as session:
             summary = await score_summary(session, query("30d"), NPS, min_n=3)
-            strict = await score_summary(session, query("30d"), NPS, min_n=4)
-        third = 100 / 3
-        assert summary.best_teams == (GroupScore("support", pytest.approx(third), 3),)
-        assert summary.worst_teams == (GroupScore("billing", pytest.approx(100 / 7), 7),)
-        assert summary.best_agents == (
-            GroupScore("ana", 75.0, 4),
-            GroupScore("cid", pytest.approx(third), 3),
-        )
-        assert summary.worst_agents == (GroupScore("bob", pytest.approx(-2 * third), 3),)
-        assert strict.best_teams == (GroupScore("billing", pytest.approx(100 / 7), 7),)
-        assert strict.worst_teams == ()
-        assert strict.best_agents == (GroupScore("ana", 75.0, 4),) and strict.worst_agents == ()
-        assert strict.trustworthy  # n = 10
+        # Teams: billing +14 (n=7) against support +33 (n=3): noise. Agents: ana +75 (n=4)
+        # against the other six's -17 is noise too; bob -67 (n=3: 7 6 3) against the other
+        # seven's +57 is, barely, not (the difference's interval ends at -0.6).
+        assert summary.best_teams == summary.worst_teams == summary.best_agents == ()
+        assert summary.worst_agents == (GroupScore("bob", pytest.approx(-200 / 3), 3),)
+        bob = summary.worst_agents[0].change
+        assert bob is not None and bob.high == pytest.approx(-0.602, abs=1e-3)
+
+    async def test_a_group_apart_from_the_rest_is_listed(self, database: Database) -> None:
+        rows = [
+            *(Seed(10, at(1, h), team="billing", agent="ana") for h in range(12)),
+            *(Seed(0, at(2, h), team="sales", agent="bob") for h in range(12)),
+            *(Seed(s, at(3, h), team="support", agent="cid") for h, s in enumerate([10, 0] * 6)),
+        ]
+        await seeded(database, rows)
+        async with database.session() as session:
+            summary = await score_summary(session, query("30d"), NPS, min_n=10)
+            strict = await score_summary(session, query("30d"), NPS, min_n=13)
+        # billing 100 against 24 others at -50; sales -100 against +50; support 0 against 0.
+        assert summary.best_teams == (GroupScore("billing", 100.0, 12),)
+        assert summary.worst_teams == (GroupScore("sales", -100.0, 12),)
+        best = summary.best_teams[0].change
+        assert best is not None and best.significant and best.delta == 150.0
+        assert [g.name for g in summary.best_agents + summary.worst_agents] == ["ana", "bob"]
+        assert strict.best_teams == strict.worst_teams == ()  # none has 13 answers
+
+    async def test_failed_and_blocked_invitations_are_counted(self, database: Database) -> None:
+        blocked = "telegram: Forbidden: bot was blocked by the user"
+        rows = [
+            *DATASET,
+            Seed(None, sent_at=at(3), team="billing", failure=blocked),
+            Seed(None, sent_at=at(4), team="billing", failure=blocked),
+            Seed(None, sent_at=at(5), team="support", failure="slack: channel_not_found"),
+            Seed(None, sent_at=at(-5), team="billing", failure=blocked),  # before the period
+        ]
+        await seeded(database, rows)
+        async with database.session() as session:
+            summary = await score_summary(session, query("30d"), NPS, surveys=["nps"])
+            lead = await score_summary(session, query("30d"), NPS, teams={"support"})
+        assert (summary.sent, summary.failed, summary.blocked) == (14, 3, 2)
+        assert (lead.failed, lead.blocked) == (1, 0)
 
     async def test_too_few_answers_are_flagged(self, database: Database) -> None:
         await seeded(database)
@@ -149,7 +184,8 @@ class TestScoreSummary:
             )
         assert (lead.score.n, lead.score.value) == (3, pytest.approx(100 / 3))
         assert lead.previous is None and lead.teams == ("support",)
-        assert [g.name for g in lead.best_agents + lead.worst_agents] == ["cid"]
+        # cid is all of support: there is no one else to stand apart from.
+        assert lead.best_agents == lead.worst_agents == ()
         assert (lead.sent, lead.answered) == (3, 2)  # support: the ces, two nps sent in period
         assert nobody.score.n == nobody.sent == 0 and nobody.score.value is None
         assert outside.score.n == 0
@@ -193,7 +229,8 @@ class TestScoreSummary:
             ces = await score_summary(session, query("30d", "ces"), CES)
         assert (csat.score.n, csat.score.value, csat.score.counts["dissatisfied"]) == (1, 0.0, 1)
         assert (ces.score.n, ces.score.value, ces.score.percent_easy) == (1, 6.0, 100.0)
-        assert ces.margin_of_error is None  # one answer has no spread
+        assert ces.interval is None  # one answer has no spread
+        assert csat.interval is not None and csat.interval.high > 0  # Wilson: never 0 ± 0
 
     async def test_an_empty_period_has_no_score(self, database: Database) -> None:
         await seeded(database)
@@ -201,7 +238,8 @@ class TestScoreSummary:
             summary = await score_summary(session, query("2025-01"), NPS)
         assert summary.score.n == 0 and summary.score.value is None
         assert summary.previous is None and summary.delta is None
-        assert summary.response_rate is None and summary.margin_of_error is None
+        assert summary.response_rate is None and summary.interval is None
+        assert summary.change is None
 
 
 class TestWeeklyTrend:

@@ -11,8 +11,9 @@ import pytest
 from bot.admin.charts import HEIGHT_PX, WIDTH_PX, report_chart
 from storage.reports import ScoreSummary, TrendPoint
 from surveys.definitions import QuestionKind
+from surveys.intervals import interval
 from surveys.report_query import parse_report_args
-from surveys.stats import margin_of_error, score_from_counts
+from surveys.stats import score_from_counts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NOW = datetime(2026, 11, 22, 12)
@@ -29,7 +30,7 @@ def summary(kind: QuestionKind, counts: dict[int, int]) -> ScoreSummary:
         response_rate=score.n / 100,
         previous=None,
         delta=None,
-        margin_of_error=margin_of_error(score),
+        interval=interval(score),
         min_n=30,
         trustworthy=score.n >= 30,
     )

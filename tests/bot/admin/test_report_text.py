@@ -10,8 +10,10 @@ import pytest
 from bot.admin.report_text import comments_text, export_caption, report_text, summary_text
 from storage.reports import Comment, CommentsPage, GroupScore, ScoreSummary
 from surveys.definitions import QuestionKind
+from surveys.intervals import interval
 from surveys.report_query import ReportQuery, parse_report_args
-from surveys.stats import margin_of_error, score_from_counts
+from surveys.significance import compare
+from surveys.stats import score_from_counts
 
 NOW = datetime(2026, 11, 22, 12)
 NPS, CSAT, CES = QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES
@@ -30,6 +32,8 @@ def summary(
     sent: int = 0,
     answered: int = 0,
     min_n: int = 30,
+    failed: int = 0,
+    blocked: int = 0,
     **groups: tuple[GroupScore, ...],
 ) -> ScoreSummary:
     score = score_from_counts(kind, counts)
@@ -46,9 +50,12 @@ def summary(
         response_rate=answered / sent if sent else None,
         previous=before if before.n else None,
         delta=delta,
-        margin_of_error=margin_of_error(score),
+        interval=interval(score),
         min_n=min_n,
         trustworthy=score.n >= min_n,
+        failed=failed,
+        blocked=blocked,
+        change=compare(score, before) if before.n else None,
         **groups,  # type: ignore[arg-type]
     )
 
@@ -67,6 +74,8 @@ def test_nps_summary() -> None:
             args="30d tag=vip",
             sent=402,
             answered=148,
+            failed=12,
+            blocked=9,
             best_teams=(GroupScore("billing", 40.0, 52), GroupScore("support", 30.8, 40)),
             worst_teams=(GroupScore("sales", -3.03, 33),),
             best_agents=(GroupScore("ana", 54.8, 31),),
@@ -74,12 +83,12 @@ def test_nps_summary() -> None:
         )
     )
     assert text == (
-        "NPS +19 (n=148, ±13) · last 30 days · tag=vip\n"
+        "NPS +19 (n=148, 95% CI +6..+31) · last 30 days · tag=vip\n"
         "promoters        62   42%\n"
         "passives         52   35%\n"
         "detractors       34   23%\n"
-        "response rate  148/402 (37%)\n"
-        "change         -6 vs previous 30 days (+25)\n"
+        "response rate  148/402 sent (37%) · 12 failed (9 blocked the bot)\n"
+        "change         -6 vs previous 30 days (+25): within the noise (95% CI -32..+23)\n"
         "best teams     billing +40 (n=52) · support +31 (n=40)\n"
         "worst teams    sales -3 (n=33)\n"
         "best agents    ana +55 (n=31)\n"
@@ -90,39 +99,42 @@ def test_nps_summary() -> None:
 def test_few_answers_are_flagged_and_a_team_lead_sees_their_teams() -> None:
     few = replace(summary(NPS, {9: 3, 2: 1}, args="2026-10 team=billing"), teams=("billing",))
     assert summary_text(few) == (
-        "NPS +50 (n=4, ±85) · 2026-10 · team=billing · teams billing\n"
+        "NPS +50 (n=4, 95% CI -34..+91) · 2026-10 · team=billing · teams billing\n"
         "promoters         3   75%\n"
         "passives          0    0%\n"
         "detractors        1   25%\n"
         "response rate  no invitations sent in this period\n"
         "change         no answers in 2026-09 to compare\n"
         "⚠ fewer than 30 answers: treat as indicative\n"
-        "no team or agent has 30 answers yet"
+        "no team or agent with 30+ answers stands out from the rest"
     )
 
 
 def test_csat_and_ces_show_their_distribution() -> None:
     csat = summary(CSAT, {5: 30, 4: 11, 3: 5, 2: 2, 1: 2}, {5: 20, 1: 5}, sent=60, answered=50)
     assert summary_text(csat) == (
-        "CSAT 82% (n=50, ±11) · last 30 days\n"
+        "CSAT 82% (n=50, 95% CI 69..90%) · last 30 days\n"
         "satisfied        41   82%\n"
         "neutral           5   10%\n"
         "dissatisfied      4    8%\n"
         "scores         1:2  2:2  3:5  4:11  5:30\n"
-        "response rate  50/60 (83%)\n"
-        "change         +2 pts vs previous 30 days (80%)\n"
-        "no team or agent has 30 answers yet"
+        "mean           4.3 / 5\n"
+        "response rate  50/60 sent (83%)\n"
+        "change         +2 pts vs previous 30 days (80%): within the noise (95% CI -16..+22 pts)\n"
+        "no team or agent with 30+ answers stands out from the rest"
     )
     ces = summary(CES, {7: 20, 6: 10, 4: 5, 2: 5}, {7: 1, 1: 1}, args="7d", min_n=10)
     assert summary_text(ces).splitlines()[:6] == [
-        "CES 5.8 / 7 (n=40, ±0.5) · 75% easy (±13) · last 7 days",
+        "CES 5.8 / 7 (n=40, 95% CI 5.2..6.3) · 75% easy (95% CI 60..86%) · last 7 days",
         "easy             30   75%",
         "neutral           5   12%",
         "difficult         5   12%",
         "scores         1:0  2:5  3:0  4:5  5:0  6:10  7:20",
         "response rate  no invitations sent in this period",
     ]
-    assert summary_text(ces).splitlines()[6] == "change         +1.8 vs previous 7 days (4.0 / 7)"
+    assert summary_text(ces).splitlines()[6] == (
+        "change         +1.8 vs previous 7 days (4.0 / 7): within the noise (95% CI -6.0..+6.0)"
+    )
 
 
 def test_no_answers() -> None:
@@ -130,14 +142,14 @@ def test_no_answers() -> None:
     assert summary_text(empty) == (
         "NPS n/a (n=0) · last 90 days · channel=slack\n"
         "no answers in this period\n"
-        "response rate  0/12 (0%)\n"
+        "response rate  0/12 sent (0%)\n"
         "change         no answers in previous 90 days to compare"
     )
 
 
 def test_a_zero_change_has_no_sign() -> None:
     same = summary(NPS, {10: 1, 0: 1}, {9: 2, 3: 2}, min_n=1)
-    assert "change         0 vs previous 30 days (0)" in summary_text(same)
+    assert "change         0 vs previous 30 days (0): within the noise" in summary_text(same)
 
 
 def test_report_puts_the_kinds_under_one_heading() -> None:
@@ -149,8 +161,8 @@ def test_report_puts_the_kinds_under_one_heading() -> None:
     text = report_text(kinds)
     assert text.split("\n\n")[0] == "Report · last 7 days · team=billing"
     assert [block.splitlines()[0] for block in text.split("\n\n")[1:]] == [
-        "NPS +100 (n=2, ±0)",
-        "CSAT 50% (n=2, ±69)",
+        "NPS +100 (n=2, 95% CI -24..+100)",  # never ±0, however alike the answers
+        "CSAT 50% (n=2, 95% CI 9..91%)",
         "CES n/a (n=0)",
     ]
     with pytest.raises(ValueError):
