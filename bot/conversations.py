@@ -66,6 +66,13 @@ async def save(store: BaseStateStore, conversation: Conversation, ttl: float) ->
     await store.set_many(_saved(conversation), ttl)
 
 
+async def keep(store: BaseStateStore, conversation: Conversation, now: datetime) -> None:
+    """`save` for as long as the survey stays open (nothing once it has closed)."""
+    ttl = (conversation.expires_at - now).total_seconds()
+    if ttl > 0:
+        await save(store, conversation, ttl)
+
+
 def save_on_release(locked: Locked, conversation: Conversation, ttl: float) -> None:
     """`save`, made as the lock is released (in the same round trip)."""
     locked.set_on_release(_saved(conversation), ttl)

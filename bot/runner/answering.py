@@ -1,0 +1,348 @@
+"""Answering: a tap, a free-text message or /start, taken under the survey's lock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import conversations
+from bot.channel import Receipt
+from bot.conversations import Conversation
+from bot.runner.expiring import expire
+from bot.runner.outcomes import (
+    Acknowledge,
+    AnswerGiven,
+    Outcome,
+    notice_language,
+    supported_language,
+)
+from bot.runner.recovery import recover
+from bot.runner.wiring import Wiring
+from storage.answers import NewAnswer
+from storage.progress import LearntLanguage, Progress, record_progress
+from storage.respondents import upsert_respondent
+from storage.state import Locked, key
+from storage.tables import InvitationStatus
+from surveys.conversation import (
+    Asked,
+    Finished,
+    Prompt,
+    Recorded,
+    Rejected,
+    Reply,
+    Skip,
+    Tap,
+    Text,
+    advance,
+    current_prompt,
+    with_language,
+)
+from surveys.definitions import QuestionKind, Survey
+from surveys.messages import Message, message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """A reply that advanced its survey: what the listeners hear of once the lock is freed."""
+
+    conversation: Conversation
+    step: Asked | Finished
+
+
+async def handle_button(
+    w: Wiring,
+    channel: str,
+    invitation_id: int,
+    actor: str,
+    reply: Tap | Skip,
+    hint: str | None,
+    *,
+    acknowledge: Acknowledge | None = None,
+    receipt: Receipt | None = None,
+) -> Outcome:
+    """A tap on a button that names its invitation (see `SurveyRunner.handle_button`)."""
+    # The conversation comes with the lock, and its new state goes with the release.
+    async with w.state.lock(
+        conversations.lock_key(invitation_id),
+        timeout=30.0,
+        read=conversations.conversation_key(invitation_id),
+    ) as locked:
+        done = await _reply_locked(
+            w, locked, channel, invitation_id, actor, reply, hint, acknowledge, receipt
+        )
+    if receipt is not None:
+        receipt.written = True
+    return await _after(w, done)
+
+
+async def handle_text(
+    w: Wiring,
+    channel: str,
+    actor: str,
+    text: str,
+    hint: str | None,
+    *,
+    receipt: Receipt | None = None,
+) -> Outcome:
+    """A free-text message: it answers the actor's active survey, if there is one."""
+    # The pointer to the survey, its lock and its conversation come in one step.
+    done: Outcome | _Answered | None = None
+    async with conversations.lock_active(w.state, channel, actor, 30.0) as locked:
+        if locked.pointed is not None:
+            done = await _reply_locked(
+                w, locked, channel, int(locked.pointed), actor, Text(text), hint, None, receipt
+            )
+    if done is None:
+        await remember_language(w, channel, actor, hint)
+        return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+    if receipt is not None:
+        receipt.written = True
+    return await _after(w, done)
+
+
+async def remember_language(w: Wiring, channel: str, actor: str, hint: str | None) -> None:
+    """Keep the language a person's client reports, for the invitations that come later."""
+    language = supported_language(hint)
+    if language is None:
+        return
+    async with w.database.session() as session:
+        await upsert_respondent(session, channel, actor, language)
+        await session.commit()
+
+
+async def show_again(w: Wiring, channel: str, actor: str, hint: str | None) -> Outcome:
+    """Show the actor's waiting question again (after /start, say), or the help text."""
+    invitation_id = await conversations.active_invitation(w.state, channel, actor)
+    if invitation_id is None:
+        await remember_language(w, channel, actor, hint)
+        return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+    async with w.state.lock(key("lock", invitation_id), timeout=30.0):
+        conversation = await conversations.load(w.state, invitation_id)
+        if conversation is None or conversation.respondent != actor:
+            return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+        survey = w.catalog.get(conversation.state.survey_id)
+        prompt = current_prompt(survey, conversation.state)
+        if prompt is None:
+            return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+        ref = await w.channels[channel].send_prompt(conversation.address, invitation_id, prompt)
+        await conversations.keep(
+            w.state, conversation.model_copy(update={"prompt_ref": ref}), w.clock()
+        )
+    return Outcome()
+
+
+async def _reply_locked(
+    w: Wiring,
+    locked: Locked,
+    channel: str,
+    invitation_id: int,
+    actor: str,
+    reply: Reply,
+    hint: str | None,
+    acknowledge: Acknowledge | None,
+    receipt: Receipt | None,
+) -> Outcome | _Answered:
+    """The reply, with the invitation's lock held and its conversation read into `locked`;
+    the receipt goes with the release unless the reply fails."""
+    if receipt is not None:
+        locked.set_on_release({receipt.key: "1"}, receipt.ttl)
+    try:
+        return await _answer_locked(
+            w, locked, channel, invitation_id, actor, reply, hint, acknowledge
+        )
+    except BaseException:
+        if receipt is not None:
+            locked.discard(receipt.key)
+        raise
+
+
+async def _answer_locked(
+    w: Wiring,
+    locked: Locked,
+    channel: str,
+    invitation_id: int,
+    actor: str,
+    reply: Reply,
+    hint: str | None,
+    acknowledge: Acknowledge | None,
+) -> Outcome | _Answered:
+    language = notice_language(hint)
+    conversation = conversations.parse(locked.value)
+    if conversation is None:
+        found = await recover(w, invitation_id, language)
+        if isinstance(found, Outcome):
+            return found
+        conversation = found
+    if conversation.channel != channel or conversation.respondent != actor:
+        return Outcome(message(Message.NOT_YOURS, language))
+    if w.clock() >= conversation.expires_at:
+        await expire(w, conversation)
+        return Outcome(message(Message.CLOSED, conversation.state.language))
+    survey = w.catalog.get(conversation.state.survey_id)
+    state = conversation.state
+    if not conversation.language_explicit and hint:
+        state = with_language(survey, state, notice_language(hint))
+    step = advance(survey, state, reply)
+    if isinstance(step, Rejected):
+        return Outcome(step.message)
+    answered = current_prompt(survey, state)
+    await _persist(w, conversation, step, actor, hint)
+    await _render(w, conversation, survey, step, answered, reply, acknowledge, locked)
+    return _Answered(conversation, step)
+
+
+async def _after(w: Wiring, done: Outcome | _Answered) -> Outcome:
+    """Once the lock is released: tell the listeners of the answer, if one was stored."""
+    if isinstance(done, Outcome):
+        return done
+    if done.step.recorded is not None and w.listeners:
+        await _tell(w, done.conversation, done.step, done.step.recorded)
+    return Outcome()
+
+
+async def _tell(
+    w: Wiring, conversation: Conversation, step: Asked | Finished, recorded: Recorded
+) -> None:
+    given = AnswerGiven(
+        invitation_id=conversation.invitation_id,
+        channel=conversation.channel,
+        respondent=conversation.respondent,
+        survey_id=step.state.survey_id,
+        language=step.state.language,
+        question_id=recorded.question_id,
+        kind=recorded.kind.value,
+        score=recorded.score,
+        choice=recorded.choice,
+        text=recorded.text,
+        finished=isinstance(step, Finished),
+        at=w.clock(),
+    )
+    for listener in list(w.listeners):
+        try:
+            await listener(given)
+        except Exception:
+            log.exception("answer listener %r failed", listener)
+
+
+async def _persist(
+    w: Wiring, conversation: Conversation, step: Asked | Finished, actor: str, hint: str | None
+) -> None:
+    """Write the answer the moment it is given: a score without a comment still counts."""
+    # The first answer starts the survey and is when the customer's language is learnt;
+    # later answers skip those writes. Whatever it holds, it is one round trip on
+    # PostgreSQL (storage.progress).
+    first = not conversation.state.answers and not conversation.state.skipped
+    language = supported_language(hint) if first else None
+    status = (
+        InvitationStatus.COMPLETED
+        if isinstance(step, Finished)
+        else InvitationStatus.STARTED
+        if first
+        else None
+    )
+    now = w.clock()
+    await record_progress(
+        w.database,
+        Progress(
+            invitation_id=conversation.invitation_id,
+            answer=(
+                _new_answer(conversation.invitation_id, step.recorded, now)
+                if step.recorded is not None
+                else None
+            ),
+            status=status,
+            at=now,
+            # The invitation names the respondent: one UPDATE, no upsert.
+            language=(
+                LearntLanguage(conversation.channel, actor, language)
+                if language is not None
+                else None
+            ),
+        ),
+    )
+
+
+async def _render(
+    w: Wiring,
+    conversation: Conversation,
+    survey: Survey,
+    step: Asked | Finished,
+    answered: Prompt | None,
+    reply: Reply,
+    acknowledge: Acknowledge | None,
+    locked: Locked,
+) -> None:
+    """Close the answered question, show the next one (or thanks) and acknowledge the tap.
+
+    The three calls need nothing from each other, so they go out together: the customer
+    waits for one Bot API round trip instead of three. The conversation's new state is
+    left on `locked`, written as the lock is released.
+    """
+    channel = w.channels[conversation.channel]
+    others: list[Awaitable[None]] = []
+    if conversation.prompt_ref is not None and answered is not None:
+        label = _answer_label(answered, reply, step.state.language)
+        others.append(
+            channel.close_prompt(conversation.address, conversation.prompt_ref, answered, label)
+        )
+    if acknowledge is not None:
+        others.append(acknowledge())
+    showing: Awaitable[str | None] = (
+        channel.send_prompt(conversation.address, conversation.invitation_id, step.prompt)
+        if isinstance(step, Asked)
+        else _nothing_back(channel.send_text(conversation.address, step.thanks))
+    )
+    results: list[object] = []
+    try:
+        results = await asyncio.gather(showing, *others, return_exceptions=True)
+    finally:
+        # Saved whatever happened on the wire: the answer is in SQL already, and the
+        # customer can still type the next answer even if its question failed to show.
+        if isinstance(step, Finished):
+            conversations.forget_on_release(locked, conversation)
+        else:
+            shown = results[0] if results else None
+            next_ref = shown if isinstance(shown, str) else None
+            kept = conversation.model_copy(update={"state": step.state, "prompt_ref": next_ref})
+            ttl = (kept.expires_at - w.clock()).total_seconds()
+            if ttl > 0:
+                conversations.save_on_release(locked, kept, ttl)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+def _new_answer(invitation_id: int, recorded: Recorded, now: datetime) -> NewAnswer:
+    return NewAnswer(
+        invitation_id=invitation_id,
+        question_id=recorded.question_id,
+        kind=recorded.kind.value,
+        score=recorded.score,
+        choice=recorded.choice,
+        text=recorded.text,
+        answered_at=now,
+    )
+
+
+async def _nothing_back(sending: Awaitable[None]) -> str | None:
+    await sending
+    return None
+
+
+def _answer_label(prompt: Prompt, reply: Reply, language: str) -> str | None:
+    """The line that replaces a question's buttons once answered, or None when skipped."""
+    if isinstance(reply, Skip):
+        return None
+    if prompt.kind is QuestionKind.TEXT:
+        return None
+    value = reply.value if isinstance(reply, Tap) else reply.text.strip()
+    for choice in prompt.choices:
+        if choice.value == value or choice.label.lower() == value.lower():
+            shown = f"{choice.label} · {choice.caption}" if choice.caption else choice.label
+            return message(Message.CHOSEN, language, value=shown)
+    return message(Message.CHOSEN, language, value=value)
