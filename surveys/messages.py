@@ -35,6 +35,9 @@ class Message(StrEnum):
     REMINDER = "reminder"
     LINK_TAKEN = "link_taken"
     LINK_UNKNOWN = "link_unknown"
+    FOR_SOMEONE = "for_someone"
+    ANSWERED = "answered"
+    CANCEL = "cancel"
 
 
 # Polish addresses the customer as "Ty" (capitalised Twój/Ci/Cię, as in customer mail);
@@ -159,6 +162,19 @@ _CATALOG: dict[Message, Texts] = {
         "ro": "Ne pare rău, acest link de sondaj nu este valid. Verifică dacă ai deschis "
         "linkul complet primit.",
     },
+    # Said to someone who taps a survey posted in a shared channel for another person.
+    Message.FOR_SOMEONE: {
+        "en": "This survey is for {who}: only their answers count.",
+        "pl": "Ta ankieta jest dla {who}: liczą się tylko odpowiedzi tej osoby.",
+        "ro": "Acest sondaj este pentru {who}: contează doar răspunsurile acestei persoane.",
+    },
+    # What everyone in a channel sees once a question there is answered (the answer is private).
+    Message.ANSWERED: {
+        "en": "Answered. Thank you!",
+        "pl": "Odpowiedź zapisana. Dziękujemy!",
+        "ro": "Răspuns înregistrat. Îți mulțumim!",
+    },
+    Message.CANCEL: {"en": "Cancel", "pl": "Anuluj", "ro": "Anulează"},
 }
 
 

@@ -6,10 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from surveys.conversation import Prompt
+from surveys.definitions import QuestionKind
 from surveys.messages import Message, message
 
 SKIP_VALUE = "-"
+# The value of the button that opens the comment modal (a text question in a channel).
+COMMENT_VALUE = "+"
 ACTION_PREFIX = "cx_"
+COMMENT_ACTION = f"{ACTION_PREFIX}comment"
 # Slack cuts a button's plain_text label at 75 characters.
 MAX_LABEL = 75
 
@@ -32,9 +36,18 @@ class SurveyButton:
         return cls(int(invitation), question, value)
 
 
-def prompt_text(prompt: Prompt) -> str:
+def prompt_text(prompt: Prompt, *, for_user: str | None = None) -> str:
     """The notification text (and the fallback for clients without blocks)."""
-    return f"{prompt.text}\n\n{prompt.hint}" if prompt.hint else prompt.text
+    if for_user is None:
+        return f"{prompt.text}\n\n{prompt.hint}" if prompt.hint else prompt.text
+    hint = _channel_hint(prompt)
+    text = f"<@{for_user}> {prompt.text}"
+    return f"{text}\n\n{hint}" if hint else text
+
+
+def _channel_hint(prompt: Prompt) -> str | None:
+    # A text question's hint says "type your answer in a message": not so in a channel.
+    return None if prompt.kind is QuestionKind.TEXT else prompt.hint
 
 
 def _button(text: str, action_id: str, value: str) -> dict[str, Any]:
@@ -46,12 +59,20 @@ def _button(text: str, action_id: str, value: str) -> dict[str, Any]:
     }
 
 
-def prompt_blocks(invitation_id: int, prompt: Prompt) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": prompt.text}}
-    ]
-    if prompt.hint:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": prompt.hint}]})
+def prompt_blocks(
+    invitation_id: int, prompt: Prompt, *, for_user: str | None = None
+) -> list[dict[str, Any]]:
+    """The question and its buttons; ``for_user`` set, as posted in a channel for that user.
+
+    In a channel the question mentions its user, and a text question gets a button that
+    opens the comment modal: answers are never read from a channel's messages.
+    """
+    in_channel = for_user is not None
+    text = f"<@{for_user}> {prompt.text}" if in_channel else prompt.text
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    hint = _channel_hint(prompt) if in_channel else prompt.hint
+    if hint:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": hint}]})
     labelled = bool(prompt.choices) and all(c.caption for c in prompt.choices)
     elements = [
         _button(
@@ -61,6 +82,14 @@ def prompt_blocks(invitation_id: int, prompt: Prompt) -> list[dict[str, Any]]:
         )
         for choice in prompt.choices
     ]
+    if in_channel and prompt.kind is QuestionKind.TEXT:
+        elements.append(
+            _button(
+                message(Message.ADD_COMMENT_BUTTON, prompt.language),
+                COMMENT_ACTION,
+                SurveyButton(invitation_id, prompt.question_id, COMMENT_VALUE).pack(),
+            )
+        )
     if prompt.skippable:
         elements.append(
             _button(

@@ -1,4 +1,4 @@
-"""bolt listeners: turn button taps and DMs into runner calls, and show the outcome."""
+"""bolt listeners: turn button taps, comments and DMs into runner calls, and show the outcome."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from bot.errors import DeliveryFailed
 from bot.runner import SurveyRunner
 from bot.slack.admin import SlackAdmin
 from bot.slack.blocks import ACTION_PREFIX, SKIP_VALUE, SurveyButton
+from bot.slack.comments import register_comments
+from bot.slack.context import Where, someone_else, where
 from storage.state import BaseStateStore, key
 from surveys.conversation import Skip, Tap
 from surveys.messages import Message, message
@@ -28,29 +30,38 @@ def register(
 ) -> None:
     client = app.client
 
-    async def notify(channel: str | None, user: str, text: str | None) -> None:
-        if text and channel:
-            await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    async def notify(place: Where, user: str, text: str | None) -> None:
+        if text and place.channel:
+            await client.chat_postEphemeral(
+                channel=place.channel, user=user, text=text, thread_ts=place.thread
+            )
+
+    # First: the generic listener below matches every cx_ action id.
+    register_comments(app, runner, state, notify)
 
     @app.action(re.compile(f"^{ACTION_PREFIX}"))
     async def on_tap(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         user = str(body["user"]["id"])
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id"
-        )
+        place = where(body)
         try:
             button = SurveyButton.unpack(str(action.get("value", "")))
         except ValueError:
-            await notify(channel, user, message(Message.BAD_BUTTON, "en"))
+            await notify(place, user, message(Message.BAD_BUTTON, "en"))
             return
+        if not place.in_dm:
+            # In a channel anyone can tap: name the person the survey is for.
+            _, notice = await someone_else(state, button.invitation, user)
+            if notice is not None:
+                await notify(place, user, notice)
+                return
         reply: Tap | Skip = (
             Skip(button.question)
             if button.value == SKIP_VALUE
             else Tap(button.question, button.value)
         )
         outcome = await runner.handle_button(CHANNEL, button.invitation, user, reply, None)
-        await notify(channel, user, outcome.notice)
+        await notify(place, user, outcome.notice)
 
     @app.command("/cx")
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -59,7 +70,7 @@ def register(
             return  # an admin command, or /cx forget
         user = str(command["user_id"])
         outcome = await runner.remind(CHANNEL, user, None)
-        await notify(command.get("channel_id"), user, outcome.notice)
+        await notify(Where(command.get("channel_id"), None), user, outcome.notice)
 
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:

@@ -53,6 +53,10 @@ class SlackAPI:
     """Records every call; answers like Slack; fails on demand (429, error codes)."""
 
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Channels (C.../G...) whose members are known (ephemerals go to members only), and
+    # channels the bot is not in (it cannot post there). Any other channel takes anything.
+    channels: dict[str, set[str]] = field(default_factory=dict)
+    outside: set[str] = field(default_factory=set)
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     uploads: dict[str, SlackUpload] = field(default_factory=dict)
@@ -63,6 +67,10 @@ class SlackAPI:
 
     def add_user(self, user_id: str, email: str | None = None, locale: str = "en-US") -> None:
         self.users[user_id] = {"id": user_id, "locale": locale, "profile": {"email": email}}
+
+    def add_channel(self, channel_id: str, *members: str) -> None:
+        """A channel the bot is in, with these people (from any organisation) in it too."""
+        self.channels[channel_id] = {BOT_USER, *members}
 
     @property
     def base_url(self) -> str:
@@ -132,9 +140,22 @@ class SlackAPI:
                 return {"error": "user_not_found"}
             return {"channel": {"id": dm_channel(user_id)}}
         if method in ("chat.postMessage", "chat.postEphemeral"):
+            channel = str(params["channel"])
+            members = self.channels.get(channel)
+            if channel in self.outside:
+                return {"error": "not_in_channel"}
+            ephemeral = method == "chat.postEphemeral"
+            if ephemeral and members is not None and params.get("user") not in members:
+                return {"error": "user_not_in_channel"}
             ts = f"{int(time.time())}.{next(self._ts):06d}"
             params["_ts"] = ts
             return {"channel": params["channel"], "ts": ts, "message_ts": ts}
+        if method == "views.open":
+            if not params.get("trigger_id"):
+                return {"error": "invalid_trigger_id"}
+            view = params["view"]
+            opened = json.loads(view) if isinstance(view, str) else view
+            return {"view": {"id": f"V{next(self._ts):08d}", **opened}}
         if method == "chat.update":
             return {"channel": params["channel"], "ts": params["ts"]}
         if method == "files.getUploadURLExternal":
@@ -188,8 +209,12 @@ def signed_headers(
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
 
 
-def block_actions(user_id: str, message: dict[str, Any], button_value: str) -> dict[str, Any]:
-    """The interaction Slack sends when ``user_id`` taps the button whose value is given."""
+def block_actions(
+    user_id: str, message: dict[str, Any], button_value: str, *, team: str = "T0001"
+) -> dict[str, Any]:
+    """The interaction Slack sends when ``user_id`` taps the button whose value is given
+    (``message`` as the Web API server recorded its chat.postMessage; in a thread if it was;
+    ``team``: the tapper's organisation, another one for a Slack Connect user)."""
     action = next(
         element
         for block in message["blocks"]
@@ -197,9 +222,10 @@ def block_actions(user_id: str, message: dict[str, Any], button_value: str) -> d
         for element in block["elements"]
         if element["value"] == button_value
     )
+    thread = {"thread_ts": message["thread_ts"]} if message.get("thread_ts") else {}
     return {
         "type": "block_actions",
-        "user": {"id": user_id, "team_id": "T0001"},
+        "user": {"id": user_id, "team_id": team},
         "team": {"id": "T0001"},
         "api_app_id": "A0001",
         "token": "legacy",
@@ -208,9 +234,10 @@ def block_actions(user_id: str, message: dict[str, Any], button_value: str) -> d
             "type": "message",
             "channel_id": message["channel"],
             "message_ts": message["_ts"],
+            **thread,
         },
         "channel": {"id": message["channel"]},
-        "message": {"ts": message["_ts"], "blocks": message["blocks"]},
+        "message": {"ts": message["_ts"], "blocks": message["blocks"], **thread},
         "actions": [
             {
                 "type": "button",
@@ -223,7 +250,34 @@ def block_actions(user_id: str, message: dict[str, Any], button_value: str) -> d
     }
 
 
-def message_event(user_id: str, text: str, event_id: str) -> dict[str, Any]:
+def view_submission(user_id: str, view: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """The interaction Slack sends when ``user_id`` submits the modal that views.open opened
+    (``view`` as the server answered it), ``values`` typed by block_id."""
+    state = {
+        block["block_id"]: {
+            block["element"]["action_id"]: {
+                "type": block["element"]["type"],
+                "value": values.get(block["block_id"]),
+            }
+        }
+        for block in view["blocks"]
+        if block["type"] == "input"
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0001"},
+        "user": {"id": user_id, "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "trigger_id": "4.5.6",
+        "view": {**view, "state": {"values": state}, "hash": "h1"},
+    }
+
+
+def message_event(
+    user_id: str, text: str, event_id: str, *, channel: str | None = None
+) -> dict[str, Any]:
+    """A message event: in the user's DM with the app, or in ``channel`` if given."""
     return {
         "type": "event_callback",
         "token": "legacy",
@@ -233,8 +287,8 @@ def message_event(user_id: str, text: str, event_id: str) -> dict[str, Any]:
         "event_time": int(time.time()),
         "event": {
             "type": "message",
-            "channel_type": "im",
-            "channel": dm_channel(user_id),
+            "channel_type": "im" if channel is None else "channel",
+            "channel": dm_channel(user_id) if channel is None else channel,
             "user": user_id,
             "text": text,
             "ts": f"{time.time():.6f}",

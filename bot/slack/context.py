@@ -1,0 +1,59 @@
+"""Where a Slack interaction happened, and whether the survey it touched is the tapper's."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot import conversations
+from bot.conversations import Conversation
+from storage.state import BaseStateStore
+from surveys.messages import Message, message
+
+SLACK = "slack"
+# Posts a notice to one person where they tapped (ephemeral), or nothing when text is None.
+Notify = Callable[["Where", str, "str | None"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Where:
+    """The conversation a tap came from: a DM (``D...``) or a channel, and the thread in it."""
+
+    channel: str | None
+    thread: str | None
+
+    @property
+    def in_dm(self) -> bool:
+        return self.channel is None or self.channel.startswith("D")
+
+
+def where(body: dict[str, Any]) -> Where:
+    """The channel and thread of a block_actions payload (a message's buttons)."""
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    thread = (body.get("message") or {}).get("thread_ts") or container.get("thread_ts")
+    return Where(
+        str(channel) if channel else None,
+        str(thread) if thread else None,
+    )
+
+
+async def someone_else(
+    state: BaseStateStore, invitation_id: int, user: str
+) -> tuple[Conversation | None, str | None]:
+    """The invitation's live conversation, and the notice for `user` if it is not theirs
+    ("this survey is for @Ana", in the survey's language).
+
+    Only a courtesy before the runner, which decides under the survey's lock: with the
+    conversation gone from the state store (None) the runner rebuilds and checks it.
+    """
+    conversation = await conversations.load(state, invitation_id)
+    if conversation is None or conversation.channel != SLACK:
+        return None, None  # not a Slack survey's: the runner says so
+    if conversation.respondent == user:
+        return conversation, None
+    notice = message(
+        Message.FOR_SOMEONE, conversation.state.language, who=f"<@{conversation.respondent}>"
+    )
+    return conversation, notice

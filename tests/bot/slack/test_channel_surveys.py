@@ -1,0 +1,298 @@
+"""Surveys posted in a Slack channel or thread for one user: taps, the comment modal, privacy."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.bot.conftest import SlackHarness
+from tests.bot.slack.test_survey_flow import FORM
+from tests.bot.slack.webapi import (
+    as_json,
+    block_actions,
+    message_event,
+    signed_headers,
+    view_submission,
+)
+
+CUSTOMER = "U0CUSTOMER"
+STRANGER = "U0AGENT"
+PARTNER = "W0PARTNER"  # a Slack Connect user of another organisation
+SUPPORT = "C0SUPPORT"
+THREAD = "1712345678.123456"
+
+
+async def invite(
+    harness: SlackHarness,
+    recipient: str = f"{SUPPORT}/{THREAD}",
+    user: str = CUSTOMER,
+    *,
+    case_id: str = "SC-1",
+    survey: str = "nps",
+    locale: str = "en-US",
+) -> tuple[int, dict[str, Any]]:
+    """Invite `user` in the support channel's thread; the invitation and its first question."""
+    api = harness.slackapi
+    api.add_user(CUSTOMER, "ana@example.test", locale=locale)
+    api.add_user(STRANGER, "agent@example.test")
+    api.add_channel(SUPPORT, CUSTOMER, STRANGER, PARTNER)
+    before = len(api.sent())
+    status, body = await harness.post_invitation(
+        survey=survey, channel="slack", recipient=recipient, user=user, case_id=case_id
+    )
+    assert status == 202, body
+    sent = await api.wait_for("chat.postMessage", before + 1)
+    return int(body["id"]), sent[-1]
+
+
+async def interact(harness: SlackHarness, payload: dict[str, Any]) -> tuple[int, str]:
+    """POST an interaction to /slack/events, signed; the status and body of the answer."""
+    body = urlencode({"payload": json.dumps(payload)})
+    async with harness.http.post(
+        f"{harness.server.url}/slack/events",
+        data=body.encode(),
+        headers={"Content-Type": FORM, **signed_headers(body)},
+    ) as response:
+        return response.status, await response.text()
+
+
+async def tap(
+    harness: SlackHarness, question: dict[str, Any], label: str, user: str = CUSTOMER
+) -> None:
+    payload = block_actions(user, question, button_value(question, label))
+    status, _ = await interact(harness, payload)
+    assert status == 200
+
+
+def button_value(message: dict[str, Any], label: str) -> str:
+    for block in message["blocks"]:
+        for element in block.get("elements", []) if block["type"] == "actions" else []:
+            if element["text"]["text"] == label:
+                return str(element["value"])
+    raise AssertionError(f"no button {label!r} in {message['blocks']}")
+
+
+def ephemerals(harness: SlackHarness, user: str) -> list[dict[str, Any]]:
+    return [call for call in harness.slackapi.sent("chat.postEphemeral") if call["user"] == user]
+
+
+async def test_survey_in_a_thread_is_answered_with_private_confirmations(
+    slack_harness: SlackHarness,
+) -> None:
+    harness = slack_harness
+    invitation_id, question = await invite(harness)
+    assert (question["channel"], question["thread_ts"]) == (SUPPORT, THREAD)
+    assert question["text"].startswith(f"<@{CUSTOMER}> ")
+    assert question["blocks"][0]["text"]["text"].startswith(f"<@{CUSTOMER}> How likely")
+    assert (await harness.invitation(invitation_id)).address == f"{SUPPORT}/{THREAD}:{CUSTOMER}"
+
+    await tap(harness, question, "9")
+
+    (closed,) = harness.slackapi.sent("chat.update")
+    assert (closed["channel"], closed["ts"]) == (SUPPORT, question["_ts"])
+    assert "9" not in closed["text"] and "Answered" in closed["text"]  # the channel sees no score
+    assert all(block["type"] != "actions" for block in closed["blocks"])
+    (confirmation,) = ephemerals(harness, CUSTOMER)
+    assert confirmation["text"] == "Your answer: 9"
+    assert (confirmation["channel"], confirmation["thread_ts"]) == (SUPPORT, THREAD)
+    follow_up = harness.slackapi.sent()[-1]
+    assert follow_up["thread_ts"] == THREAD
+    labels = [
+        element["text"]["text"]
+        for block in follow_up["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert labels == ["Add a comment", "Skip"]
+    assert "message" not in json.dumps(follow_up["blocks"])  # no "type your answer in a message"
+
+    await tap(harness, follow_up, "Add a comment")
+
+    (opened,) = harness.slackapi.sent("views.open")
+    assert opened["trigger_id"] == "1.2.3"  # the tap's own trigger
+    view = opened["view"]
+    (field,) = view["blocks"]
+    assert field["type"] == "input" and field["element"]["type"] == "plain_text_input"
+    assert field["element"]["multiline"] is True
+    assert field["label"]["text"] == "What's the main reason for your score?"
+    assert [a.score for a in await harness.answers(invitation_id)] == [9]
+
+    submitted = view_submission(CUSTOMER, view, {field["block_id"]: "Ana fixed it in minutes"})
+    status, text = await interact(harness, submitted)
+
+    assert (status, text) == (200, "")  # an empty 200 closes the modal
+    stored = await harness.answers(invitation_id)
+    assert [(a.score, a.text) for a in stored] == [(9, None), (None, "Ana fixed it in minutes")]
+    assert (await harness.invitation(invitation_id)).status == "completed"
+    thanks = ephemerals(harness, CUSTOMER)[-1]
+    assert "thank" in thanks["text"].lower() and thanks["thread_ts"] == THREAD
+    # Everything else was said to the customer alone: the channel got two questions.
+    assert len(harness.slackapi.sent()) == 2
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("en-US", "This survey is for <@U0CUSTOMER>"),
+        ("pl-PL", "Ta ankieta jest dla <@U0CUSTOMER>"),
+        ("ro-RO", "Acest sondaj este pentru <@U0CUSTOMER>"),
+    ],
+)
+async def test_someone_else_tapping_is_told_whose_survey_it_is(
+    slack_harness: SlackHarness, locale: str, said: str
+) -> None:
+    harness = slack_harness
+    invitation_id, question = await invite(harness, locale=locale)
+
+    await tap(harness, question, "0", user=STRANGER)
+
+    (notice,) = ephemerals(harness, STRANGER)
+    assert notice["text"].startswith(said)
+    assert (notice["channel"], notice["thread_ts"]) == (SUPPORT, THREAD)
+    assert await harness.answers(invitation_id) == []
+    assert harness.slackapi.sent("chat.update") == []
+    await tap(harness, question, "10")  # the customer still can
+    assert [a.score for a in await harness.answers(invitation_id)] == [10]
+
+
+async def test_someone_else_cannot_open_or_submit_the_comment(
+    slack_harness: SlackHarness,
+) -> None:
+    harness = slack_harness
+    invitation_id, question = await invite(harness)
+    await tap(harness, question, "9")
+    follow_up = harness.slackapi.sent()[-1]
+
+    await tap(harness, follow_up, "Add a comment", user=STRANGER)
+
+    assert harness.slackapi.sent("views.open") == []
+    assert ephemerals(harness, STRANGER)[-1]["text"].startswith("This survey is for")
+    # Nor does a modal's submission by them count (say, one opened from a forged payload).
+    await tap(harness, follow_up, "Add a comment")
+    (opened,) = harness.slackapi.sent("views.open")
+    block = opened["view"]["blocks"][0]["block_id"]
+    status, text = await interact(
+        harness, view_submission(STRANGER, opened["view"], {block: "I am not Ana"})
+    )
+    assert status == 200
+    assert json.loads(text)["response_action"] == "errors"
+    assert [a.text for a in await harness.answers(invitation_id)] == [None]
+
+
+async def test_empty_comment_is_refused_in_the_modal(slack_harness: SlackHarness) -> None:
+    harness = slack_harness
+    invitation_id, question = await invite(harness)
+    await tap(harness, question, "9")
+    await tap(harness, harness.slackapi.sent()[-1], "Add a comment")
+    (opened,) = harness.slackapi.sent("views.open")
+    block = opened["view"]["blocks"][0]["block_id"]
+
+    status, text = await interact(harness, view_submission(CUSTOMER, opened["view"], {block: " "}))
+
+    assert status == 200
+    assert json.loads(text) == {
+        "response_action": "errors",
+        "errors": {block: "Please type a few words, or tap Skip."},
+    }
+    assert [a.text for a in await harness.answers(invitation_id)] == [None]
+    assert (await harness.invitation(invitation_id)).status == "started"
+
+
+async def test_comment_after_skipping_meanwhile_is_refused(slack_harness: SlackHarness) -> None:
+    harness = slack_harness
+    invitation_id, question = await invite(harness)
+    await tap(harness, question, "9")
+    follow_up = harness.slackapi.sent()[-1]
+    await tap(harness, follow_up, "Add a comment")
+    (opened,) = harness.slackapi.sent("views.open")
+    await tap(harness, follow_up, "Skip")  # from another device, with the modal still open
+    block = opened["view"]["blocks"][0]["block_id"]
+
+    _, text = await interact(harness, view_submission(CUSTOMER, opened["view"], {block: "x"}))
+
+    said = json.loads(text)["errors"][block]
+    assert said in (
+        "This question has already been answered.",
+        "You've already completed this survey. Thank you!",
+    )
+    assert [a.text for a in await harness.answers(invitation_id)] == [None]
+
+
+async def test_messages_in_the_channel_are_never_answers(slack_harness: SlackHarness) -> None:
+    harness = slack_harness
+    invitation_id, question = await invite(harness)
+    await tap(harness, question, "9")
+    posted = len(harness.slackapi.sent())
+    event = message_event(CUSTOMER, "Ana fixed it", "Ev-channel", channel=SUPPORT)
+
+    body = as_json(event)
+    assert await harness.slack_request(body, "application/json") == 200
+
+    assert [a.text for a in await harness.answers(invitation_id)] == [None]
+    assert len(harness.slackapi.sent()) == posted  # and nobody was answered
+
+
+async def test_slack_connect_user_of_another_organisation_answers(
+    slack_harness: SlackHarness,
+) -> None:
+    harness = slack_harness
+    # The partner's profile is not ours to read (no users.info): the survey's default speaks.
+    invitation_id, question = await invite(harness, recipient=SUPPORT, user=PARTNER)
+    assert "thread_ts" not in question
+    assert question["text"].startswith(f"<@{PARTNER}> ")
+
+    status, _ = await interact(
+        harness, block_actions(PARTNER, question, button_value(question, "3"), team="T0PARTNER")
+    )
+
+    assert status == 200
+    assert [a.score for a in await harness.answers(invitation_id)] == [3]
+    assert ephemerals(harness, PARTNER)[0]["text"] == "Your answer: 3"
+
+
+async def test_message_link_names_the_thread(slack_harness: SlackHarness) -> None:
+    harness = slack_harness
+    reply = "https://acme.slack.com/archives/C0SUPPORT/p1712345699000200"
+    link = f"{reply}?thread_ts={THREAD}&cid={SUPPORT}"
+    _, question = await invite(harness, recipient=link)
+    assert (question["channel"], question["thread_ts"]) == (SUPPORT, THREAD)
+    _, question = await invite(harness, recipient=reply, case_id="SC-2")
+    assert question["thread_ts"] == "1712345699.000200"
+
+
+async def test_bot_outside_the_channel_fails_the_invitation(slack_harness: SlackHarness) -> None:
+    harness = slack_harness
+    harness.slackapi.add_user(CUSTOMER)
+    harness.slackapi.outside.add("C0PRIVATE")
+    status, body = await harness.post_invitation(
+        survey="nps", channel="slack", recipient="C0PRIVATE", user=CUSTOMER, case_id="SC-out"
+    )
+    assert status == 202, body
+    failed = await harness.wait_status(int(body["id"]), "failed")
+    assert "not_in_channel" in failed["failure_reason"]
+
+
+@pytest.mark.parametrize(
+    ("recipient", "user", "said"),
+    [
+        (SUPPORT, None, 'add "user"'),
+        (f"{SUPPORT}/yesterday", CUSTOMER, "thread_ts"),
+        (SUPPORT, "C0OTHER", "user must be a Slack user id"),
+        ("https://example.test/archives/C0SUPPORT/p1712345678123456", CUSTOMER, "message link"),
+        (CUSTOMER, STRANGER, "is a DM"),
+    ],
+)
+async def test_unusable_channel_recipient_is_a_422(
+    slack_harness: SlackHarness, recipient: str, user: str | None, said: str
+) -> None:
+    body: dict[str, Any] = {"survey": "nps", "channel": "slack", "recipient": recipient}
+    if user is not None:
+        body["user"] = user
+    status, answer = await slack_harness.post_invitation(case_id="SC-422", **body)
+    assert status == 422
+    assert answer["field"] == "recipient"
+    assert said in answer["message"]
+    assert slack_harness.slackapi.sent() == []
