@@ -12,6 +12,7 @@ from pydantic import SecretStr, ValidationError
 from bot.errors import ChannelNotConfigured, DeliveryFailed
 from bot.health import add_health_routes
 from bot.invite import InvalidInvitation, InvitationRequest
+from bot.metrics.scrape import add_metrics_route
 from bot.services import Services
 from bot.triggers import Credentials, add_trigger_routes
 from storage.answers import answers_for
@@ -155,6 +156,7 @@ def build_app(services: Services) -> web.Application:
     app.router.add_post("/api/v1/invitations", create_invitation)
     app.router.add_get("/api/v1/invitations/{id}", show_invitation)
     add_health_routes(app, services.probes, lambda: _about(services))
+    add_metrics_route(app, services.settings.metrics_token, services.probes, services.database)
     add_trigger_routes(app, services.triggers, _credentials(services), services.helpdesks)
     if services.telegram is not None:
         services.telegram.mount(app)

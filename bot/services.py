@@ -13,6 +13,7 @@ from bot.health import Probes
 from bot.helpdesks.base import HelpDesk
 from bot.helpdesks.registry import helpdesks
 from bot.invite import InvitationRequest, Receipt, invite
+from bot.metrics.wiring import count_answers, count_rate_limits
 from bot.runner import SurveyRunner
 from bot.settings import Settings
 from bot.slack import SlackService
@@ -154,6 +155,8 @@ async def open_services(
         await state.close()
         await database.dispose()
         raise
+    count_answers(runner)
+    count_rate_limits(telegram, slack)
     triggers = Triggers(rulebook, catalog, database, channels, delivery)
     admin = admin_commands(
         access,

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     http_host: str = Field("0.0.0.0", alias="CXBOT_HTTP_HOST")
     http_port: int = Field(8080, alias="CXBOT_HTTP_PORT", ge=0, le=65535)
     api_token: SecretStr | None = Field(None, alias="CXBOT_API_TOKEN")
+    metrics_token: SecretStr | None = Field(None, alias="CXBOT_METRICS_TOKEN")
+    worker_http_port: int | None = Field(None, alias="CXBOT_WORKER_HTTP_PORT", ge=0, le=65535)
     surveys_dir: Path | None = Field(None, alias="CXBOT_SURVEYS_DIR")
     log_level: str = Field("INFO", alias="CXBOT_LOG_LEVEL")
     log_format: LogFormat = Field("text", alias="CXBOT_LOG_FORMAT")
@@ -72,6 +74,8 @@ class Settings(BaseSettings):
     @field_validator(
         "redis_url",
         "api_token",
+        "metrics_token",
+        "worker_http_port",
         "surveys_dir",
         "rules_path",
         "hmac_secret",

@@ -10,6 +10,7 @@ from bot.delivery.errors import Postponed
 from bot.delivery.limits import SendLimits
 from bot.delivery.queue import JobQueue, Kind, aware
 from bot.errors import DeliveryFailed
+from bot.metrics.counters import SENDS
 from bot.runner import SurveyRunner
 from storage.clock import utcnow
 from storage.db import Database
@@ -102,6 +103,7 @@ class DeliveryJobs:
         except DeliveryFailed as error:  # temporary: deliver() put the row back to scheduled
             return await self._send_later(invitation, failures, error.reason)
         if status == InvitationStatus.SENT:
+            SENDS.labels(invitation.channel, "invitation").inc()
             await self._follow_up(invitation_id)
         return status.value
 
@@ -150,6 +152,8 @@ class DeliveryJobs:
                 Kind.REMIND, invitation_id, at, due=invitation.reminder_at, failures=failures + 1
             )
             return "later"
+        if reminded:
+            SENDS.labels(invitation.channel, "reminder").inc()
         return "reminded" if reminded else "not needed"
 
     async def expire(self, invitation_id: int) -> str:

@@ -1,4 +1,4 @@
-"""`cxbot worker`: a process that only sends (no polling, no webhook, no HTTP server)."""
+"""`cxbot worker`: a process that only sends (no polling, no webhook; HTTP for health only)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.delivery.queue import is_postgres
 from bot.heap import freeze_startup_objects
 from bot.services import open_services
 from bot.settings import Settings
+from bot.worker_http import worker_http
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +37,14 @@ async def work(
     # and the sends it holds moments for would reach the platform late and bunched up.
     freeze_startup_objects()
     try:
-        log.info("cxbot worker: sending from the job queue")
-        await services.delivery.run(
-            stop,
-            concurrency=concurrency,
-            heartbeat_seconds=heartbeat_seconds,
-            stalled_after_seconds=stalled_after_seconds,
-        )
+        async with worker_http(services):
+            log.info("cxbot worker: sending from the job queue")
+            await services.delivery.run(
+                stop,
+                concurrency=concurrency,
+                heartbeat_seconds=heartbeat_seconds,
+                stalled_after_seconds=stalled_after_seconds,
+            )
     finally:
         await services.close()
     log.info("cxbot worker stopped")

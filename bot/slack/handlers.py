@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.errors import DeliveryFailed
+from bot.metrics.counters import HANDLER_ERRORS
 from bot.runner import SurveyRunner
 from bot.slack.admin import SlackAdmin
 from bot.slack.blocks import ACTION_PREFIX, SKIP_VALUE, SurveyButton
@@ -94,6 +95,7 @@ def register(
 
     @app.error
     async def on_error(error: Exception) -> None:
+        HANDLER_ERRORS.labels("slack").inc()
         # A send that failed after the answer was saved is logged; the answer stays.
         if isinstance(error, DeliveryFailed):
             log.warning("slack delivery failed: %s", error.reason)

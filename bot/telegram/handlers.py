@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from bot.channel import Receipt
 from bot.errors import DeliveryFailed
 from bot.links import LinkOpener
+from bot.metrics.counters import HANDLER_ERRORS
 from bot.runner import Outcome, SurveyRunner, notice_language
 from bot.telegram.callbacks import SKIP_VALUE, SurveyButton
 from bot.telegram.links import start_token
@@ -116,6 +117,7 @@ class _TapAnswer:
 async def _delivery_error(event: ErrorEvent) -> bool:
     """A send that failed after the answer was saved is logged; anything else propagates so
     that Telegram delivers the update again."""
+    HANDLER_ERRORS.labels("telegram").inc()
     if isinstance(event.exception, DeliveryFailed):
         log.warning("telegram delivery failed: %s", event.exception.reason)
         return True
