@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,12 +20,12 @@ from bot.runner.outcomes import (
     notice_language,
     supported_language,
 )
-from bot.runner.recovery import recover
+from bot.runner.recovery import recover, waiting_in_sql
 from bot.runner.wiring import Wiring
 from storage.answers import NewAnswer
 from storage.progress import LearntLanguage, Progress, record_progress
 from storage.respondents import upsert_respondent
-from storage.state import Locked, key
+from storage.state import Locked
 from storage.tables import InvitationStatus
 from surveys.conversation import (
     Asked,
@@ -66,12 +67,7 @@ async def handle_button(
     receipt: Receipt | None = None,
 ) -> Outcome:
     """A tap on a button that names its invitation (see `SurveyRunner.handle_button`)."""
-    # The conversation comes with the lock, and its new state goes with the release.
-    async with w.state.lock(
-        conversations.lock_key(invitation_id),
-        timeout=30.0,
-        read=conversations.conversation_key(invitation_id),
-    ) as locked:
+    async with _lock(w, invitation_id) as locked:
         done = await _reply_locked(
             w, locked, channel, invitation_id, actor, reply, hint, acknowledge, receipt
         )
@@ -98,6 +94,14 @@ async def handle_text(
                 w, locked, channel, int(locked.pointed), actor, Text(text), hint, None, receipt
             )
     if done is None:
+        # No pointer: the cache lost it, or nothing waits. SQL, the record, tells which.
+        invitation_id = await waiting_in_sql(w, channel, actor)
+        if invitation_id is not None:
+            async with _lock(w, invitation_id) as locked:
+                done = await _reply_locked(
+                    w, locked, channel, invitation_id, actor, Text(text), hint, None, receipt
+                )
+    if done is None:
         await remember_language(w, channel, actor, hint)
         return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
     if receipt is not None:
@@ -117,23 +121,39 @@ async def remember_language(w: Wiring, channel: str, actor: str, hint: str | Non
 
 async def show_again(w: Wiring, channel: str, actor: str, hint: str | None) -> Outcome:
     """Show the actor's waiting question again (after /start, say), or the help text."""
+    help_text = Outcome(message(Message.HELP, notice_language(hint)), handled=False)
     invitation_id = await conversations.active_invitation(w.state, channel, actor)
     if invitation_id is None:
+        invitation_id = await waiting_in_sql(w, channel, actor)
+    if invitation_id is None:
         await remember_language(w, channel, actor, hint)
-        return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
-    async with w.state.lock(key("lock", invitation_id), timeout=30.0):
-        conversation = await conversations.load(w.state, invitation_id)
-        if conversation is None or conversation.respondent != actor:
-            return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+        return help_text
+    async with _lock(w, invitation_id) as locked:
+        found = conversations.parse(locked.value) or await recover(
+            w, invitation_id, notice_language(hint)
+        )
+        if not isinstance(found, Conversation) or found.respondent != actor:
+            return help_text
+        conversation = found
         survey = w.catalog.get(conversation.state.survey_id)
         prompt = current_prompt(survey, conversation.state)
         if prompt is None:
-            return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
+            return help_text
         ref = await w.channels[channel].send_prompt(conversation.address, invitation_id, prompt)
         await conversations.keep(
             w.state, conversation.model_copy(update={"prompt_ref": ref}), w.clock()
         )
     return Outcome()
+
+
+def _lock(w: Wiring, invitation_id: int) -> AbstractAsyncContextManager[Locked]:
+    """The survey's lock, its cached conversation read with it (one round trip); the new
+    state goes with the release."""
+    return w.state.lock(
+        conversations.lock_key(invitation_id),
+        timeout=30.0,
+        read=conversations.conversation_key(invitation_id),
+    )
 
 
 async def _reply_locked(

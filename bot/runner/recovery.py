@@ -8,6 +8,7 @@ from bot.runner.outcomes import Outcome
 from bot.runner.wiring import Wiring
 from storage.answers import answers_for
 from storage.invitations import get_invitation, mark_expired
+from storage.open_surveys import open_invitation
 from storage.respondents import get_respondent
 from storage.tables import InvitationStatus
 from surveys.conversation import (
@@ -69,6 +70,14 @@ async def recover(w: Wiring, invitation_id: int, language: str) -> Conversation 
         expires_at=invitation.expires_at,
         state=step.state,
     )
+
+
+async def waiting_in_sql(w: Wiring, channel: str, actor: str) -> int | None:
+    """The survey waiting for the actor's next message, as SQL knows it: asked only when the
+    state store has no pointer (Redis flushed, failed over or restarted; a restarted bot on the
+    in-process store)."""
+    async with w.database.session() as session:
+        return await open_invitation(session, channel, actor, w.clock())
 
 
 def _replay(
