@@ -3,65 +3,34 @@ email or help-desk requester id, whose invitation then waits for its link to be 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.channel import Recipient
+from bot.channel import Channel, Recipient
+from bot.errors import InvalidRecipient
 from storage.people import EMAIL, REQUESTER, email_address, link_addresses, person_on
 from storage.respondents import upsert_respondent
 from storage.tables import Respondent
+from surveys.people import EMAIL_PATTERN, PersonRef
 
 # Channels that can reach a person through a link they open (Telegram's t.me/<bot>?start=),
 # so that an invitation may be made for someone whose chat nobody knows.
 LINK_CHANNELS = frozenset({"telegram"})
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_REQUESTER = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}:\S{1,128}")
 
-
-class PersonRef(BaseModel):
-    """The ``person`` of an invitation or event: what a help desk knows of the customer."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    email: str | None = Field(None, max_length=254)
-    requester: str | None = Field(None, max_length=161)
-
-    @field_validator("email")
-    @classmethod
-    def _an_email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.fullmatch(value):
-            raise ValueError(f"not an email address: {value!r}")
-        return value
-
-    @field_validator("requester", mode="before")
-    @classmethod
-    def _a_requester(cls, value: Any) -> Any:
-        if isinstance(value, str) and not _REQUESTER.fullmatch(value.strip()):
-            raise ValueError(
-                "give the help desk and its requester id as <help desk>:<id>, e.g. zendesk:12345"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _something(self) -> PersonRef:
-        if self.email is None and self.requester is None:
-            raise ValueError("give the person's email or requester (or both)")
-        return self
-
-    def identities(self) -> list[tuple[str, str]]:
-        """(kind, value) of each address given, as stored."""
-        found: list[tuple[str, str]] = []
-        if self.email is not None:
-            found.append((EMAIL, email_address(self.email)))
-        if self.requester is not None:
-            desk, _, requester_id = self.requester.partition(":")
-            found.append((REQUESTER, f"{desk.lower()}:{requester_id}"))
-        return found
+async def resolve(
+    channel: Channel, recipient: str | None, user: str | None, person: PersonRef | None
+) -> Recipient | None:
+    """The checked chat recipient; None when only the person is known, on a link channel
+    (InvalidRecipient when neither serves)."""
+    if recipient is None and channel.name not in LINK_CHANNELS:
+        if person is None or person.email is None:
+            raise InvalidRecipient(f"{channel.name} needs the recipient, or the person's email")
+        recipient = person.email  # Slack finds its user by email
+    if recipient is None:
+        return None
+    return await channel.resolve_recipient(recipient, user)
 
 
 @dataclass(frozen=True)
@@ -77,8 +46,8 @@ class Addressee:
 def identities_of(recipient: str | None, person: PersonRef | None) -> list[tuple[str, str]]:
     """The person's addresses beyond the chat one: ``person``'s, and an email recipient
     (Slack looks its user up by email) so the next invitation by that email finds them."""
-    found = person.identities() if person is not None else []
-    if recipient is not None and _EMAIL.fullmatch(recipient.strip()):
+    found = _given(person) if person is not None else []
+    if recipient is not None and EMAIL_PATTERN.fullmatch(recipient.strip()):
         email = (EMAIL, email_address(recipient))
         if email not in found:
             found.append(email)
@@ -107,3 +76,14 @@ async def addressee(
     if found is not None:  # in a private chat the chat id is the user's id
         return Addressee(found, found.external_id, awaiting_link=False)
     return Addressee(known[0], "", awaiting_link=True)
+
+
+def _given(person: PersonRef) -> list[tuple[str, str]]:
+    """(kind, value) of each address the person was given by, as stored."""
+    found: list[tuple[str, str]] = []
+    if person.email is not None:
+        found.append((EMAIL, email_address(person.email)))
+    if person.requester is not None:
+        desk, _, requester_id = person.requester.partition(":")
+        found.append((REQUESTER, f"{desk.lower()}:{requester_id}"))
+    return found

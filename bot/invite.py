@@ -9,14 +9,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from bot.addressing import LINK_CHANNELS, PersonRef, addressee, identities_of
-from bot.channel import Channel, Recipient
+from bot.addressing import addressee, identities_of, resolve
+from bot.channel import Channel
 from bot.errors import ChannelNotConfigured, InvalidRecipient
 from storage.clock import utcnow
 from storage.db import Database
 from storage.invitations import NewInvitation, create_invitation
 from storage.tables import Invitation, InvitationStatus
 from surveys.catalog import Catalog
+from surveys.people import PersonRef
 
 # Channels cxbot speaks, and what turns each one on.
 KNOWN_CHANNELS: dict[str, str] = {
@@ -99,7 +100,10 @@ async def invite(
             "language",
             f"survey '{survey.id}' speaks {', '.join(survey.languages)}, not '{language}'",
         )
-    recipient = await _recipient(channel, request)
+    try:
+        recipient = await resolve(channel, request.recipient, request.user, request.person)
+    except InvalidRecipient as error:
+        raise InvalidInvitation("recipient", error.message) from error
     identities = identities_of(request.recipient, request.person)
     async with database.session() as session:
         to = await addressee(session, channel.name, recipient, identities)
@@ -127,21 +131,3 @@ async def invite(
         )
         await session.commit()
     return Receipt(invitation, created)
-
-
-async def _recipient(channel: Channel, request: InvitationRequest) -> Recipient | None:
-    """The checked chat recipient; None when only the person is known on a link channel."""
-    given = request.recipient
-    if given is None and channel.name not in LINK_CHANNELS:
-        email = request.person.email if request.person is not None else None
-        if email is None:
-            raise InvalidInvitation(
-                "recipient", f"{channel.name} needs the recipient, or the person's email"
-            )
-        given = email  # Slack finds its user by email
-    if given is None:
-        return None
-    try:
-        return await channel.resolve_recipient(given, request.user)
-    except InvalidRecipient as error:
-        raise InvalidInvitation("recipient", error.message) from error

@@ -157,7 +157,8 @@ async def open_services(
         raise
     count_answers(runner)
     count_rate_limits(telegram, slack)
-    triggers = Triggers(rulebook, catalog, database, channels, delivery)
+    links = telegram.links.link if telegram is not None else None
+    triggers = Triggers(rulebook, catalog, database, channels, delivery, links=links)
     admin = admin_commands(
         access,
         database=database,

@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from surveys.definitions import DefinitionProblem
 from surveys.errors import InvalidRules
+from surveys.people import PersonRef
 from surveys.ruleset import Match, Rule, RuleSet, load_rules, parse_rules
 from surveys.schedule import Window, check_zone, naive_utc, send_time
 
@@ -50,7 +51,11 @@ class Event(BaseModel):
     type: str = Field(min_length=1, max_length=64)
     case_id: str = Field(min_length=1, max_length=200)
     channel: str = Field(min_length=1, max_length=32)
-    recipient: str = Field(min_length=1, max_length=128)  # the customer's id on `channel`
+    # What the help desk knows of the customer (email, requester id): enough without a
+    # recipient on Telegram, where the survey then waits for its link to be opened.
+    person: PersonRef | None = None
+    # The customer's id on `channel`.
+    recipient: str | None = Field(None, min_length=1, max_length=128, validate_default=True)
     user: str | None = Field(None, max_length=128)
     language: str | None = Field(None, max_length=16)
     timezone: str | None = None
@@ -66,6 +71,21 @@ class Event(BaseModel):
     def _blank_is_none(cls, value: Any) -> Any:
         # Help desks send "" for a field nobody filled in.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("recipient")
+    @classmethod
+    def _someone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("person") is None:
+            raise ValueError("Field required: the chat, or else the person (email, requester)")
+        return value
+
+    @property
+    def addressed_to(self) -> str:
+        """Who the event names, as /why shows it: the recipient, else the person's email or id."""
+        if self.recipient is not None:
+            return self.recipient
+        assert self.person is not None
+        return self.person.email or self.person.requester or ""
 
     @field_validator("timezone")
     @classmethod

@@ -51,6 +51,7 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
             "invitation_id": outcome.invitation_id,
             "send_at": _stamp(outcome.send_at),
             "rule": outcome.rule_id,
+            "link": outcome.link,
         }
     assert outcome.reason is not None
     body: dict[str, Any] = {

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.addressing import Addressee, addressee, identities_of, resolve
 from bot.channel import Channel
 from bot.errors import InvalidRecipient
 from bot.invite import KNOWN_CHANNELS
@@ -30,9 +30,9 @@ from storage.invitations import (
     create_invitation,
     survey_times,
 )
-from storage.respondents import upsert_respondent
+from storage.people import lock_person, same_person
 from storage.rule_states import clear_rule_states, rule_states, set_rule_state
-from storage.tables import DecisionOutcome, Invitation, Respondent
+from storage.tables import DecisionOutcome, Invitation, InvitationStatus, Respondent
 from surveys.catalog import Catalog
 from surveys.definitions import base_language
 from surveys.rules import Event, Rule, RuleSet, Scheduled, Suppressed, Suppression, decide
@@ -40,6 +40,10 @@ from surveys.rules import Event, Rule, RuleSet, Scheduled, Suppressed, Suppressi
 log = logging.getLogger(__name__)
 
 NO_RULES_DETAIL = "no rules: set CXBOT_RULES to a rules file so that events can get surveys"
+
+
+# An invitation's link for the customer to open (Telegram), or None.
+Links = Callable[[Invitation], Awaitable[str | None]]
 
 
 class Scheduler(Protocol):
@@ -58,6 +62,7 @@ class Outcome:
     send_at: datetime | None = None
     reason: Suppression | None = None
     detail: str = ""
+    link: str | None = None  # the invitation's link, for a scheduled Telegram survey
 
 
 class Triggers:
@@ -71,6 +76,7 @@ class Triggers:
         channels: Mapping[str, Channel],
         scheduler: Scheduler,
         *,
+        links: Links | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.rulebook = rulebook
@@ -78,6 +84,7 @@ class Triggers:
         self.database = database
         self.channels = channels
         self.scheduler = scheduler
+        self.links = links
         self.clock = clock
         self._watcher: asyncio.Task[None] | None = None
 
@@ -103,7 +110,7 @@ class Triggers:
         try:
             channel = self._channel(event.channel)
             try:
-                recipient = await channel.resolve_recipient(event.recipient, event.user)
+                recipient = await resolve(channel, event.recipient, event.user, event.person)
             except InvalidRecipient as failure:
                 raise InvalidEvent.at("recipient", failure.message) from failure
         except InvalidEvent as failure:
@@ -112,13 +119,13 @@ class Triggers:
         now = self.clock()
         async with self.database.session() as session:
             # A write first: on SQLite it takes the lock that orders concurrent events.
-            respondent = await upsert_respondent(
-                session, channel.name, recipient.external_id, recipient.language
+            to = await addressee(
+                session, channel.name, recipient, identities_of(event.recipient, event.person)
             )
-            assert respondent.id is not None
-            await _lock(session, respondent.id)
+            respondent = to.respondent
+            await lock_person(session, respondent)
             rules = await self._effective(session)
-            surveyed = await _survey_times(session, respondent.id, rules, now)
+            surveyed = await _survey_times(session, respondent, rules, now)
             decided = (
                 decide(event, rules, now=now, surveyed_at=surveyed)
                 if self.rulebook.path is not None
@@ -134,16 +141,19 @@ class Triggers:
                     decided = _duplicate(event, decided.rule, invitation)
             if isinstance(decided, Scheduled):
                 invitation, created = await create_invitation(
-                    session, self._invitation(event, decided, respondent, recipient.address)
+                    session, self._invitation(event, decided, to)
                 )
                 if not created:  # the same event, at the same moment, in another request
                     decided = _duplicate(event, decided.rule, invitation)
             outcome = _outcome(decided, invitation)
             await record_decision(session, _decision(event, source, outcome))
             await session.commit()
-        if outcome.scheduled:
+        if outcome.scheduled and invitation is not None:
             assert outcome.invitation_id is not None and outcome.send_at is not None
-            await self.scheduler.schedule(outcome.invitation_id, outcome.send_at)
+            if invitation.status != InvitationStatus.AWAITING_LINK:  # never sent blind
+                await self.scheduler.schedule(outcome.invitation_id, outcome.send_at)
+            if self.links is not None:
+                outcome = replace(outcome, link=await self.links(invitation))
         log.info(
             "event %s %s from %s: %s %s",
             event.type,
@@ -191,9 +201,7 @@ class Triggers:
         known = ", ".join(sorted(self.channels)) or "none"
         raise InvalidEvent.at("channel", f"unknown channel '{name}'; configured: {known}")
 
-    def _invitation(
-        self, event: Event, scheduled: Scheduled, respondent: Respondent, address: str
-    ) -> NewInvitation:
+    def _invitation(self, event: Event, scheduled: Scheduled, to: Addressee) -> NewInvitation:
         survey = self.catalog.get(scheduled.rule.survey)
         language = scheduled.language and base_language(scheduled.language)
         if language not in survey.languages:
@@ -205,13 +213,14 @@ class Triggers:
             "priority": event.priority,
         }
         attributes = event.attributes | {k: v for k, v in promoted.items() if v is not None}
-        assert respondent.id is not None
+        assert to.respondent.id is not None
+        hours = scheduled.expiry_hours or survey.expiry_hours
         return NewInvitation(
             survey_id=survey.id,
             case_id=event.case_id,
-            channel=respondent.channel,
-            address=address,
-            respondent_id=respondent.id,
+            channel=event.channel,
+            address=to.address,
+            respondent_id=to.respondent.id,
             language=language,
             attributes=attributes,
             scheduled_at=scheduled.send_at,
@@ -220,6 +229,11 @@ class Triggers:
             remind_after_hours=scheduled.reminder_after_hours,
             send_window=str(scheduled.window) if scheduled.window is not None else None,
             timezone=scheduled.timezone,
+            status=InvitationStatus.AWAITING_LINK
+            if to.awaiting_link
+            else InvitationStatus.SCHEDULED,
+            # A link handed out but not opened closes when the survey would have.
+            expires_at=scheduled.send_at + timedelta(hours=hours) if to.awaiting_link else None,
         )
 
     # --- rules -------------------------------------------------------------------------------
@@ -286,22 +300,16 @@ class Triggers:
         return why_text(case_id.strip(), found)
 
 
-async def _lock(session: AsyncSession, respondent_id: int) -> None:
-    # One event per customer at a time (PostgreSQL), so that two cases closed together cannot
-    # both pass quarantine. SQLite's single writer already serialises the transactions.
-    await session.exec(
-        select(col(Respondent.id)).where(col(Respondent.id) == respondent_id).with_for_update()
-    )
-
-
 async def _survey_times(
-    session: AsyncSession, respondent_id: int, rules: RuleSet, now: datetime
+    session: AsyncSession, respondent: Respondent, rules: RuleSet, now: datetime
 ) -> list[datetime]:
-    # A quarantine reaches back from the send time, which is now or later.
+    # A quarantine reaches back from the send time, which is now or later, and counts the
+    # surveys of every address of the person: their Telegram, Slack, email alike.
     longest = max((rule.quarantine_days for rule in rules.rules), default=0.0)
     if longest <= 0:
         return []
-    return await survey_times(session, respondent_id, now - timedelta(days=longest))
+    addresses = await same_person(session, respondent)
+    return await survey_times(session, addresses, now - timedelta(days=longest))
 
 
 def _duplicate(event: Event, rule: Rule, existing: Invitation) -> Suppressed:
@@ -329,7 +337,7 @@ def _decision(event: Event, source: Source, outcome: Outcome) -> NewDecision:
         event_type=event.type,
         case_id=event.case_id,
         channel=event.channel,
-        recipient=event.recipient,
+        recipient=event.addressed_to,
         outcome=DecisionOutcome.SCHEDULED if outcome.scheduled else DecisionOutcome.SUPPRESSED,
         detail=outcome.detail,
         event=event.model_dump(mode="json"),
