@@ -12,6 +12,7 @@ from bot.delivery import Delivery, open_delivery
 from bot.health import Probes
 from bot.helpdesks.base import HelpDesk
 from bot.helpdesks.registry import helpdesks
+from bot.helpdesks.writes import TicketWrites
 from bot.invite import InvitationRequest, Receipt, invite
 from bot.metrics.wiring import count_answers, count_rate_limits
 from bot.runner import SurveyRunner
@@ -42,6 +43,7 @@ class Services:
     triggers: Triggers = field(kw_only=True)
     admin: AdminCommands | None = field(default=None, kw_only=True)
     helpdesks: list[HelpDesk] = field(default_factory=list, kw_only=True)
+    ticket_writes: TicketWrites | None = field(default=None, kw_only=True)
     probes: Probes = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +64,8 @@ class Services:
     async def close(self) -> None:
         await self.triggers.stop()
         await self.delivery.stop()
+        if self.ticket_writes is not None:  # after delivery: no write job is running now
+            await self.ticket_writes.close()
         if self.alerts is not None:  # alerts still being posted need the channels open
             await self.alerts.close()
         if self.telegram is not None:
@@ -157,6 +161,14 @@ async def open_services(
         raise
     count_answers(runner)
     count_rate_limits(telegram, slack)
+    desks = helpdesks(settings)
+    writes = None
+    if any(desk.writes_back for desk in desks):
+        writes = TicketWrites(
+            {desk.name: desk for desk in desks}, database, delivery.queue, thresholds(settings)
+        )
+        writes.register(delivery.queue.app)
+        runner.listeners.append(writes)
     links = telegram.links.link if telegram is not None else None
     triggers = Triggers(rulebook, catalog, database, channels, delivery, links=links)
     admin = admin_commands(
@@ -187,5 +199,6 @@ async def open_services(
         alerts,
         triggers=triggers,
         admin=admin,
-        helpdesks=helpdesks(settings),
+        helpdesks=desks,
+        ticket_writes=writes,
     )

@@ -41,6 +41,22 @@ class Settings(BaseSettings):
     hmac_allow_untimed: bool = Field(False, alias="CXBOT_HMAC_ALLOW_UNTIMED")
     zendesk_webhook_secret: SecretStr | None = Field(None, alias="ZENDESK_WEBHOOK_SECRET")
     chatwoot_webhook_secret: SecretStr | None = Field(None, alias="CHATWOOT_WEBHOOK_SECRET")
+
+    # Help desks' APIs: answers written back to their cases (each on when its URL and
+    # credentials are set).
+    zendesk_url: str | None = Field(None, alias="ZENDESK_URL")
+    zendesk_email: str | None = Field(None, alias="ZENDESK_EMAIL")
+    zendesk_api_token: SecretStr | None = Field(None, alias="ZENDESK_API_TOKEN")
+    zendesk_score_field: int | None = Field(None, alias="ZENDESK_SCORE_FIELD", ge=1)
+    freshdesk_url: str | None = Field(None, alias="FRESHDESK_URL")
+    freshdesk_api_key: SecretStr | None = Field(None, alias="FRESHDESK_API_KEY")
+    freshdesk_score_field: str | None = Field(None, alias="FRESHDESK_SCORE_FIELD")
+    chatwoot_url: str | None = Field(None, alias="CHATWOOT_URL")
+    chatwoot_api_token: SecretStr | None = Field(None, alias="CHATWOOT_API_TOKEN")
+    chatwoot_account_id: str | None = Field(None, alias="CHATWOOT_ACCOUNT_ID")
+    chatwoot_score_attribute: str = Field(
+        "cxbot_score", alias="CHATWOOT_SCORE_ATTRIBUTE", min_length=1
+    )
     embedded_worker: bool = Field(True, alias="CXBOT_EMBEDDED_WORKER")
     worker_concurrency: int = Field(10, alias="CXBOT_WORKER_CONCURRENCY", ge=1, le=200)
     telegram_rate: str = Field("30/second", alias="CXBOT_TELEGRAM_RATE")
@@ -81,6 +97,16 @@ class Settings(BaseSettings):
         "hmac_secret",
         "zendesk_webhook_secret",
         "chatwoot_webhook_secret",
+        "zendesk_url",
+        "zendesk_email",
+        "zendesk_api_token",
+        "zendesk_score_field",
+        "freshdesk_url",
+        "freshdesk_api_key",
+        "freshdesk_score_field",
+        "chatwoot_url",
+        "chatwoot_api_token",
+        "chatwoot_account_id",
         "alert_telegram_chat",
         "alert_slack_channel",
         "retention_days",

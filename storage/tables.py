@@ -224,3 +224,36 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=64)
     target: str = Field(default="", max_length=320)
     detail: str = Field(default="", sa_type=Text)
+
+
+class TicketWriteStatus(StrEnum):
+    """A write of an answer back to its help desk case: pending -> writing -> written | failed."""
+
+    PENDING = "pending"
+    # Claimed by a job right before the help desk call: found so later, the call may have
+    # been made, and the job looks at the case before writing again.
+    WRITING = "writing"
+    WRITTEN = "written"
+    FAILED = "failed"
+
+
+class TicketWrite(SQLModel, table=True):
+    """One answer (score or comment) to be written to the help desk case it came from, once."""
+
+    __tablename__ = "ticket_writes"
+    __table_args__ = (
+        UniqueConstraint("invitation_id", "question_id", name="uq_ticket_write_answer"),
+        Index("ix_ticket_writes_status_updated", "status", "updated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: int = Field(foreign_key="invitations.id")
+    question_id: str = Field(max_length=128)
+    helpdesk: str = Field(max_length=32)
+    case_id: str = Field(max_length=255, index=True)
+    status: str = Field(default=TicketWriteStatus.PENDING.value, max_length=16)
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_type=Text)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
+    written_at: NaiveDatetime | None = None

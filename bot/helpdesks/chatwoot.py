@@ -1,4 +1,5 @@
-"""Chatwoot: an account webhook's conversation_status_changed in, signed by Chatwoot."""
+"""Chatwoot: an account webhook's conversation_status_changed in, signed by Chatwoot; the
+answers back as private notes and a conversation custom attribute."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
-from bot.helpdesks.base import HelpDesk
+from aiohttp import ClientSession
+
+from bot.helpdesks.api import call
+from bot.helpdesks.base import Case, HelpDesk, TicketNote
+from bot.helpdesks.errors import WriteFailed
 from bot.helpdesks.fields import (
     from_query,
     lower,
@@ -54,14 +60,69 @@ class Chatwoot(HelpDesk):
     name = "chatwoot"
     title = "Chatwoot"
 
-    def __init__(self, *, webhook_secret: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        webhook_secret: str | None = None,
+        url: str | None = None,
+        api_token: str | None = None,
+        account_id: str | None = None,
+        score_attribute: str = "cxbot_score",
+    ) -> None:
         self.webhook_secret = webhook_secret
+        self.url = url.rstrip("/") if url else None
+        self.api_token = api_token
+        self.account_id = account_id
+        self.score_attribute = score_attribute
 
     def event(self, body: Any, query: Mapping[str, str]) -> Event:
         return chatwoot_event(body, query)
 
     def signature(self) -> VendorSignature | None:
         return ChatwootSignature(self.webhook_secret) if self.webhook_secret else None
+
+    @property
+    def writes_back(self) -> bool:
+        return bool(self.url and self.api_token)
+
+    def _headers(self) -> dict[str, str]:
+        assert self.api_token is not None
+        return {"api_access_token": self.api_token}
+
+    def _conversation(self, case: Case) -> str:
+        # The webhook named the account; CHATWOOT_ACCOUNT_ID for events that came otherwise.
+        account = text(case.attributes.get("account_id")) or self.account_id
+        if account is None:
+            raise WriteFailed(
+                f"no Chatwoot account for conversation {case.case_id}: set CHATWOOT_ACCOUNT_ID",
+                permanent=True,
+            )
+        conversation = quote(case.case_id, safe="")
+        return f"{self.url}/api/v1/accounts/{quote(account, safe='')}/conversations/{conversation}"
+
+    async def write(
+        self, client: ClientSession, case: Case, note: TicketNote, *, retry: bool
+    ) -> None:
+        url, headers = self._conversation(case), self._headers()
+        if not (retry and await self._noted(client, url, note.marker)):
+            body = {"content": note.text, "message_type": "outgoing", "private": True}
+            await call(client, self.title, "POST", url + "/messages", headers=headers, json=body)
+        if note.score is not None:
+            # Chatwoot replaces all of a conversation's custom attributes unless told to merge
+            # (a flag older versions do not know): send the others back with ours.
+            found = await call(client, self.title, "GET", url, headers=headers)
+            attributes = dict(mapping(mapping(found).get("custom_attributes")))
+            attributes[self.score_attribute] = note.score
+            body = {"custom_attributes": attributes, "merge": True}
+            await call(
+                client, self.title, "POST", url + "/custom_attributes", headers=headers, json=body
+            )
+
+    async def _noted(self, client: ClientSession, url: str, mark: str) -> bool:
+        found = await call(client, self.title, "GET", url + "/messages", headers=self._headers())
+        messages = mapping(found).get("payload")
+        listed = messages if isinstance(messages, list) else []
+        return any(mark in str(mapping(m).get("content", "")) for m in listed)
 
 
 def chatwoot_signature(body: bytes, timestamp: str, secret: str) -> str:

@@ -1,4 +1,5 @@
-"""Zendesk: a trigger's JSON body or a ticket event subscription in, signed by Zendesk."""
+"""Zendesk: a trigger's JSON body or a ticket event subscription in, signed by Zendesk; the
+answers back as internal notes, tags and a custom field."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
-from bot.helpdesks.base import HelpDesk
+from aiohttp import ClientSession
+
+from bot.helpdesks.api import call
+from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.fields import (
     from_query,
     lower,
@@ -22,6 +27,7 @@ from bot.helpdesks.fields import (
     tag_list,
     text,
 )
+from bot.helpdesks.notes import tag
 from bot.triggers.auth import VendorSignature
 from bot.triggers.errors import InvalidEvent
 from bot.triggers.events import to_event
@@ -61,14 +67,61 @@ class Zendesk(HelpDesk):
     name = "zendesk"
     title = "Zendesk"
 
-    def __init__(self, *, webhook_secret: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        webhook_secret: str | None = None,
+        url: str | None = None,
+        email: str | None = None,
+        api_token: str | None = None,
+        score_field: int | None = None,
+    ) -> None:
         self.webhook_secret = webhook_secret
+        self.url = url.rstrip("/") if url else None
+        self.email = email
+        self.api_token = api_token
+        self.score_field = score_field
 
     def event(self, body: Any, query: Mapping[str, str]) -> Event:
         return zendesk_event(body, query)
 
     def signature(self) -> VendorSignature | None:
         return ZendeskSignature(self.webhook_secret) if self.webhook_secret else None
+
+    @property
+    def writes_back(self) -> bool:
+        return bool(self.url and self.email and self.api_token)
+
+    def _headers(self) -> dict[str, str]:
+        # An API token: Basic auth as "{email}/token:{token}".
+        pair = f"{self.email}/token:{self.api_token}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+    def _ticket(self, case: Case) -> str:
+        return f"{self.url}/api/v2/tickets/{quote(case.case_id, safe='')}"
+
+    async def write(
+        self, client: ClientSession, case: Case, note: TicketNote, *, retry: bool
+    ) -> None:
+        # One update: the internal note, the band's tag, the score's field, all or nothing.
+        ticket: dict[str, Any] = {}
+        if not (retry and await self._noted(client, case, note.marker)):
+            ticket["comment"] = {"body": note.text, "public": False}
+        if note.band is not None:
+            ticket["additional_tags"] = [tag(note.kind, note.band)]
+        if note.score is not None and self.score_field is not None:
+            ticket["custom_fields"] = [{"id": self.score_field, "value": note.score}]
+        if ticket:
+            url = self._ticket(case) + ".json"
+            await call(
+                client, self.title, "PUT", url, headers=self._headers(), json={"ticket": ticket}
+            )
+
+    async def _noted(self, client: ClientSession, case: Case, mark: str) -> bool:
+        url = self._ticket(case) + "/comments.json?sort_order=desc"
+        found = await call(client, self.title, "GET", url, headers=self._headers())
+        comments = mapping(found).get("comments")
+        return any(mark in str(mapping(c).get("body", "")) for c in comments or [])
 
 
 def zendesk_signature(body: bytes, timestamp: str, secret: str) -> str:

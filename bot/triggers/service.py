@@ -33,6 +33,7 @@ from storage.invitations import (
 from storage.people import lock_person, same_person
 from storage.rule_states import clear_rule_states, rule_states, set_rule_state
 from storage.tables import DecisionOutcome, Invitation, InvitationStatus, Respondent
+from storage.ticket_writes import ticket_writes_for_case
 from surveys.catalog import Catalog
 from surveys.definitions import base_language
 from surveys.rules import Event, Rule, RuleSet, Scheduled, Suppressed, Suppression, decide
@@ -297,7 +298,8 @@ class Triggers:
         """`/why CASE`: every decision about the case, newest first, with invitation status."""
         async with self.database.session() as session:
             found = await decisions_for_case(session, case_id.strip(), limit=100)
-        return why_text(case_id.strip(), found)
+            writes = await ticket_writes_for_case(session, case_id.strip())
+        return why_text(case_id.strip(), found, writes)
 
 
 async def _survey_times(

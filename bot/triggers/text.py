@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from storage.decisions import CaseDecision
-from storage.tables import DecisionOutcome
+from storage.tables import DecisionOutcome, TicketWrite, TicketWriteStatus
 from surveys.rules import Match, Rule, RuleSet
 from surveys.schedule import format_duration
 
@@ -94,12 +95,33 @@ def _decision_line(found: CaseDecision) -> str:
     return f"{head} · {outcome}"
 
 
-def why_text(case_id: str, decisions: list[CaseDecision]) -> str:
-    """Every decision about `case_id`, newest first, as `/why CASE` answers."""
-    if not decisions:
+def why_text(
+    case_id: str, decisions: list[CaseDecision], writes: Sequence[TicketWrite] = ()
+) -> str:
+    """Every decision about `case_id`, newest first, and the answers written back to it, as
+    `/why CASE` answers."""
+    if not decisions and not writes:
         return f"no event for case {case_id} was received"
     lines = [f"Case {case_id}: {len(decisions)} event(s), newest first"]
     lines.extend(_decision_line(found) for found in decisions[:MAX_DECISIONS])
     if len(decisions) > MAX_DECISIONS:
         lines.append(f"… and {len(decisions) - MAX_DECISIONS} older")
+    if writes:
+        lines.append("Answers written back to the case:")
+        lines.extend(_write_line(write) for write in writes[-MAX_DECISIONS:])
     return "\n".join(lines)
+
+
+def _write_line(write: TicketWrite) -> str:
+    what = f"{write.helpdesk} · answer {write.question_id} (invitation {write.invitation_id})"
+    if write.status == TicketWriteStatus.WRITTEN and write.written_at is not None:
+        return f"✅ {what}: written {stamp(write.written_at)}"
+    if write.status == TicketWriteStatus.FAILED:
+        return f"❌ {what}: failed for good: {_clip(write.error or 'unknown')}"
+    tried = f", {write.attempts} tries so far: {_clip(write.error)}" if write.error else ""
+    return f"⏳ {what}: {write.status}{tried}"
+
+
+def _clip(detail: str | None) -> str:
+    found = detail or ""
+    return found if len(found) <= MAX_DETAIL else found[: MAX_DETAIL - 1] + "…"
