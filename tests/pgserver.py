@@ -1,0 +1,102 @@
+"""A private PostgreSQL server that checks passwords (the shared one trusts every local login).
+
+Started with the machine's own binaries on a free port and stopped by its pid; as root, it
+runs as the `postgres` user, since initdb refuses root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for folder in versions:
+        if (folder / name).exists():
+            return str(folder / name)
+    raise AssertionError(f"PostgreSQL's {name} is not installed (apt-get install postgresql)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextmanager
+def password_postgres(user: str, password: str) -> Iterator[int]:
+    """A server whose only role is ``user`` with ``password`` (scram); yields its port."""
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    folder = Path(tempfile.mkdtemp(prefix="cxtest-pg-"))
+    (folder / "pw").write_text(password)
+    if as_postgres:
+        shutil.chown(folder, "postgres")
+        shutil.chown(folder / "pw", "postgres")
+    data = folder / "data"
+    subprocess.run(
+        [
+            *as_postgres,
+            _bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            user,
+            f"--pwfile={folder / 'pw'}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            *as_postgres,
+            _bin("postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(folder),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while subprocess.run(
+            [_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"], check=False
+        ).returncode:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise AssertionError("the private PostgreSQL did not start")
+            time.sleep(0.1)
+        yield port
+    finally:
+        subprocess.run(  # fast shutdown: no waiting for checkpoints or clients
+            [*as_postgres, _bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            check=False,
+            capture_output=True,
+            timeout=60,
+        )
+        server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
