@@ -2,7 +2,8 @@
 
 `SurveyRunner` is the one door to it; its parts live beside it, one module per thing the
 flow does: `answering` (taps, text, /start), `sending` (an invitation's first question),
-`reminding`, `expiring`, and `recovery` (a conversation rebuilt from SQL).
+`reminding`, `expiring`, `links` (an invitation's link opened), and `recovery` (a
+conversation rebuilt from SQL).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from bot.channel import Channel, Receipt
-from bot.runner import answering, expiring, reminding, sending
+from bot.runner import answering, expiring, links, reminding, sending
 from bot.runner.outcomes import (
     Acknowledge,
     AnswerGiven,
@@ -154,6 +155,19 @@ class SurveyRunner:
     async def remind(self, channel: str, actor: str, hint: str | None) -> Outcome:
         """Show the actor's waiting question again (after /start, say), or the help text."""
         return await answering.show_again(self.wiring, channel, actor, hint)
+
+    async def open_link(
+        self, channel: str, token: str, actor: str, address: str, hint: str | None
+    ) -> Outcome:
+        """``actor`` opened the invitation link carrying ``token`` (Telegram's /start <token>)
+        in the chat ``address``: its survey's current question, at once.
+
+        A link awaiting its person binds to this chat (one of two accounts racing wins) and
+        the first question is sent, in the language their client reports; opened again it
+        shows the question again, sending nothing twice. Another account, a completed, an
+        expired or an unknown link get a short notice instead.
+        """
+        return await links.open_link(self.wiring, channel, token, actor, address, hint)
 
     async def remind_invitation(self, invitation_id: int, *, turn: Turn | None = None) -> bool:
         """Ask a sent, still unanswered invitation's first question again, once.

@@ -119,10 +119,14 @@ async def remember_language(w: Wiring, channel: str, actor: str, hint: str | Non
         await session.commit()
 
 
-async def show_again(w: Wiring, channel: str, actor: str, hint: str | None) -> Outcome:
-    """Show the actor's waiting question again (after /start, say), or the help text."""
+async def show_again(
+    w: Wiring, channel: str, actor: str, hint: str | None, *, invitation_id: int | None = None
+) -> Outcome:
+    """Show the actor's waiting question again (after /start, say), or the help text;
+    ``invitation_id``: that survey's (its link was opened), not whichever waits."""
     help_text = Outcome(message(Message.HELP, notice_language(hint)), handled=False)
-    invitation_id = await conversations.active_invitation(w.state, channel, actor)
+    if invitation_id is None:
+        invitation_id = await conversations.active_invitation(w.state, channel, actor)
     if invitation_id is None:
         invitation_id = await waiting_in_sql(w, channel, actor)
     if invitation_id is None:

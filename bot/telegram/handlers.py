@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from bot.channel import Receipt
 from bot.errors import DeliveryFailed
-from bot.links import LinkOpener
 from bot.metrics.counters import HANDLER_ERRORS
 from bot.runner import Outcome, SurveyRunner, notice_language
 from bot.telegram.callbacks import SKIP_VALUE, SurveyButton
@@ -27,7 +26,7 @@ CHANNEL = "telegram"
 MAX_NOTICE = 200
 
 
-def build_router(runner: SurveyRunner, links: LinkOpener | None = None) -> Router:
+def build_router(runner: SurveyRunner) -> Router:
     router = Router(name="surveys")
 
     # `receipt` comes from HandleOnce (bot/telegram/dedupe.py), by aiogram's keyword injection.
@@ -63,8 +62,8 @@ def build_router(runner: SurveyRunner, links: LinkOpener | None = None) -> Route
         actor, hint = str(msg.from_user.id), msg.from_user.language_code
         # An invitation's link (t.me/<bot>?start=<token>) opens a private chat with the bot.
         token = start_token(command.args) if command.command == "start" else None
-        if token is not None and links is not None and msg.chat.type == "private":
-            outcome = await links.open(CHANNEL, token, actor, str(msg.chat.id), hint)
+        if token is not None and msg.chat.type == "private":
+            outcome = await runner.open_link(CHANNEL, token, actor, str(msg.chat.id), hint)
         else:
             outcome = await runner.remind(CHANNEL, actor, hint)
         await _show(msg, outcome)

@@ -15,7 +15,6 @@ from aiohttp import web
 
 from bot.admin.commands import AdminCommands
 from bot.alerts import DetractorAlerts
-from bot.links import LinkOpener
 from bot.runner import SurveyRunner
 from bot.settings import Settings
 from bot.telegram.admin import build_admin_router
@@ -69,7 +68,7 @@ class TelegramService:
             self.dispatcher.include_router(build_alert_router(alerts))
         if admin is not None:  # before the survey router, whose /help and catch-all come first
             self.dispatcher.include_router(build_admin_router(admin))
-        self.dispatcher.include_router(build_router(runner, LinkOpener(runner, runner.database)))
+        self.dispatcher.include_router(build_router(runner))
 
     @property
     def webhook_path(self) -> str | None:

@@ -104,6 +104,16 @@ class TestLinks:
         stored = await harness.invitation(body["id"])
         assert (stored.address, stored.status) == ("2002", "started")
 
+    async def test_two_accounts_opening_at_once_bind_it_once(self, harness: Harness) -> None:
+        token = token_of(await invite_person(harness))
+
+        await asyncio.gather(open_link(harness, token, 2002), open_link(harness, token, 3003))
+
+        questions = [p for p in harness.botapi.sent() if "reply_markup" in p]
+        refused = harness.botapi.texts(2002) + harness.botapi.texts(3003)
+        assert len(questions) == 1
+        assert message(Message.LINK_TAKEN, "en") in refused
+
     async def test_a_completed_link_says_already_done(self, harness: Harness) -> None:
         invitation_id = await harness.invite(chat_id=1001)
         token = token_of(await harness.status(invitation_id))
