@@ -178,6 +178,7 @@ async def open_services(
         catalog=catalog,
         triggers=triggers,
         min_n=settings.report_min_n,
+        report_timezone=settings.report_timezone,
         retention_days=settings.retention_days,
         thresholds=thresholds(settings),
         alerts=alerts,

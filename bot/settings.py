@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.logs import LogFormat
 from storage.db import DEFAULT_DATABASE_URL
+from surveys.schedule import check_zone
 
 
 class Settings(BaseSettings):
@@ -73,6 +74,7 @@ class Settings(BaseSettings):
     alert_ces_max: int = Field(3, alias="CXBOT_ALERT_CES_MAX", ge=1, le=7)
     retention_days: int | None = Field(None, alias="CXBOT_RETENTION_DAYS", ge=1)
     report_min_n: int = Field(30, alias="CXBOT_REPORT_MIN_N", ge=1)
+    report_timezone: str = Field("UTC", alias="CXBOT_REPORT_TIMEZONE")
 
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_bot_username: str | None = Field(
@@ -125,6 +127,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _report_zone(cls, value: str) -> str:
+        return check_zone(value.strip() or "UTC")
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -11,6 +11,7 @@ from typing import Literal
 
 from surveys.definitions import QuestionKind, Survey
 from surveys.errors import ReportQueryError
+from surveys.local_time import to_local, to_utc
 
 __all__ = [
     "COMMANDS",
@@ -57,6 +58,8 @@ class ReportQuery:
 
     `period` is the period as a command argument ("30d", "2026-10", "2026-09-01..2026-10-15"),
     None for a derived rolling period (the one before "last 30 days" cannot be typed).
+    Months and dates start at midnight in `timezone` (the reporting zone, an IANA name), and
+    rolling periods are whole days of its wall clock.
     """
 
     command: str
@@ -74,6 +77,7 @@ class ReportQuery:
     language: str | None = None
     detractors_only: bool = False
     page: int = 1
+    timezone: str = "UTC"
 
     @property
     def filters(self) -> dict[str, str]:
@@ -92,15 +96,20 @@ class ReportQuery:
         A month's previous period is the previous calendar month (so October compares with
         September, not with the 31 days before October 1st).
         """
+        zone = self.timezone
+        local_start = to_local(self.start, zone)
         if self.span == "month":
-            first = (self.start.date() - timedelta(days=1)).replace(day=1)
+            first = (local_start.date() - timedelta(days=1)).replace(day=1)
             token = f"{first:%Y-%m}"
-            start = datetime.combine(first, datetime.min.time())
+            start = _midnight(first, zone)
             return replace(self, start=start, end=self.start, label=token, period=token)
-        length = self.end - self.start
-        start = self.start - length
+        # The same number of days on the zone's wall clock (a day across a change of the
+        # clocks has 23 or 25 hours).
+        length = to_local(self.end, zone) - local_start
+        start = to_utc(local_start - length, zone)
         if self.span == "dates":
-            token = f"{start.date()}..{(self.start - timedelta(days=1)).date()}"
+            first_day = (local_start - length).date()
+            token = f"{first_day}..{(local_start - timedelta(days=1)).date()}"
             return replace(self, start=start, end=self.start, label=token, period=token)
         return replace(
             self, start=start, end=self.start, label=f"previous {_days(length)}", period=None
@@ -132,12 +141,14 @@ def parse_report_args(
     prefix: str = "/",
     surveys: Iterable[Survey] | None = None,
     channels: Collection[str] | None = None,
+    timezone: str = "UTC",
 ) -> ReportQuery:
     """Read the arguments of a report command (`command` is one of COMMANDS).
 
-    Tokens come in any order: one period (default: the last 30 days up to `now`, naive UTC)
-    and filters `key=value` (values with spaces in quotes). /comments also takes `detractors`
-    and `page=N`. `prefix` is how commands are typed where the reply goes ("/" in Telegram,
+    Tokens come in any order: one period (default: the last 30 days up to `now`, naive UTC;
+    months and dates from midnight in the reporting zone `timezone`, an IANA name) and
+    filters `key=value` (values with spaces in quotes). /comments also takes `detractors` and
+    `page=N`. `prefix` is how commands are typed where the reply goes ("/" in Telegram,
     "/cx " in Slack), used in the examples of error messages.
 
     Given `surveys` (the catalog), `survey=` must name one of them (one that asks the
@@ -188,7 +199,7 @@ def parse_report_args(
                 )
             detractors = True
         else:
-            found = _period(token, now, usage)
+            found = _period(token, now, usage, timezone)
             if period is not None:
                 raise ReportQueryError(
                     f'Two periods ("{period[0]}" and "{token}"); give one. {usage}'
@@ -201,7 +212,7 @@ def parse_report_args(
             f'"channel={filters["channel"]}": channels are {_listed(channels)}. {usage}'
         )
     if period is None:
-        period = _rolling(DEFAULT_DAYS, now)
+        period = _rolling(DEFAULT_DAYS, now, timezone)
     token, start, end, label, span = period
     return ReportQuery(
         command=command,
@@ -219,6 +230,7 @@ def parse_report_args(
         agent=filters.get("agent"),
         tag=filters.get("tag"),
         language=filters.get("language"),
+        timezone=timezone,
     )
 
 
@@ -227,14 +239,16 @@ def surveys_asking(surveys: Iterable[Survey], kind: QuestionKind) -> tuple[str, 
     return tuple(sorted(s.id for s in surveys if any(q.kind is kind for q in s.questions)))
 
 
-def _period(token: str, now: datetime, usage: str) -> tuple[str, datetime, datetime, str, Span]:
+def _period(
+    token: str, now: datetime, usage: str, zone: str
+) -> tuple[str, datetime, datetime, str, Span]:
     if match := _DAYS.fullmatch(token):
         days = int(match[1])
         if not 1 <= days <= MAX_DAYS:
             raise ReportQueryError(
                 f'"{token}": a period in days runs from 1d to {MAX_DAYS}d, e.g. 90d. {usage}'
             )
-        return _rolling(days, now)
+        return _rolling(days, now, zone)
     if match := _MONTH.fullmatch(token):
         year, month = int(match[1]), int(match[2])
         if not 1 <= month <= 12 or not 1900 <= year <= 2999:
@@ -244,7 +258,7 @@ def _period(token: str, now: datetime, usage: str) -> tuple[str, datetime, datet
         first = date(year, month, 1)
         following = date(year + month // 12, month % 12 + 1, 1)
         name = f"{first:%Y-%m}"
-        return (name, _midnight(first), _midnight(following), name, "month")
+        return (name, _midnight(first, zone), _midnight(following, zone), name, "month")
     if match := _DATES.fullmatch(token):
         first, last = _date(match[1], usage), _date(match[2], usage)
         if last < first:
@@ -257,7 +271,8 @@ def _period(token: str, now: datetime, usage: str) -> tuple[str, datetime, datet
                 f'"{token}" is longer than {MAX_DAYS} days; ask for a shorter period. {usage}'
             )
         name = f"{first}..{last}"
-        return (name, _midnight(first), _midnight(last + timedelta(days=1)), name, "dates")
+        end = _midnight(last + timedelta(days=1), zone)
+        return (name, _midnight(first, zone), end, name, "dates")
     if _DATE.fullmatch(token):
         raise ReportQueryError(
             f'"{token}" is a single date; give a range, e.g. {token}..{token}. {usage}'
@@ -294,9 +309,10 @@ def _listed(values: Iterable[str]) -> str:
     return ", ".join(sorted(values)) or "none"
 
 
-def _rolling(days: int, now: datetime) -> tuple[str, datetime, datetime, str, Span]:
+def _rolling(days: int, now: datetime, zone: str) -> tuple[str, datetime, datetime, str, Span]:
     length = timedelta(days=days)
-    return (f"{days}d", now - length, now, f"last {_days(length)}", "days")
+    start = to_utc(to_local(now, zone) - length, zone)
+    return (f"{days}d", start, now, f"last {_days(length)}", "days")
 
 
 def _date(text: str, usage: str) -> date:
@@ -338,8 +354,9 @@ def _usage(command: str, prefix: str) -> str:
     )
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)
+def _midnight(day: date, zone: str) -> datetime:
+    """The naive UTC instant at which `day` starts in `zone`."""
+    return to_utc(datetime(day.year, day.month, day.day), zone)
 
 
 def _days(length: timedelta) -> str:

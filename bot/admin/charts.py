@@ -47,7 +47,8 @@ def report_chart(summary: ScoreSummary, trend: Sequence[TrendPoint]) -> bytes:
 
     label, (low, high) = _AXIS[kind]
     points = [point for point in trend if point.value is not None]
-    left.set_title("per week (weeks start on Monday)", fontsize=11)
+    zone = summary.query.timezone
+    left.set_title(f"per week (weeks start on Monday, {zone} time)", fontsize=11)
     left.set_ylabel(label)
     left.set_ylim(low, high)
     left.grid(axis="y", alpha=0.3)

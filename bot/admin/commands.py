@@ -177,12 +177,20 @@ def admin_commands(
     triggers: TriggerCommands | None,
     min_n: int,
     retention_days: int | None,
+    report_timezone: str = "UTC",
     thresholds: Thresholds | None = None,
     alerts: DetractorAlerts | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> AdminCommands:
     """Every admin command, wired to this installation's parts."""
-    results = ResultCommands(database, catalog, min_n=min_n, clock=clock, thresholds=thresholds)
+    results = ResultCommands(
+        database,
+        catalog,
+        min_n=min_n,
+        clock=clock,
+        thresholds=thresholds,
+        timezone=report_timezone,
+    )
     privacy = PrivacyCommands(
         database,
         state,

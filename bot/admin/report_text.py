@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from storage.reports import CommentsPage, GroupScore, ScoreSummary
 from surveys.definitions import BANDS, SCALES, Band, QuestionKind
 from surveys.intervals import Interval, easy_interval
+from surveys.local_time import to_local
 from surveys.report_query import ReportQuery
 from surveys.scoring import Score
 from surveys.significance import Change
@@ -60,7 +61,7 @@ def comments_text(page: CommentsPage, *, prefix: str = "/") -> str:
         return f"{head}\npage {page.page} is past the last page ({page.pages})."
     lines = [head]
     for comment in page.items:
-        facts = [f"{comment.answered_at:%Y-%m-%d %H:%M}"]
+        facts = [f"{to_local(comment.answered_at, query.timezone):%Y-%m-%d %H:%M}"]
         if comment.kind is not None and comment.score is not None:
             facts.append(f"{comment.kind.value.upper()} {comment.score}")
         facts.append(comment.case_id)
@@ -91,6 +92,7 @@ def _context(query: ReportQuery, teams: tuple[str, ...] | None) -> list[str]:
         parts.append(described)
     if teams is not None:
         parts.append("teams " + (", ".join(teams) if teams else "none"))
+    parts.append(f"{query.timezone} time")  # where the period's days begin
     return parts
 
 

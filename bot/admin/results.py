@@ -50,6 +50,7 @@ class ResultCommands:
         clock: Callable[[], datetime],
         thresholds: Thresholds | None = None,
         export_dir: Path | None = None,
+        timezone: str = "UTC",
     ) -> None:
         self.database = database
         self.catalog = catalog
@@ -58,6 +59,7 @@ class ResultCommands:
         # "detractors" in /comments means what raises an alert (CXBOT_ALERT_*_MAX).
         self.thresholds = thresholds or Thresholds()
         self.export_dir = export_dir
+        self.timezone = timezone  # CXBOT_REPORT_TIMEZONE: where days, months and weeks begin
 
     def _query(self, actor: Actor, role: Role, command: str, args: str) -> ReportQuery | AdminReply:
         """The query, or the reply that refuses it: a bad filter's message, or NOT_ALLOWED for
@@ -70,6 +72,7 @@ class ResultCommands:
                 prefix=typed_prefix(actor),
                 surveys=self.catalog,
                 channels=CHANNELS,
+                timezone=self.timezone,
             )
         except ReportQueryError as error:
             return AdminReply(error.message)

@@ -1,4 +1,5 @@
-"""A score week by week (ISO weeks, starting Monday), counted in one grouped query."""
+"""A score week by week (ISO weeks, starting Monday at midnight in the reporting time zone),
+counted in one grouped query."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +16,7 @@ from storage.reports.scope import invitation_scope
 from storage.reports.summary import scored_answers
 from storage.tables import Answer, Invitation
 from surveys.definitions import QuestionKind
+from surveys.local_time import offset_changes
 from surveys.report_query import ReportQuery
 from surveys.stats import score_from_counts
 
@@ -40,7 +42,7 @@ async def weekly_trend(
 ) -> list[TrendPoint]:
     """The `kind` score per ISO week of the query's period, oldest first; weeks without
     answers are left out."""
-    week = _week_start(session.get_bind().dialect.name)
+    week = _week_start(session.get_bind().dialect.name, query)
     statement = (
         select(week, col(Answer.score), func.count())
         .where(
@@ -63,11 +65,29 @@ async def weekly_trend(
     return points
 
 
-def _week_start(dialect: str) -> ColumnElement[object]:
+def _week_start(dialect: str, query: ReportQuery) -> ColumnElement[object]:
+    answered = col(Answer.answered_at)
+    zone = query.timezone
     if dialect == "postgresql":
-        return func.date_trunc("week", col(Answer.answered_at))  # Monday 00:00
-    # SQLite: move forward to Sunday (or stay on it), then back six days: that week's Monday.
-    return func.date(col(Answer.answered_at), "weekday 0", "-6 days")
+        # naive UTC -> timestamptz -> the zone's wall time; then its Monday 00:00.
+        local = func.timezone(zone, func.timezone("UTC", answered))
+        return func.date_trunc("week", local)
+    # SQLite has no time zones: shift by the zone's offset, which is constant between the
+    # changes of the clocks inside the period (none for UTC, two a year for Europe/Warsaw).
+    changes = offset_changes(query.start, query.end, zone)
+    shifts = [_modifier(offset.total_seconds()) for _, offset in changes]
+    shift: ColumnElement[str] | str = shifts[0]
+    if len(changes) > 1:
+        shift = case(
+            *((answered < moment, shifts[i]) for i, (moment, _) in enumerate(changes[1:])),
+            else_=shifts[-1],
+        )
+    # Move forward to Sunday (or stay on it), then back six days: that week's Monday.
+    return func.date(answered, shift, "weekday 0", "-6 days")
+
+
+def _modifier(seconds: float) -> str:
+    return f"{int(seconds) // 60:+d} minutes"
 
 
 def _as_date(value: object) -> date:

@@ -18,6 +18,7 @@ from storage.reports import comments_page, export_csv, score_summary, weekly_tre
 from storage.reports.comments import DETRACTOR_MAX
 from storage.reports.summary import TOP
 from surveys.definitions import SCALES, QuestionKind
+from surveys.local_time import to_local
 from surveys.report_query import ReportQuery, parse_report_args
 from surveys.scoring import Score, score
 from surveys.significance import compare
@@ -27,6 +28,9 @@ NOW = T0 + timedelta(days=30)
 KINDS = (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES)
 PERIODS = ("7d", "30d", "90d", "2026-10", "2026-09-20..2026-10-10")
 TEAMS = ("a", "b", "c")
+# The reporting zone: none, one with summer time (the data spans its October change), and
+# one a whole half hour and more away from UTC.
+ZONES = ("UTC", "Europe/Warsaw", "Asia/Kolkata")
 
 
 @st.composite
@@ -111,6 +115,7 @@ def monday(moment: datetime) -> date:
     teams=st.none() | st.sets(st.sampled_from(TEAMS)),
     min_n=st.integers(1, 4),
     detractors=st.booleans(),
+    zone=st.sampled_from(ZONES),
 )
 async def test_reports_equal_scoring_on_the_same_rows(
     database: Database,
@@ -120,14 +125,15 @@ async def test_reports_equal_scoring_on_the_same_rows(
     teams: set[str] | None,
     min_n: int,
     detractors: bool,
+    zone: str,
 ) -> None:
     async with database.session() as session:
         await clear(session)
         await seed(session, rows)
         await session.commit()
-    query = parse_report_args(args, now=NOW, command=kind.value)
+    query = parse_report_args(args, now=NOW, command=kind.value, timezone=zone)
     comments_args = args + (" detractors" if detractors else "")
-    comments_query = parse_report_args(comments_args, now=NOW, command="comments")
+    comments_query = parse_report_args(comments_args, now=NOW, command="comments", timezone=zone)
     async with database.session() as session:
         summary = await score_summary(session, query, kind, teams=teams, min_n=min_n)
         trend = await weekly_trend(session, query, kind, teams=teams)
@@ -179,7 +185,7 @@ async def test_reports_equal_scoring_on_the_same_rows(
 
     weeks: defaultdict[date, list[Seed]] = defaultdict(list)
     for row in chosen:
-        weeks[monday(row.answered_at)].append(row)
+        weeks[monday(to_local(row.answered_at, zone))].append(row)
     expected_trend = [
         (week, s.value, s.n)
         for week in sorted(weeks)

@@ -474,3 +474,52 @@ def test_export_filename_names_period_and_filters() -> None:
     assert export_filename(query("2026-09-01..2026-10-15 team=../etc", "export")) == (
         "cxbot-2026-09-01_2026-10-15-team-..-etc.csv"
     )
+
+
+class TestReportingTimeZone:
+    """CXBOT_REPORT_TIMEZONE: the same answers fall in other months and weeks, on both backends."""
+
+    async def test_an_answer_late_on_30_november_counts_in_december_in_warsaw(
+        self, database: Database
+    ) -> None:
+        late = Seed(10, datetime(2026, 11, 30, 23, 30), team="billing")  # 00:30 on 1 December
+        early = Seed(0, datetime(2026, 11, 30, 22, 30), team="billing")  # 23:30 on 30 November
+        await seeded(database, [late, early])
+        now = datetime(2026, 12, 20)
+
+        def month(token: str, zone: str) -> ReportQuery:
+            return parse_report_args(token, now=now, command="nps", timezone=zone)
+
+        async with database.session() as session:
+            warsaw_december = await score_summary(session, month("2026-12", "Europe/Warsaw"), NPS)
+            warsaw_november = await score_summary(session, month("2026-11", "Europe/Warsaw"), NPS)
+            utc_december = await score_summary(session, month("2026-12", "UTC"), NPS)
+        assert (warsaw_december.score.n, warsaw_december.score.value) == (1, 100.0)
+        assert (warsaw_november.score.n, warsaw_november.score.value) == (1, -100.0)
+        assert utc_december.score.n == 0
+
+    async def test_weeks_start_on_monday_at_local_midnight(self, database: Database) -> None:
+        rows = [
+            Seed(10, datetime(2026, 11, 29, 23, 30)),  # Sunday in UTC, Monday 00:30 in Warsaw
+            Seed(0, datetime(2026, 11, 29, 22, 30)),  # Sunday 23:30 in Warsaw
+            # Summer time: Sunday 22:30 UTC is Monday 00:30 in Warsaw, 21:30 is still Sunday.
+            Seed(9, datetime(2026, 10, 18, 22, 30)),
+            Seed(3, datetime(2026, 10, 18, 21, 30)),
+        ]
+        await seeded(database, rows)
+        now = datetime(2026, 12, 5)
+        warsaw = parse_report_args("90d", now=now, command="nps", timezone="Europe/Warsaw")
+        utc = parse_report_args("90d", now=now, command="nps")
+        async with database.session() as session:
+            local = await weekly_trend(session, warsaw, NPS)
+            plain = await weekly_trend(session, utc, NPS)
+        assert [(p.week_start, p.value, p.n) for p in local] == [
+            (date(2026, 10, 12), -100.0, 1),
+            (date(2026, 10, 19), 100.0, 1),
+            (date(2026, 11, 23), -100.0, 1),
+            (date(2026, 11, 30), 100.0, 1),
+        ]
+        assert [(p.week_start, p.n) for p in plain] == [
+            (date(2026, 10, 12), 2),
+            (date(2026, 11, 23), 2),
+        ]

@@ -449,3 +449,31 @@ async def followups(database: Database) -> None:
             new = NewFollowup(invitation.id, "nps", 3, "telegram", "-100", NOW - timedelta(hours=2))
             await create_followup(session, new)
         await session.commit()
+
+
+class TestReportTimeZone:
+    async def test_the_reply_names_the_zone_and_cuts_days_there(
+        self, database: Database, tmp_path: Path
+    ) -> None:
+        catalog = Catalog.load(None)
+        commands = admin_commands(
+            Access.parse(ADMINS),
+            database=database,
+            state=MemoryStateStore(),
+            catalog=catalog,
+            triggers=None,
+            min_n=1,
+            retention_days=None,
+            report_timezone="Europe/Warsaw",
+            clock=lambda: NOW,
+        )
+        # 21 November 23:30 UTC is 22 November 00:30 in Warsaw, with a comment.
+        late = (NOW - datetime(2026, 11, 21, 23, 30)) / timedelta(days=1)
+        await answered(database, "1001", "T-1", "billing", 10, "quick", days_ago=late)
+        day = await commands.handle(ADMIN, "nps 2026-11-22..2026-11-22")
+        assert day.text.startswith("NPS +100 (n=1, ")
+        assert "· 2026-11-22..2026-11-22 · Europe/Warsaw time" in day.text.splitlines()[0]
+        before = await commands.handle(ADMIN, "nps 2026-11-21..2026-11-21")
+        assert before.text.startswith("NPS n/a (n=0)")
+        comments = await commands.handle(ADMIN, "comments 7d")
+        assert "2026-11-22 00:30 · NPS 10 · T-1" in comments.text  # Warsaw's clock, not 23:30

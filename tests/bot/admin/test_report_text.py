@@ -83,7 +83,7 @@ def test_nps_summary() -> None:
         )
     )
     assert text == (
-        "NPS +19 (n=148, 95% CI +6..+31) · last 30 days · tag=vip\n"
+        "NPS +19 (n=148, 95% CI +6..+31) · last 30 days · tag=vip · UTC time\n"
         "promoters        62   42%\n"
         "passives         52   35%\n"
         "detractors       34   23%\n"
@@ -99,7 +99,7 @@ def test_nps_summary() -> None:
 def test_few_answers_are_flagged_and_a_team_lead_sees_their_teams() -> None:
     few = replace(summary(NPS, {9: 3, 2: 1}, args="2026-10 team=billing"), teams=("billing",))
     assert summary_text(few) == (
-        "NPS +50 (n=4, 95% CI -34..+91) · 2026-10 · team=billing · teams billing\n"
+        "NPS +50 (n=4, 95% CI -34..+91) · 2026-10 · team=billing · teams billing · UTC time\n"
         "promoters         3   75%\n"
         "passives          0    0%\n"
         "detractors        1   25%\n"
@@ -113,7 +113,7 @@ def test_few_answers_are_flagged_and_a_team_lead_sees_their_teams() -> None:
 def test_csat_and_ces_show_their_distribution() -> None:
     csat = summary(CSAT, {5: 30, 4: 11, 3: 5, 2: 2, 1: 2}, {5: 20, 1: 5}, sent=60, answered=50)
     assert summary_text(csat) == (
-        "CSAT 82% (n=50, 95% CI 69..90%) · last 30 days\n"
+        "CSAT 82% (n=50, 95% CI 69..90%) · last 30 days · UTC time\n"
         "satisfied        41   82%\n"
         "neutral           5   10%\n"
         "dissatisfied      4    8%\n"
@@ -125,7 +125,7 @@ def test_csat_and_ces_show_their_distribution() -> None:
     )
     ces = summary(CES, {7: 20, 6: 10, 4: 5, 2: 5}, {7: 1, 1: 1}, args="7d", min_n=10)
     assert summary_text(ces).splitlines()[:6] == [
-        "CES 5.8 / 7 (n=40, 95% CI 5.2..6.3) · 75% easy (95% CI 60..86%) · last 7 days",
+        "CES 5.8 / 7 (n=40, 95% CI 5.2..6.3) · 75% easy (95% CI 60..86%) · last 7 days · UTC time",
         "easy             30   75%",
         "neutral           5   12%",
         "difficult         5   12%",
@@ -140,7 +140,7 @@ def test_csat_and_ces_show_their_distribution() -> None:
 def test_no_answers() -> None:
     empty = summary(NPS, {}, sent=12, args="90d channel=slack")
     assert summary_text(empty) == (
-        "NPS n/a (n=0) · last 90 days · channel=slack\n"
+        "NPS n/a (n=0) · last 90 days · channel=slack · UTC time\n"
         "no answers in this period\n"
         "response rate  0/12 sent (0%)\n"
         "change         no answers in previous 90 days to compare"
@@ -159,7 +159,7 @@ def test_report_puts_the_kinds_under_one_heading() -> None:
         summary(CES, {}, args="7d team=billing", min_n=1),
     ]
     text = report_text(kinds)
-    assert text.split("\n\n")[0] == "Report · last 7 days · team=billing"
+    assert text.split("\n\n")[0] == "Report · last 7 days · team=billing · UTC time"
     assert [block.splitlines()[0] for block in text.split("\n\n")[1:]] == [
         "NPS +100 (n=2, 95% CI -24..+100)",  # never ±0, however alike the answers
         "CSAT 50% (n=2, 95% CI 9..91%)",
@@ -196,7 +196,7 @@ def test_comments_page_with_the_next_page_to_ask_for() -> None:
         page_size=5,
     )
     assert comments_text(page, prefix="/cx ") == (
-        "Comments · last 30 days · team=billing, detractors · 17 in all\n"
+        "Comments · last 30 days · team=billing, detractors · UTC time · 17 in all\n"
         "\n"
         "2026-11-20 14:02 · NPS 3 · T-1042 · ana (billing)\n"
         "“Rude and slow”\n"
@@ -213,16 +213,18 @@ def test_comments_last_page_empty_and_beyond() -> None:
     text = comments_text(base)
     assert text.endswith("\n\npage 2/2")
     assert "“" + "x" * 599 + "…”" in text
-    assert comments_text(replace(base, items=(), total=0, pages=0)) == ("No comments · last 7 days")
+    assert comments_text(replace(base, items=(), total=0, pages=0)) == (
+        "No comments · last 7 days · UTC time"
+    )
     assert comments_text(replace(base, items=(), page=3)) == (
-        "Comments · last 7 days · 6 in all\npage 3 is past the last page (2)."
+        "Comments · last 7 days · UTC time · 6 in all\npage 3 is past the last page (2)."
     )
 
 
 def test_export_caption() -> None:
     export = query("2026-10 team=billing", "export")
     assert export_caption(export, 12345) == (
-        "Export · 2026-10 · team=billing · 12,345 answers (CSV, times in UTC)"
+        "Export · 2026-10 · team=billing · UTC time · 12,345 answers (CSV, times in UTC)"
     )
     assert export_caption(export, 1).endswith("· 1 answer (CSV, times in UTC)")
-    assert export_caption(export, 0) == "No answers to export · 2026-10 · team=billing"
+    assert export_caption(export, 0) == "No answers to export · 2026-10 · team=billing · UTC time"
