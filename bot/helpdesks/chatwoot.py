@@ -19,10 +19,10 @@ from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.errors import WriteFailed
 from bot.helpdesks.fields import (
     from_query,
+    identity,
     lower,
     mapping,
     present,
-    recipient,
     status_type,
     tag_list,
     text,
@@ -210,11 +210,12 @@ def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
         **where,
         "type": status_type(status),
         "case_id": text(body.get("id")),
-        "recipient": recipient(
+        **identity(
             where["channel"],
             explicit=None,
             chat_id=chat_id,
             email=text(contact.get("email")),
+            requester=f"chatwoot:{found}" if (found := text(contact.get("id"))) else None,
             helpdesk="Chatwoot",
             chat_id_field="contact_inbox.source_id",
         ),

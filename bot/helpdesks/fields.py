@@ -72,28 +72,32 @@ def from_query(query: Mapping[str, str], body_channel: str | None = None) -> dic
     return found
 
 
-def recipient(
+def identity(
     channel: str,
     *,
     explicit: str | None,
     chat_id: str | None,
     email: str | None,
+    requester: str | None,
     helpdesk: str,
     chat_id_field: str,
-) -> str:
-    """The customer's id on `channel`: an explicit recipient, else the chat id field, else
-    (Slack) the requester's email; InvalidEvent (422) saying what to configure otherwise."""
+) -> dict[str, Any]:
+    """The event's ``recipient`` and ``person``: the customer's id on `channel` (an explicit
+    recipient, else the chat id field, else on Slack the email), and what the help desk knows
+    of them (email, ``<help desk>:<requester id>``). Without a chat id a Telegram survey waits
+    for its link; InvalidEvent (422) saying what to configure when nothing is known."""
     found = explicit or chat_id or (email if channel == "slack" else None)
-    if found is None:
+    person = present({"email": email, "requester": requester})
+    if found is None and not person:
         also = "" if channel == "slack" else "; for Slack (?channel=slack) the email is enough"
         explicitly = "" if chat_id_field == RECIPIENT else f", or send it as {RECIPIENT}"
         raise InvalidEvent.at(
             chat_id_field,
             f"the {helpdesk} payload has no chat identity for the customer: fill "
-            f"{chat_id_field} with their {channel} id{explicitly}{also}",
+            f"{chat_id_field} with their {channel} id{explicitly}, or send their email{also}",
             code="missing_identity",
         )
-    return found
+    return present({"recipient": found, "person": person or None})
 
 
 def lower(value: Any) -> str | None:

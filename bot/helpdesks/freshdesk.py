@@ -15,9 +15,9 @@ from bot.helpdesks.api import call
 from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.fields import (
     from_query,
+    identity,
     mapping,
     present,
-    recipient,
     status_type,
     tag_list,
     text,
@@ -140,11 +140,12 @@ def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
         **where,
         "type": status_type(status),
         "case_id": text(ticket.get("id")),
-        "recipient": recipient(
+        **identity(
             where["channel"],
             explicit=text(ticket.get("recipient")),
             chat_id=None,  # Freshdesk has no chat id field: a contact field fills "recipient"
             email=text(requester.get("email")),
+            requester=f"freshdesk:{found}" if (found := text(requester.get("id"))) else None,
             helpdesk="Freshdesk",
             chat_id_field="ticket.recipient",
         ),

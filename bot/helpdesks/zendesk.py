@@ -19,10 +19,10 @@ from bot.helpdesks.api import call
 from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.fields import (
     from_query,
+    identity,
     lower,
     mapping,
     present,
-    recipient,
     status_type,
     tag_list,
     text,
@@ -208,11 +208,12 @@ def _trigger_event(ticket: Mapping[str, Any], query: Mapping[str, str]) -> Event
         **where,
         "type": status_type(status),
         "case_id": text(ticket.get("id")),
-        "recipient": recipient(
+        **identity(
             where["channel"],
             explicit=text(ticket.get("recipient")),
             chat_id=text(requester.get("external_id")),
             email=text(requester.get("email")),
+            requester=_requester(requester.get("id")),
             helpdesk="Zendesk",
             chat_id_field="ticket.requester.external_id",
         ),
@@ -243,13 +244,14 @@ def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, 
         **where,
         "type": event_type,
         "case_id": case_id,
-        "recipient": recipient(
+        **identity(
             where["channel"],
             explicit=None,
             # Ticket events name the requester only by Zendesk id; the ticket's external id
             # is the one field that can carry the customer's chat id.
             chat_id=text(detail.get("external_id")),
             email=None,
+            requester=_requester(detail.get("requester_id")),
             helpdesk="Zendesk event",
             chat_id_field="detail.external_id",
         ),
@@ -271,6 +273,11 @@ def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, 
 def _name(value: Any) -> str | None:
     # {{ticket.group.name}} may be sent as "group": "..." or "group": {"name": "..."}.
     return text(mapping(value).get("name")) if isinstance(value, dict) else text(value)
+
+
+def _requester(value: Any) -> str | None:
+    found = _id(value)
+    return f"zendesk:{found}" if found else None
 
 
 def _id(value: Any) -> str | None:

@@ -70,9 +70,16 @@ class TestEvent:
             "513",
         )
 
-    def test_an_email_inbox_to_telegram_says_what_is_missing(self) -> None:
+    def test_an_email_inbox_to_telegram_names_the_person(self) -> None:
+        event = chatwoot_event(CHATWOOT_EMAIL_RESOLVED, {"channel": "telegram"})
+        assert event.recipient is None and event.person is not None
+        assert (event.person.email, event.person.requester) == ("jan@example.com", "chatwoot:44")
+
+    def test_a_contact_nobody_knows_anything_of_says_what_is_missing(self) -> None:
+        body = copy.deepcopy(CHATWOOT_EMAIL_RESOLVED)
+        body["meta"]["sender"] = {"type": "contact"}
         with pytest.raises(InvalidEvent) as raised:
-            chatwoot_event(CHATWOOT_EMAIL_RESOLVED, {"channel": "telegram"})
+            chatwoot_event(body, {"channel": "telegram"})
         assert raised.value.code == "missing_identity"
         assert raised.value.known == {
             "case_id": "513",

@@ -80,7 +80,7 @@ class TestZendesk:
         assert (event.team, event.agent, event.tags, event.priority) == (None, None, (), None)
 
     def test_a_refused_payload_still_names_its_case_for_why(self) -> None:
-        body = changed(ZENDESK_TRIGGER, "ticket.requester.external_id", "")
+        body = changed(ZENDESK_TRIGGER, "ticket.requester", {"external_id": ""})
         with pytest.raises(InvalidEvent) as raised:
             zendesk_event(body, TELEGRAM)
         assert raised.value.known == {
@@ -90,6 +90,7 @@ class TestZendesk:
             "team": "Billing",
         }
         subscribed = changed(ZENDESK_STATUS_CHANGED, "detail.external_id", "")
+        subscribed["detail"]["requester_id"] = "0"
         with pytest.raises(InvalidEvent) as raised:
             zendesk_event(subscribed, TELEGRAM)
         assert raised.value.known["case_id"] == "35437"
@@ -108,12 +109,22 @@ class TestZendesk:
         "blank", ["", "{{ticket.requester.external_id}}"], ids=["empty", "unrendered"]
     )
     def test_no_chat_id_for_telegram_is_a_clear_422(self, blank: str) -> None:
-        body = changed(ZENDESK_TRIGGER, "ticket.requester.external_id", blank)
+        body = changed(ZENDESK_TRIGGER, "ticket.requester", {"external_id": blank})
         with pytest.raises(InvalidEvent) as raised:
             zendesk_event(body, TELEGRAM)
         assert raised.value.code == "missing_identity"
         assert raised.value.problems[0].field == "ticket.requester.external_id"
         assert "telegram id" in raised.value.message
+
+    def test_without_a_chat_id_the_person_is_named_by_email_and_requester(self) -> None:
+        body = changed(ZENDESK_TRIGGER, "ticket.requester.external_id", "")
+        body["ticket"]["requester"]["id"] = "8447388090494"
+        event = zendesk_event(body, TELEGRAM)
+        assert event.recipient is None and event.person is not None
+        assert (event.person.email, event.person.requester) == (
+            "jan@example.com",
+            "zendesk:8447388090494",
+        )
 
     def test_no_channel_says_to_add_it_to_the_url(self) -> None:
         with pytest.raises(InvalidEvent) as raised:
@@ -142,8 +153,15 @@ class TestZendesk:
         body = changed(ZENDESK_STATUS_CHANGED, "event.current", {"status": "Solved"})
         assert zendesk_event(body, TELEGRAM).type == "case.solved"
 
-    def test_an_event_without_external_id_says_what_to_do(self) -> None:
+    def test_an_event_without_external_id_names_the_requester(self) -> None:
         body = changed(ZENDESK_STATUS_CHANGED, "detail.external_id", "")
+        event = zendesk_event(body, TELEGRAM)
+        assert event.recipient is None and event.person is not None
+        assert event.person.requester == "zendesk:8447388090494"
+
+    def test_an_event_without_external_id_or_requester_says_what_to_do(self) -> None:
+        body = changed(ZENDESK_STATUS_CHANGED, "detail.external_id", "")
+        body["detail"]["requester_id"] = "0"
         with pytest.raises(InvalidEvent) as raised:
             zendesk_event(body, TELEGRAM)
         assert raised.value.problems[0].field == "detail.external_id"
@@ -190,9 +208,15 @@ class TestFreshdesk:
         )
         assert (event.team, event.agent, event.tags) == ("Billing", "Ana Novak", ())
 
-    def test_simple_content_has_no_telegram_id_and_says_so(self) -> None:
+    def test_simple_content_names_the_person_by_email_for_telegram(self) -> None:
+        event = freshdesk_event(FRESHDESK_SIMPLE, TELEGRAM)
+        assert event.recipient is None and event.person is not None
+        assert event.person.email == "jan@example.com"
+
+    def test_simple_content_without_email_has_no_identity_and_says_so(self) -> None:
+        body = changed(FRESHDESK_SIMPLE, "freshdesk_webhook.ticket_contact_email", None)
         with pytest.raises(InvalidEvent) as raised:
-            freshdesk_event(FRESHDESK_SIMPLE, TELEGRAM)
+            freshdesk_event(body, TELEGRAM)
         assert raised.value.code == "missing_identity"
         assert raised.value.problems[0].field == "ticket.recipient"
 

@@ -69,10 +69,23 @@ async def test_chatwoot_signatures_are_not_accepted_on_other_hooks(
     assert "X-Chatwoot-Signature" not in body["message"]
 
 
-async def test_an_email_contact_to_telegram_is_refused_and_kept_for_why(
+async def test_an_email_contact_to_telegram_waits_for_its_link(
     triggers: TriggerHarness,
 ) -> None:
     status, body = await triggers.hook("chatwoot", CHATWOOT_EMAIL_RESOLVED)
+    assert status == 202, body
+    assert body["link"].startswith("https://t.me/")
+    invitation = await triggers.invitation(body["invitation_id"])
+    assert (invitation.status, invitation.case_id) == ("awaiting_link", "513")
+    assert triggers.botapi.sent("sendMessage") == []  # never sent blind
+
+
+async def test_a_contact_nobody_knows_is_refused_and_kept_for_why(
+    triggers: TriggerHarness,
+) -> None:
+    payload = json.loads(json.dumps(CHATWOOT_EMAIL_RESOLVED))
+    payload["meta"]["sender"] = {"type": "contact"}
+    status, body = await triggers.hook("chatwoot", payload)
     assert status == 422
     assert (body["error"], body["field"]) == ("missing_identity", "contact_inbox.source_id")
     (refused,) = await triggers.decisions("513")

@@ -91,7 +91,7 @@ async def test_a_zendesk_payload_without_chat_identity_is_a_422(
     triggers: TriggerHarness,
 ) -> None:
     body = json.loads(json.dumps(ZENDESK_TRIGGER))
-    body["ticket"]["requester"]["external_id"] = ""
+    body["ticket"]["requester"] = {"external_id": "", "email": ""}
     status, answer = await triggers.hook("zendesk", body)
     assert status == 422
     assert (answer["error"], answer["field"]) == (
@@ -168,15 +168,18 @@ async def test_a_freshdesk_closed_vip_ticket_matches_the_vip_rule(
     assert (await triggers.invitation(answer["invitation_id"])).survey_id == "csat"
 
 
-async def test_freshdesk_simple_content_to_telegram_says_what_is_missing(
+async def test_freshdesk_simple_content_without_email_says_what_is_missing(
     triggers: TriggerHarness,
 ) -> None:
-    status, body = await triggers.hook("freshdesk", FRESHDESK_SIMPLE)
+    simple = json.loads(json.dumps(FRESHDESK_SIMPLE))
+    del simple["freshdesk_webhook"]["ticket_contact_email"]
+    status, body = await triggers.hook("freshdesk", simple)
     assert status == 422
     assert (body["error"], body["field"]) == ("missing_identity", "ticket.recipient")
     assert body["message"] == (
         "the Freshdesk payload has no chat identity for the customer: fill ticket.recipient "
-        "with their telegram id; for Slack (?channel=slack) the email is enough"
+        "with their telegram id, or send their email; for Slack (?channel=slack) the email "
+        "is enough"
     )
     (refused,) = await triggers.decisions("4712")
     assert (refused.source, refused.event_type, refused.reason) == (
