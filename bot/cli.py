@@ -1,4 +1,4 @@
-"""The `cxbot` command: run, worker, send, demo, db upgrade, surveys, rules.
+"""The `cxbot` command: run, worker, send, link, demo, db upgrade, surveys, rules.
 
 Only the standard library is imported at the top: `cxbot --help` (and a typo) answers at once,
 and each command imports what it needs when it runs (aiogram alone takes seconds to import).
@@ -45,13 +45,19 @@ def _parser() -> argparse.ArgumentParser:
     send = commands.add_parser("send", help="invite one customer now, as the API does")
     send.add_argument("--survey", required=True, help="survey id, e.g. nps, csat, ces")
     send.add_argument("--channel", required=True, help="telegram or slack")
-    send.add_argument("--to", required=True, dest="recipient", help="chat id, user id or email")
+    send.add_argument("--to", dest="recipient", help="chat id, user id or email")
+    send.add_argument("--email", help="the person's email (Telegram: instead of --to, by link)")
+    send.add_argument("--requester", help="the person's help desk id, e.g. zendesk:12345")
     send.add_argument("--case", required=True, dest="case_id", help="support case id")
     send.add_argument("--user", help="Telegram user id when --to is a group chat")
     send.add_argument("--language", help="en, pl or ro (default: the customer's own)")
     send.add_argument(
         "--attr", action="append", default=[], metavar="KEY=VALUE", help="agent=ana, team=billing"
     )
+
+    link = commands.add_parser("link", help="print a Telegram invitation's link")
+    link.add_argument("invitation", type=int, metavar="ID", help="the invitation's id")
+    link.add_argument("--qr", metavar="FILE", help="also write the link as a QR code PNG")
 
     demo = commands.add_parser("demo", help="try a survey in this terminal, no setup needed")
     demo.add_argument("--survey", default="nps", help="survey id for the interactive demo")
@@ -84,11 +90,13 @@ async def _send(settings: Settings, args: argparse.Namespace) -> int:
     from bot.invite import InvitationRequest
     from bot.services import open_services
     from storage.invitations import get_invitation
+    from storage.tables import InvitationStatus
 
     request = InvitationRequest(
         survey=args.survey,
         channel=args.channel,
         recipient=args.recipient,
+        person=_person(args.email, args.requester),
         case_id=args.case_id,
         user=args.user,
         language=args.language,
@@ -99,17 +107,68 @@ async def _send(settings: Settings, args: argparse.Namespace) -> int:
         receipt = await services.invite(request)
         invitation = receipt.invitation
         assert invitation.id is not None
-        if receipt.created:
+        if receipt.created and invitation.status != InvitationStatus.AWAITING_LINK:
             await services.delivery.submit(invitation.id)
             await services.delivery.drain()  # the send is part of this command
         async with services.database.session() as session:
             fresh = await get_invitation(session, invitation.id)
         assert fresh is not None
-        body = invitation_json(fresh) | {"created": receipt.created}
+        body = invitation_json(fresh, await services.link(fresh)) | {"created": receipt.created}
         print(json.dumps(body))
         return 1 if fresh.status == "failed" else 0
     finally:
         await services.close()
+
+
+def _person(email: str | None, requester: str | None) -> dict[str, str] | None:
+    given = {"email": email, "requester": requester}
+    return {name: value for name, value in given.items() if value is not None} or None
+
+
+async def _link(settings: Settings, invitation_id: int, qr: str | None) -> int:
+    from bot.services import open_services
+    from storage.invitations import get_invitation
+    from storage.links import ensure_link_token
+
+    services = await open_services(settings)
+    try:
+        async with services.database.session() as session:
+            invitation = await get_invitation(session, invitation_id)
+            if invitation is not None:  # one made before links existed gets its token now
+                invitation.link_token = await ensure_link_token(session, invitation_id)
+                await session.commit()
+        if invitation is None:
+            print(f"cxbot: no invitation {invitation_id}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if invitation.channel != "telegram":
+            print(
+                f"cxbot: invitation {invitation_id} is on {invitation.channel}: links are "
+                "for Telegram invitations",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
+        link = await services.link(invitation)
+        if link is None:
+            print(
+                "cxbot: the bot's username is unknown: set TELEGRAM_BOT_USERNAME, or check "
+                "TELEGRAM_BOT_TOKEN (getMe did not answer)",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
+    finally:
+        await services.close()
+    print(link)
+    if invitation.status in ("completed", "expired", "failed"):
+        print(
+            f"cxbot: note: the survey is {invitation.status}; the link only says so",
+            file=sys.stderr,
+        )
+    if qr is not None:
+        import segno
+
+        segno.make(link, error="m").save(qr, kind="png", scale=8, border=4)
+        print(f"QR code written to {qr}", file=sys.stderr)
+    return 0
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
@@ -136,6 +195,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "send":
         return await _send(settings, args)
+    if args.command == "link":
+        return await _link(settings, args.invitation, args.qr)
     if args.command == "demo":
         from bot.terminal import demo
 
@@ -198,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cxbot: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
         return EXIT_BAD_INPUT
     level = settings.log_level.upper()
-    one_shot = ("demo", "send", "surveys", "db", "rules")
+    one_shot = ("demo", "send", "link", "surveys", "db", "rules")
     if args.command in one_shot and "CXBOT_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # one-shot commands print their result; INFO lines would bury it
     configure_logging(level, settings.log_format)
