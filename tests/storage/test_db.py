@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from storage import db as db_module
 from storage.clock import utcnow
 from storage.db import Database
 from storage.errors import DatabaseUnavailable, StorageError, mask_url
@@ -98,3 +100,41 @@ def test_utcnow_is_naive_utc() -> None:
     now = utcnow()
     assert now.tzinfo is None
     assert abs(now - datetime.now(UTC).replace(tzinfo=None)) < timedelta(seconds=5)
+
+
+async def backend_pid(database: Database) -> int:
+    async with database.engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+
+async def terminate(database: Database, pid: int) -> None:
+    other = Database(database.url)
+    try:
+        async with other.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await other.dispose()
+
+
+async def test_a_postgres_connection_closed_while_idle_is_replaced_before_use(
+    postgres_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_module, "PING_IDLE_S", 0.0)  # every reuse counts as idle
+    first = await backend_pid(postgres_database)
+    await terminate(postgres_database, first)  # PostgreSQL restarted, a timeout on the way
+
+    assert await backend_pid(postgres_database) != first  # no error: pinged, reconnected
+
+
+async def test_a_postgres_connection_broken_in_steady_use_fails_once_then_recovers(
+    postgres_database: Database,
+) -> None:
+    first = await backend_pid(postgres_database)
+    await terminate(postgres_database, first)
+
+    # Reused at once, it is not pinged (that cost three round trips on every checkout)...
+    with pytest.raises(DBAPIError) as caught:
+        await backend_pid(postgres_database)
+    assert caught.value.connection_invalidated
+    # ...and the operation that found it broken was the only one to fail.
+    assert await backend_pid(postgres_database) != first

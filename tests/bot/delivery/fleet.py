@@ -24,6 +24,7 @@ from sqlmodel import col, insert, select
 from bot.delivery.queue import JobQueue, Kind
 from storage.clock import utcnow
 from storage.db import Database
+from storage.state.redis import LOCK_PREFIX
 from storage.tables import Invitation, InvitationStatus, Respondent
 from tests.bot.telegram.botapi import TOKEN, BotAPI
 
@@ -33,6 +34,13 @@ READY_LINE = b"cxbot worker: sending from the job queue"
 # Invitations go in and sends are queued this many at a time (one connection each).
 BATCH = 500
 DEFER_PARALLEL = 8
+# Deletes a lock only while it holds the token it held when it was looked at.
+_LAPSE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -245,6 +253,32 @@ async def delete_redis_keys(redis_url: str, prefix: str) -> int:
         if keys:
             await client.delete(*keys)
         return len(keys)
+    finally:
+        await client.aclose()
+
+
+async def held_locks(redis_url: str, prefix: str) -> dict[str, str]:
+    """Every state lock held now under ``prefix``, with its holder's token."""
+    client: Redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        names = [n async for n in client.scan_iter(match=f"{prefix}:{LOCK_PREFIX}:*", count=1000)]
+        tokens = await client.mget(names) if names else []
+        return {str(name): str(token) for name, token in zip(names, tokens, strict=True) if token}
+    finally:
+        await client.aclose()
+
+
+async def lapse_locks(redis_url: str, held: dict[str, str]) -> int:
+    """Let the locks of ``held`` lapse now, as their time to live would; unless retaken since.
+
+    For a killed process: its locks would hold its invitations for the store's lock_ttl (60 s)
+    after its death. A lock of a live process that is still held is freed too; it loses
+    nothing, as no one else works on that live process's invitations.
+    """
+    client: Redis = Redis.from_url(redis_url)
+    try:
+        lapse = client.register_script(_LAPSE_SCRIPT)
+        return sum([int(await lapse(keys=[name], args=[token])) for name, token in held.items()])
     finally:
         await client.aclose()
 
