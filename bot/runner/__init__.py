@@ -29,7 +29,7 @@ from storage.db import Database
 from storage.state import BaseStateStore
 from storage.tables import InvitationStatus
 from surveys.catalog import Catalog
-from surveys.conversation import Skip, Tap
+from surveys.conversation import Skip, Tap, Text
 
 __all__ = [
     "INTERRUPTED_SEND",
@@ -147,6 +147,15 @@ class SurveyRunner:
         ``receipt`` as in `handle_button`: written with the survey's state, if there is one.
         """
         return await answering.handle_text(self.wiring, channel, actor, text, hint, receipt=receipt)
+
+    async def handle_comment(
+        self, channel: str, invitation_id: int, actor: str, text: str, hint: str | None
+    ) -> Outcome:
+        """A text written for one invitation (Slack's comment modal): unlike `handle_text` it
+        answers that survey, not whichever one the actor's next message would."""
+        return await answering.handle_button(
+            self.wiring, channel, invitation_id, actor, Text(text), hint
+        )
 
     async def remember_language(self, channel: str, actor: str, hint: str | None) -> None:
         """Keep the language a person's client reports, for the invitations that come later."""

@@ -60,13 +60,14 @@ async def handle_button(
     channel: str,
     invitation_id: int,
     actor: str,
-    reply: Tap | Skip,
+    reply: Reply,
     hint: str | None,
     *,
     acknowledge: Acknowledge | None = None,
     receipt: Receipt | None = None,
 ) -> Outcome:
-    """A tap on a button that names its invitation (see `SurveyRunner.handle_button`)."""
+    """A reply that names its invitation: a tap (see `SurveyRunner.handle_button`), or a
+    comment written for it (`SurveyRunner.handle_comment`)."""
     async with _lock(w, invitation_id) as locked:
         done = await _reply_locked(
             w, locked, channel, invitation_id, actor, reply, hint, acknowledge, receipt

@@ -13,7 +13,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot import conversations
 from bot.runner import SurveyRunner
 from bot.slack.blocks import COMMENT_ACTION, SurveyButton
 from bot.slack.context import SLACK, Notify, someone_else, where
@@ -84,13 +83,10 @@ def register_comments(
                 # Skipped or answered meanwhile: this text would land on another question.
                 notice = message(Message.STALE, conversation.state.language)
         if notice is None:
-            # Until the runner answers one invitation's text, the text goes to the survey the
-            # user's next message answers, which must be this one.
-            if await conversations.active_invitation(state, SLACK, user) != target.invitation:
-                notice = message(Message.STALE, "en")
-            else:
-                outcome = await runner.handle_text(SLACK, user, submitted_text(view), None)
-                notice = outcome.notice
+            outcome = await runner.handle_comment(
+                SLACK, target.invitation, user, submitted_text(view), None
+            )
+            notice = outcome.notice
         if notice is None:
             await ack()  # the modal closes; the thanks or the next question is in the channel
             return

@@ -213,11 +213,8 @@ async def test_comment_after_skipping_meanwhile_is_refused(slack_harness: SlackH
 
     _, text = await interact(harness, view_submission(CUSTOMER, opened["view"], {block: "x"}))
 
-    said = json.loads(text)["errors"][block]
-    assert said in (
-        "This question has already been answered.",
-        "You've already completed this survey. Thank you!",
-    )
+    done = "You've already completed this survey. Thank you!"
+    assert json.loads(text)["errors"] == {block: done}
     assert [a.text for a in await harness.answers(invitation_id)] == [None]
 
 
@@ -296,3 +293,49 @@ async def test_unusable_channel_recipient_is_a_422(
     assert answer["field"] == "recipient"
     assert said in answer["message"]
     assert slack_harness.slackapi.sent() == []
+
+
+async def test_comment_answers_its_own_survey_when_a_newer_one_waits(
+    slack_harness: SlackHarness,
+) -> None:
+    harness = slack_harness
+    in_channel, question = await invite(harness)
+    await tap(harness, question, "9")
+    await tap(harness, harness.slackapi.sent()[-1], "Add a comment")
+    (opened,) = harness.slackapi.sent("views.open")
+    # Meanwhile another case closes and its survey goes to the customer's DM: their next DM
+    # message would answer that one, but the modal was opened for the channel's.
+    status, body = await harness.post_invitation(
+        survey="csat", channel="slack", recipient=CUSTOMER, case_id="SC-dm"
+    )
+    assert status == 202, body
+    await harness.slackapi.wait_for("chat.postMessage", 3)
+    block = opened["view"]["blocks"][0]["block_id"]
+
+    status, text = await interact(
+        harness, view_submission(CUSTOMER, opened["view"], {block: "Quick and kind"})
+    )
+
+    assert (status, text) == (200, "")
+    assert [a.text for a in await harness.answers(in_channel)] == [None, "Quick and kind"]
+    assert await harness.answers(int(body["id"])) == []
+    assert (await harness.invitation(int(body["id"]))).status == "sent"
+
+
+async def test_expired_survey_says_so_to_the_channel(slack_harness: SlackHarness) -> None:
+    from datetime import timedelta
+
+    from storage.clock import utcnow
+
+    harness = slack_harness
+    invitation_id, question = await invite(harness)
+    runner = harness.server.services.runner
+    runner.clock = lambda: utcnow() + timedelta(hours=73)
+
+    assert await runner.expire_invitation(invitation_id)
+
+    (closed,) = harness.slackapi.sent("chat.update")
+    assert closed["ts"] == question["_ts"]
+    assert "This survey has closed" in closed["text"]
+    assert all(block["type"] != "actions" for block in closed["blocks"])
+    assert harness.slackapi.sent("chat.postEphemeral") == []
