@@ -123,7 +123,11 @@ async def open_services(
     # A bad CXBOT_ADMINS entry stops the start too (InvalidAdmins names it).
     access = Access.parse(settings.admins)
     database = Database(settings.database_url)
-    state = open_state_store(settings.redis_url, prefix=settings.redis_prefix)
+    state = open_state_store(
+        settings.redis_url,
+        prefix=settings.redis_prefix,
+        max_connections=settings.redis_max_connections,
+    )
     try:
         await database.ping()
         await state.ping()

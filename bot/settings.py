@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
     redis_url: str | None = Field(None, alias="REDIS_URL")
     redis_prefix: str = Field("cxbot", alias="CXBOT_REDIS_PREFIX", min_length=1)
+    redis_max_connections: int = Field(50, alias="CXBOT_REDIS_MAX_CONNECTIONS", ge=2, le=10_000)
+    # Incoming updates and events answered at once; more wait their turn (nothing is refused).
+    handling_concurrency: int = Field(32, alias="CXBOT_HANDLING_CONCURRENCY", ge=1, le=1000)
 
     http_host: str = Field("0.0.0.0", alias="CXBOT_HTTP_HOST")
     http_port: int = Field(8080, alias="CXBOT_HTTP_PORT", ge=0, le=65535)

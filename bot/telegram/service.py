@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from bot.telegram.channel import TelegramChannel
 from bot.telegram.dedupe import HandleOnce
 from bot.telegram.handlers import build_router
 from bot.telegram.links import InvitationLinks
+from bot.telegram.polling import Polling
 from bot.telegram.retry import RetryAfter
 from storage.state import BaseStateStore
 
@@ -52,7 +52,7 @@ class TelegramService:
         # Survey progress lives in our own state store (bot/conversations.py), not aiogram's FSM.
         self.dispatcher = Dispatcher(disable_fsm=True)
         self._token = token
-        self._polling: asyncio.Task[None] | None = None
+        self._polling: Polling | None = None
 
     def attach(
         self,
@@ -95,24 +95,26 @@ class TelegramService:
                 self.settings.telegram_webhook_url,
                 secret_token=webhook_secret(self.settings, self._token),
                 allowed_updates=ALLOWED_UPDATES,
+                # Telegram's own bound on the requests it has open with us at once (1-100).
+                max_connections=min(100, self.settings.handling_concurrency),
             )
             log.info("telegram: webhook set to %s", self.settings.telegram_webhook_url)
             return
         # getUpdates is refused while a webhook is set, e.g. from an earlier webhook run.
         await self.bot.delete_webhook(drop_pending_updates=False)
-        self._polling = asyncio.create_task(
-            self.dispatcher.start_polling(
-                self.bot,
-                handle_signals=False,
-                close_bot_session=False,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+        # Our own loop, not aiogram's start_polling, which confirms an update whether or not
+        # its handling failed (bot/telegram/polling.py).
+        self._polling = Polling(
+            self.bot,
+            self.dispatcher,
+            concurrency=self.settings.handling_concurrency,
+            allowed_updates=ALLOWED_UPDATES,
         )
+        self._polling.start()
         log.info("telegram: polling %s", self.settings.telegram_api_url)
 
     async def stop(self) -> None:
         if self._polling is not None:
-            await self.dispatcher.stop_polling()
-            await asyncio.gather(self._polling, return_exceptions=True)
+            await self._polling.stop()
             self._polling = None
         await self.bot.session.close()

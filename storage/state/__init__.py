@@ -2,7 +2,7 @@
 
 from storage.state.base import BaseStateStore, Locked, StateKey, key
 from storage.state.memory import MemoryStateStore
-from storage.state.redis import RedisStateStore
+from storage.state.redis import DEFAULT_MAX_CONNECTIONS, RedisStateStore
 
 __all__ = [
     "BaseStateStore",
@@ -15,8 +15,11 @@ __all__ = [
 ]
 
 
-def open_state_store(url: str | None, *, prefix: str = "cxbot") -> BaseStateStore:
-    """Redis when `url` is set, else an in-process store (one bot process only)."""
+def open_state_store(
+    url: str | None, *, prefix: str = "cxbot", max_connections: int = DEFAULT_MAX_CONNECTIONS
+) -> BaseStateStore:
+    """Redis when `url` is set (at most `max_connections`, a caller waiting for a free one),
+    else an in-process store (one bot process only)."""
     if url:
-        return RedisStateStore(url, prefix=prefix)
+        return RedisStateStore(url, prefix=prefix, max_connections=max_connections)
     return MemoryStateStore()

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Self
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -23,6 +23,10 @@ DEFAULT_LOCK_TTL_S = 60.0
 # Lock keys sit beside value keys: `prefix:lock:namespace:parts`.
 LOCK_PREFIX = "lock"
 CONNECT_TIMEOUT_S = 5.0
+# Connections to Redis at most; a caller finding them all in use waits up to POOL_WAIT_S for
+# one (then StateStoreUnavailable) instead of failing at once, so a burst queues.
+DEFAULT_MAX_CONNECTIONS = 50
+POOL_WAIT_S = 10.0
 # A waiting locker tries again after this long, doubling up to the maximum: a tap queued
 # behind another on the same survey (a few milliseconds of work) gets in soon after it.
 LOCK_RETRY_FIRST_S = 0.005
@@ -125,14 +129,20 @@ class RedisStateStore(BaseStateStore):
         prefix: str = "cxbot",
         lock_ttl: float = DEFAULT_LOCK_TTL_S,
         client: Redis | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self.url = url
         self.prefix = prefix
         self.lock_ttl = lock_ttl
         if client is None:
-            client = Redis.from_url(
-                url, decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_S
+            pool = BlockingConnectionPool.from_url(
+                url,
+                max_connections=max_connections,
+                timeout=POOL_WAIT_S,
+                decode_responses=True,
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
             )
+            client = Redis.from_pool(pool)  # closing the client closes its pool
         self.client = client
         # Sent by SHA (EVALSHA); redis-py loads a script again if Redis forgot it.
         self._set_many = client.register_script(SET_MANY)

@@ -355,6 +355,21 @@ class TestRedisStateStore:
             await store.delete(CONVERSATION)
             await store.close()
 
+    async def test_a_burst_waits_for_a_free_connection_instead_of_failing(
+        self, redis_url: str
+    ) -> None:
+        store = RedisStateStore(redis_url, prefix="cxtest-pool", max_connections=3)
+        try:
+            # 200 at once on 3 connections: each waits its turn (redis-py's default pool
+            # raised MaxConnectionsError beyond its size).
+            values = await asyncio.gather(
+                *(store.set(key("burst", i), str(i), SHORT) for i in range(200))
+            )
+            assert len(values) == 200
+            assert await store.get(key("burst", 199)) == "199"
+        finally:
+            await store.close()
+
     async def test_an_unreachable_redis_is_named_in_the_error(self) -> None:
         store = RedisStateStore("redis://:s3cret@127.0.0.1:1/0")
         try:

@@ -68,6 +68,8 @@ class BotAPI:
     flood_retry_after: int = 1
     # Seconds each sendMessage takes to answer (sends stay in flight that long).
     delay: float = 0.0
+    # getUpdates calls answered so far (polling mode).
+    polls: int = 0
     _accepted: collections.deque[float] = field(default_factory=collections.deque)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
@@ -262,15 +264,18 @@ class BotAPI:
                 sent["caption"] = params["caption"]
             return sent
         if method == "getUpdates":
+            # Like Telegram: updates before the offset are confirmed and forgotten; at most
+            # `limit` (1-100, default 100) of the rest, oldest first.
+            self.polls += 1
             offset = int(params.get("offset", 0))
+            limit = max(1, min(100, int(params.get("limit", 100))))
             waited = min(float(params.get("timeout", 0)), 1.0)
-            pending = [u for u in self.updates if u["update_id"] >= offset]
-            if not pending and waited > 0:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            if not self.updates and waited > 0:
                 self._new_update.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._new_update.wait(), waited)
-                pending = [u for u in self.updates if u["update_id"] >= offset]
-            return pending
+            return self.updates[:limit]
         # answerCallbackQuery, setWebhook, deleteWebhook, ...
         return True
 

@@ -1,0 +1,34 @@
+"""Telling a store that is unreachable for now from a request that can never succeed."""
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from storage.errors import DatabaseUnavailable, StateLockTimeout, StateStoreUnavailable
+
+# A lock held too long (by a holder that died, until its time-to-live ends) passes too.
+_PASSING = (
+    StateStoreUnavailable,
+    DatabaseUnavailable,
+    StateLockTimeout,
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` (or its `__cause__` chain) says a store or the network is away for now: the
+    same request may succeed once it is back, so it is worth trying again later."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _PASSING):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__
+    return False
