@@ -16,6 +16,8 @@ INPUT = "text"
 MAX_TITLE = 24
 MAX_INPUT_LABEL = 2000
 MAX_INPUT = min(3000, MAX_TEXT_LENGTH)
+# Invitation ids are PostgreSQL integers: a larger one names nothing (and would fail the query).
+MAX_INVITATION = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,10 @@ class CommentTarget:
                 _text_or_none(data.get("channel")),
                 _text_or_none(data.get("thread")),
             )
-        except (TypeError, KeyError, AttributeError) as error:
+        except (TypeError, KeyError, AttributeError, ValueError) as error:
             raise ValueError(f"not a comment modal's metadata: {raw[:80]!r}") from error
+        if not 0 < target.invitation <= MAX_INVITATION:
+            raise ValueError(f"no invitation {target.invitation}")
         return target
 
 
