@@ -16,8 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.audit import record_audit
 from storage.clock import utcnow
+from storage.people import EMAIL, IDENTITY_KINDS, addresses_of, email_address
 from storage.respondents import find_respondent
-from storage.tables import Answer, Decision, Followup, Invitation, InvitationStatus
+from storage.tables import Answer, Decision, Followup, Invitation, InvitationStatus, Person
 
 S = InvitationStatus
 
@@ -28,7 +29,7 @@ PURGE_ACTION = "purge_comments"
 KEPT_CASE_FIELDS = ("type", "case_id", "team", "agent", "tags", "priority")
 # A survey not yet sent to a forgotten person is never sent; one in progress is closed.
 FORGOTTEN_REASON = "respondent forgotten"
-_NOT_SENT = (S.SCHEDULED.value, S.SENDING.value)
+_NOT_SENT = (S.SCHEDULED.value, S.SENDING.value, S.AWAITING_LINK.value)
 _IN_PROGRESS = (S.SENT.value, S.STARTED.value)
 
 
@@ -44,6 +45,9 @@ class ForgetResult:
     decisions: int  # stored events stripped of the person's address and payload
     scores_kept: int  # score/choice answers that stay, no longer linked to anyone
     cancelled: int  # invitations not sent yet (failed) or in progress (expired)
+    # Every address of the person, as they were known (channel, id): the chat ones have state
+    # (live conversations) for the caller to drop. Only held in memory, never stored.
+    addresses: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> str:
         """One line for the audit log and for the person who asked."""
@@ -51,7 +55,8 @@ class ForgetResult:
             f"{self.comments} comment(s) and {self.followup_comments} follow-up comment(s) "
             f"deleted; identity replaced in {len(self.invitation_ids)} invitation(s) and "
             f"{self.decisions} event record(s); {self.cancelled} open survey(s) closed; "
-            f"{self.scores_kept} score(s) kept anonymously"
+            f"{self.scores_kept} score(s) kept anonymously; {max(len(self.addresses), 1)} "
+            "address(es) of the person forgotten"
         )
 
 
@@ -76,15 +81,21 @@ async def forget_respondent(
     sent yet are failed, those in progress expired. None when nobody is known by that id.
     The caller commits (with the audit entry written here).
     """
+    if channel == EMAIL:
+        external_id = email_address(external_id)
     respondent = await find_respondent(session, channel, external_id)
     if respondent is None or respondent.id is None:
         return None
     token = anonymous_token()
+    # The person goes everywhere: every address linked to this one (their Telegram chat,
+    # Slack user, email, help desk ids), with every invitation made out to any of them.
+    people = await addresses_of(session, respondent)
+    known = [(address.channel, address.external_id) for address in people]
     invitations = list(
         (
             await session.exec(
                 select(Invitation)
-                .where(col(Invitation.respondent_id) == respondent.id)
+                .where(col(Invitation.respondent_id).in_([a.id for a in people]))
                 .execution_options(populate_existing=True)
             )
         ).all()
@@ -109,12 +120,23 @@ async def forget_respondent(
         invitation.attributes = _kept(invitation.attributes)
         session.add(invitation)
 
-    decisions = await _strip_decisions(session, ids, channel, {external_id, *addresses}, token)
+    names = {external_id, *addresses}
+    elsewhere: dict[str, set[str]] = {}
+    for kind, value in known:  # an email or help desk id may be an event's recipient anywhere
+        elsewhere.setdefault("*" if kind in IDENTITY_KINDS else kind, set()).add(value)
+    decisions = await _strip_decisions(session, ids, channel, names, token, elsewhere=elsewhere)
 
-    respondent.external_id = token
-    respondent.forgotten_at = now
-    respondent.updated_at = now
-    session.add(respondent)
+    for n, address in enumerate(people):
+        # One token per person; a second address of one kind needs its own (unique per kind).
+        address.external_id = token if n == 0 else f"{token}-{n}"
+        address.forgotten_at = now
+        address.updated_at = now
+        session.add(address)
+    if respondent.person_id is not None:
+        person = await session.get(Person, respondent.person_id)
+        if person is not None:
+            person.forgotten_at = now
+            session.add(person)
     await session.flush()
     result = ForgetResult(
         respondent_id=respondent.id,
@@ -125,6 +147,7 @@ async def forget_respondent(
         decisions=decisions,
         scores_kept=scores_kept,
         cancelled=cancelled,
+        addresses=tuple(known),
     )
     # The audit entry names the respondent by row id and token, never by the forgotten id.
     await record_audit(
@@ -202,6 +225,8 @@ async def _strip_decisions(
     channel: str,
     known: set[str],
     token: str,
+    *,
+    elsewhere: Mapping[str, set[str]] | None = None,
 ) -> int:
     """Replace the person's address and event payload in every decision that concerns them.
 
@@ -210,7 +235,8 @@ async def _strip_decisions(
     events named them by on that event's channel (an email on any channel: a Slack customer
     invited by email has the email as the recipient of the decision that scheduled it, and of
     any later one suppressed by quarantine, which has no invitation). Those names are also taken
-    out of each decision's free-text detail.
+    out of each decision's free-text detail. ``elsewhere`` adds the person's other addresses:
+    names on another channel, and under "*" names that count on any channel.
     """
     linked = list(
         (
@@ -222,11 +248,16 @@ async def _strip_decisions(
         ).all()
     )
     by_channel: dict[str, set[str]] = {channel: {name for name in known if name}}
+    anywhere = set((elsewhere or {}).get("*", set()))
+    for on, names in (elsewhere or {}).items():
+        if on != "*":
+            by_channel.setdefault(on, set()).update(names)
     for decision in linked:
         names = by_channel.setdefault(decision.channel, set())
         names.add(decision.recipient)
         names |= _identities([decision.event, decision.event.get("attributes") or {}])
     everywhere = {name for names in by_channel.values() for name in names if "@" in name}
+    everywhere |= anywhere
     where: list[Any] = [
         (col(Decision.channel) == on) & func.lower(col(Decision.recipient)).in_(_lower(names))
         for on, names in by_channel.items()
@@ -240,7 +271,7 @@ async def _strip_decisions(
             )
         ).all()
     )
-    every_name = {name for names in by_channel.values() for name in names}
+    every_name = {name for names in by_channel.values() for name in names} | anywhere
     decisions = {decision.id: decision for decision in [*linked, *addressed]}
     for decision in decisions.values():
         decision.recipient = token

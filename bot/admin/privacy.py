@@ -15,7 +15,8 @@ from storage.db import Database
 from storage.privacy import PURGE_ACTION, ForgetResult, forget_respondent
 from storage.state import BaseStateStore, key
 
-CHANNELS = ("telegram", "slack")
+# The chat channels, and the addresses a help desk knows a person by (email, requester id).
+CHANNELS = ("telegram", "slack", "email", "requester")
 # A Slack user mention as a slash command passes it: <@U012ABC|ana> or <@U012ABC>.
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 # The runner's per-invitation lock (bot.runner): held while a conversation is dropped, so a
@@ -26,13 +27,16 @@ LOCK_TIMEOUT = 30.0
 def forget_usage(typed: str) -> str:
     return (
         f"usage: {typed}forget CHANNEL ID, e.g. {typed}forget telegram 12345 or "
-        f"{typed}forget slack U012ABC ({typed}forget alone forgets yourself)"
+        f"{typed}forget slack U012ABC, {typed}forget email ana@example.com or "
+        f"{typed}forget requester zendesk:12345 ({typed}forget alone forgets yourself)"
     )
 
 
 def parse_target(args: str) -> tuple[str, str] | None:
     """``"telegram 12345"``, ``"telegram:12345"`` or ``"slack <@U1|ana>"`` -> (channel, id)."""
-    parts = args.replace(":", " ", 1).split()
+    parts = args.split()
+    if len(parts) == 1:
+        parts = args.strip().split(":", 1)
     if len(parts) != 2 or parts[0].lower() not in CHANNELS:
         return None
     channel, user_id = parts[0].lower(), parts[1]
@@ -101,18 +105,26 @@ class PrivacyCommands:
             result = await forget_respondent(session, channel, external_id, actor)
             await session.commit()
         if result is not None:
-            await self._drop_conversations(channel, external_id, result.invitation_ids)
+            await self._drop_conversations(
+                channel, external_id, result.invitation_ids, result.addresses
+            )
             if self.on_forget is not None:
                 self.on_forget(result.invitation_ids)
         return result
 
     async def _drop_conversations(
-        self, channel: str, external_id: str, invitation_ids: Iterable[int]
+        self,
+        channel: str,
+        external_id: str,
+        invitation_ids: Iterable[int],
+        addresses: Iterable[tuple[str, str]] = (),
     ) -> None:
         for invitation_id in invitation_ids:
             async with self.state.lock(key("lock", invitation_id), timeout=LOCK_TIMEOUT):
                 await self.state.delete(conversations.conversation_key(invitation_id))
         await self.state.delete(conversations.active_key(channel, external_id))
+        for other, other_id in addresses:  # the person's other chats, where they had any
+            await self.state.delete(conversations.active_key(other, other_id))
 
     async def retention(self, actor: Actor, role: Role, args: str) -> AdminReply:
         if self.retention_days is None:

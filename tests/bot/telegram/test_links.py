@@ -80,6 +80,18 @@ class TestLinks:
         assert int(harness.botapi.sent()[1]["chat_id"]) == 2002
         await harness.wait_status(second["id"], "sent")
 
+    async def test_a_customer_who_forgets_themselves_leaves_their_email_too(
+        self, harness: Harness
+    ) -> None:
+        await open_link(harness, token_of(await invite_person(harness)), 2002)
+        await say(harness, "/forget", 2002)
+        assert "deleted" in harness.botapi.texts(2002)[-1].lower()
+
+        again = await invite_person(harness, case_id="T-2")
+
+        assert again["status"] == "awaiting_link"  # the email no longer leads to the chat
+        assert len(harness.botapi.sent(chat_id=2002)) == 2
+
     async def test_opening_a_link_twice_shows_the_same_question(self, harness: Harness) -> None:
         body = await invite_person(harness)
         token = token_of(body)
