@@ -13,6 +13,7 @@ from bot.errors import ChannelNotConfigured, DeliveryFailed
 from bot.health import add_health_routes
 from bot.invite import InvalidInvitation, InvitationRequest
 from bot.metrics.scrape import add_metrics_route
+from bot.openapi import add_openapi_route
 from bot.services import Services
 from bot.triggers import Credentials, add_trigger_routes
 from storage.answers import answers_for
@@ -21,6 +22,7 @@ from storage.tables import Invitation, InvitationStatus
 from surveys.errors import UnknownSurvey
 
 SERVICES = web.AppKey("services", Services)
+MAX_ID = 2**31 - 1  # ids are PostgreSQL `integer`s
 
 
 def error(status: int, code: str, message: str, **details: Any) -> web.Response:
@@ -112,6 +114,8 @@ async def show_invitation(request: web.Request) -> web.Response:
         invitation_id = int(request.match_info["id"])
     except ValueError:
         return error(404, "not_found", "invitation ids are numbers")
+    if not 1 <= invitation_id <= MAX_ID:  # beyond, the database would refuse the number itself
+        return error(404, "not_found", f"no invitation {invitation_id}")
     async with request.app[SERVICES].database.session() as session:
         invitation = await get_invitation(session, invitation_id)
         answers = await answers_for(session, invitation_id) if invitation else []
@@ -156,6 +160,7 @@ def build_app(services: Services) -> web.Application:
     app.router.add_post("/api/v1/invitations", create_invitation)
     app.router.add_get("/api/v1/invitations/{id}", show_invitation)
     add_health_routes(app, services.probes, lambda: _about(services))
+    add_openapi_route(app)
     add_metrics_route(app, services.settings.metrics_token, services.probes, services.database)
     add_trigger_routes(app, services.triggers, _credentials(services), services.helpdesks)
     if services.telegram is not None:

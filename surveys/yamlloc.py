@@ -28,7 +28,10 @@ def read_text(path: Path, error: Raise) -> str:
 
 def compose(text: str, source: str, error: Raise) -> tuple[yaml.Node | None, Any]:
     """The node tree, which knows every line, and the data; (None, None) for an empty text."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses a NUL or another control character at once
+    except yaml.YAMLError as problem:
+        raise error(source, None, f"invalid YAML: {problem}") from None
     try:
         root = loader.get_single_node()
         if root is None:
