@@ -165,16 +165,22 @@ async def open_services(
         raise
     count_answers(runner)
     count_rate_limits(telegram, slack)
+    links = telegram.links.link if telegram is not None else None
     desks = helpdesks(settings)
     writes = None
     if any(desk.writes_back for desk in desks):
         writes = TicketWrites(
-            {desk.name: desk for desk in desks}, database, delivery.queue, thresholds(settings)
+            {desk.name: desk for desk in desks},
+            database,
+            delivery.queue,
+            thresholds(settings),
+            links=links,
         )
         writes.register(delivery.queue.app)
         runner.listeners.append(writes)
-    links = telegram.links.link if telegram is not None else None
-    triggers = Triggers(rulebook, catalog, database, channels, delivery, links=links)
+    triggers = Triggers(
+        rulebook, catalog, database, channels, delivery, links=links, replies=writes
+    )
     admin = admin_commands(
         access,
         database=database,

@@ -12,6 +12,8 @@ from storage.db import insert_ignoring_conflicts
 from storage.tables import Answer, TicketWrite, TicketWriteStatus
 
 OPEN = (TicketWriteStatus.PENDING.value, TicketWriteStatus.WRITING.value)
+# The question id of an invitation's other write: its link posted as the help desk's reply.
+REPLY_QUESTION = "_reply"
 
 
 async def add_ticket_write(

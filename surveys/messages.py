@@ -38,6 +38,7 @@ class Message(StrEnum):
     FOR_SOMEONE = "for_someone"
     ANSWERED = "answered"
     CANCEL = "cancel"
+    HELPDESK_REPLY = "helpdesk_reply"
 
 
 # Polish addresses the customer as "Ty" (capitalised Twój/Ci/Cię, as in customer mail);
@@ -175,6 +176,15 @@ _CATALOG: dict[Message, Texts] = {
         "ro": "Răspuns înregistrat. Îți mulțumim!",
     },
     Message.CANCEL: {"en": "Cancel", "pl": "Anuluj", "ro": "Anulează"},
+    # The help desk's reply that carries a survey's link (rules with deliver: helpdesk_reply).
+    Message.HELPDESK_REPLY: {
+        "en": "Thank you for contacting us! How did we do? Tell us in Telegram, it takes a "
+        "few seconds: {link}",
+        "pl": "Dziękujemy za kontakt! Jak nam poszło? Powiedz nam w Telegramie, to zajmie "
+        "kilka sekund: {link}",
+        "ro": "Îți mulțumim că ne-ai contactat! Cum ne-am descurcat? Spune-ne pe Telegram, "
+        "durează câteva secunde: {link}",
+    },
 }
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Collection, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -78,6 +78,9 @@ class Rule(BaseModel):
     quarantine_days: float = Field(0.0, ge=0, le=3650)  # past ten years it is a typo
     expiry_hours: float | None = Field(None, gt=0, le=2160)
     reminder_after_hours: float | None = Field(None, gt=0)
+    # How the survey reaches the customer: cxbot sends it in their chat ("chat"), or the help
+    # desk the case came from posts its link as its reply to them ("helpdesk_reply").
+    deliver: Literal["chat", "helpdesk_reply"] = "chat"
     paused: bool = False
 
     @field_validator("id")

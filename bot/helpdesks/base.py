@@ -36,6 +36,8 @@ class TicketNote:
     score: int | None = None
     band: str | None = None  # promoter / passive / detractor, satisfied / ..., for tags
     comment: str | None = None
+    # A public reply to the customer (the survey's link) instead of an internal note.
+    public: bool = False
 
 
 class HelpDesk(ABC):

@@ -105,7 +105,8 @@ class Chatwoot(HelpDesk):
     ) -> None:
         url, headers = self._conversation(case), self._headers()
         if not (retry and await self._noted(client, url, note.marker)):
-            body = {"content": note.text, "message_type": "outgoing", "private": True}
+            # Public: Chatwoot delivers it in the customer's own inbox (Telegram, email, ...).
+            body = {"content": note.text, "message_type": "outgoing", "private": not note.public}
             await call(client, self.title, "POST", url + "/messages", headers=headers, json=body)
         if note.score is not None:
             # Chatwoot replaces all of a conversation's custom attributes unless told to merge

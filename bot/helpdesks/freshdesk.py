@@ -74,15 +74,13 @@ class Freshdesk(HelpDesk):
     ) -> None:
         headers = self._headers()
         if not (retry and await self._noted(client, case, note.marker)):
-            body = {"body": html.escape(note.text), "private": True}
-            await call(
-                client,
-                self.title,
-                "POST",
-                self._ticket(case) + "/notes",
-                headers=headers,
-                json=body,
-            )
+            body: dict[str, Any] = {"body": html.escape(note.text)}
+            if note.public:  # a reply goes to the requester, by email or their channel
+                path = "/reply"
+            else:
+                path, body["private"] = "/notes", True
+            url = self._ticket(case) + path
+            await call(client, self.title, "POST", url, headers=headers, json=body)
         if note.score is not None and self.score_field is not None:
             fields = {"custom_fields": {self.score_field: note.score}}
             await call(client, self.title, "PUT", self._ticket(case), headers=headers, json=fields)

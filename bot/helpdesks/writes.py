@@ -1,5 +1,8 @@
 """Answers back to their cases: the answer listener queues a write, a job makes it, once.
 
+The same jobs post a survey's link as the help desk's reply to the customer (a rule's
+``deliver: helpdesk_reply``), at the time the survey would have been sent.
+
 Each stored answer (the score, then the comment) of an invitation that came from a help desk
 which writes back gets a `ticket_writes` row, unique per answer, and a job on cxbot's queue.
 The job claims the row, writes the note through the help desk's API and settles the row:
@@ -13,8 +16,9 @@ process until its Retry-After has passed. A sweep each minute queues the rows le
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from aiohttp import ClientSession
 from procrastinate import App
@@ -30,8 +34,9 @@ from bot.runner import AnswerGiven
 from storage.clock import utcnow
 from storage.db import Database
 from storage.invitations import get_invitation
-from storage.tables import Answer, Invitation, TicketWrite, TicketWriteStatus
+from storage.tables import Answer, Invitation, InvitationStatus, TicketWrite, TicketWriteStatus
 from storage.ticket_writes import (
+    REPLY_QUESTION,
     add_ticket_write,
     claim_ticket_write,
     get_ticket_write,
@@ -39,6 +44,7 @@ from storage.ticket_writes import (
     settle_ticket_write,
     ticket_write_answer,
 )
+from surveys.messages import Message, message
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,8 @@ BACKOFF_S = 5.0
 BACKOFF_CAP_S = 600.0
 # The sweep leaves alone rows touched this recently: their job is on the way.
 SWEEP_GRACE = timedelta(minutes=1)
+# An invitation's link for the customer to open (Telegram), or None.
+Links = Callable[[Invitation], Awaitable[str | None]]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -67,8 +75,10 @@ class TicketWrites:
         thresholds: Thresholds,
         *,
         attempts: int = ATTEMPTS,
+        links: Links | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self.links = links
         self.helpdesks = helpdesks
         self.database = database
         self.queue = queue
@@ -100,8 +110,42 @@ class TicketWrites:
     def _helpdesk_of(self, invitation: Invitation | None) -> HelpDesk | None:
         if invitation is None:
             return None
-        helpdesk = self.helpdesks.get(str(invitation.attributes.get("helpdesk", "")))
+        return self.writer_for(invitation.attributes)
+
+    def writer_for(self, attributes: Mapping[str, Any]) -> HelpDesk | None:
+        """The help desk a case came from (its ``helpdesk`` attribute), if it writes back."""
+        helpdesk = self.helpdesks.get(str(attributes.get("helpdesk", "")))
         return helpdesk if helpdesk is not None and helpdesk.writes_back else None
+
+    # --- the survey's link as the help desk's reply --------------------------------------------
+    def replies_for(self, attributes: Mapping[str, Any]) -> bool:
+        """True when the case's help desk can post a survey's link as its reply."""
+        return self.links is not None and self.writer_for(attributes) is not None
+
+    async def reply(self, invitation: Invitation, at: datetime) -> None:
+        """Post the invitation's link as the help desk's reply at `at` (once, however often
+        this is called)."""
+        helpdesk = self._helpdesk_of(invitation)
+        if helpdesk is None or invitation.id is None:
+            return
+        async with self.database.session() as session:
+            write_id = await add_ticket_write(
+                session, invitation.id, REPLY_QUESTION, helpdesk.name, invitation.case_id, at
+            )
+            await session.commit()
+        if write_id is not None:
+            await self.defer(write_id, at)
+
+    async def _reply_note(self, invitation: Invitation) -> TicketNote | str:
+        """The reply carrying the link, or why there is none to post."""
+        if invitation.status != InvitationStatus.AWAITING_LINK:
+            return f"not posted: the invitation is {invitation.status}"
+        link = await self.links(invitation) if self.links is not None else None
+        if link is None:
+            return "not posted: no Telegram link (is Telegram on, with its bot's username?)"
+        text = message(Message.HELPDESK_REPLY, invitation.language or "en", link=link)
+        # The link is unique to the invitation: a retry looks for it on the case.
+        return TicketNote(link, text, invitation.survey_id, "reply", public=True)
 
     async def defer(self, write_id: int, at: datetime) -> bool:
         """Queue the write's job at `at` (naive UTC); False when one is waiting already."""
@@ -130,7 +174,13 @@ class TicketWrites:
         helpdesk = self.helpdesks.get(row.helpdesk)
         if helpdesk is None or not helpdesk.writes_back:
             return await self._settle(row, TicketWriteStatus.FAILED, "its API is not configured")
-        note = self._note(invitation, row, answer)
+        if row.question_id == REPLY_QUESTION:
+            found = await self._reply_note(invitation)
+            if isinstance(found, str):
+                return await self._settle(row, TicketWriteStatus.FAILED, found)
+            note: TicketNote | None = found
+        else:
+            note = self._note(invitation, row, answer)
         if note is None:  # the comment was purged (retention) or forgotten meanwhile
             return await self._settle(row, TicketWriteStatus.FAILED, "the answer is gone")
         paused = self._paused.get(helpdesk.name)

@@ -106,7 +106,7 @@ class Zendesk(HelpDesk):
         # One update: the internal note, the band's tag, the score's field, all or nothing.
         ticket: dict[str, Any] = {}
         if not (retry and await self._noted(client, case, note.marker)):
-            ticket["comment"] = {"body": note.text, "public": False}
+            ticket["comment"] = {"body": note.text, "public": note.public}
         if note.band is not None:
             ticket["additional_tags"] = [tag(note.kind, note.band)]
         if note.score is not None and self.score_field is not None:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.addressing import Addressee, addressee, identities_of, resolve
+from bot.addressing import LINK_CHANNELS, Addressee, addressee, identities_of, resolve
 from bot.channel import Channel
 from bot.errors import InvalidRecipient
 from bot.invite import KNOWN_CHANNELS
@@ -47,6 +47,15 @@ NO_RULES_DETAIL = "no rules: set CXBOT_RULES to a rules file so that events can 
 Links = Callable[[Invitation], Awaitable[str | None]]
 
 
+class Replies(Protocol):
+    """Help desks posting a survey's link as their reply to the customer (deliver:
+    helpdesk_reply): whether a case's help desk can, and doing it at a time."""
+
+    def replies_for(self, attributes: Mapping[str, Any]) -> bool: ...
+
+    async def reply(self, invitation: Invitation, at: datetime) -> None: ...
+
+
 class Scheduler(Protocol):
     """Delivery, as far as triggers need it: send this invitation at that time (naive UTC)."""
 
@@ -78,8 +87,10 @@ class Triggers:
         scheduler: Scheduler,
         *,
         links: Links | None = None,
+        replies: Replies | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self.replies = replies
         self.rulebook = rulebook
         self.catalog = catalog
         self.database = database
@@ -140,9 +151,10 @@ class Triggers:
                 invitation = await case_invitation(session, event.case_id)
                 if invitation is not None:
                     decided = _duplicate(event, decided.rule, invitation)
+            by_reply = isinstance(decided, Scheduled) and self._by_reply(event, decided.rule)
             if isinstance(decided, Scheduled):
                 invitation, created = await create_invitation(
-                    session, self._invitation(event, decided, to)
+                    session, self._invitation(event, decided, to, by_reply=by_reply)
                 )
                 if not created:  # the same event, at the same moment, in another request
                     decided = _duplicate(event, decided.rule, invitation)
@@ -153,6 +165,8 @@ class Triggers:
             assert outcome.invitation_id is not None and outcome.send_at is not None
             if invitation.status != InvitationStatus.AWAITING_LINK:  # never sent blind
                 await self.scheduler.schedule(outcome.invitation_id, outcome.send_at)
+            elif by_reply and self.replies is not None:  # the help desk posts the link
+                await self.replies.reply(invitation, outcome.send_at)
             if self.links is not None:
                 outcome = replace(outcome, link=await self.links(invitation))
         log.info(
@@ -202,7 +216,28 @@ class Triggers:
         known = ", ".join(sorted(self.channels)) or "none"
         raise InvalidEvent.at("channel", f"unknown channel '{name}'; configured: {known}")
 
-    def _invitation(self, event: Event, scheduled: Scheduled, to: Addressee) -> NewInvitation:
+    def _by_reply(self, event: Event, rule: Rule) -> bool:
+        """The rule wants the help desk's reply to carry the link, and it can: a Telegram
+        survey (links are Telegram's) of a case from a help desk that writes back. Else the
+        survey goes as without the setting (its chat, or waiting for its link)."""
+        if rule.deliver != "helpdesk_reply":
+            return False
+        replies = self.replies
+        if event.channel in LINK_CHANNELS and replies and replies.replies_for(event.attributes):
+            return True
+        log.warning(
+            "rule %s: deliver: helpdesk_reply needs a Telegram survey of a case from a help desk "
+            "whose API is set (case %s: channel %s, help desk %s); sent as usual",
+            rule.id,
+            event.case_id,
+            event.channel,
+            event.attributes.get("helpdesk", "none"),
+        )
+        return False
+
+    def _invitation(
+        self, event: Event, scheduled: Scheduled, to: Addressee, *, by_reply: bool = False
+    ) -> NewInvitation:
         survey = self.catalog.get(scheduled.rule.survey)
         language = scheduled.language and base_language(scheduled.language)
         if language not in survey.languages:
@@ -230,11 +265,14 @@ class Triggers:
             remind_after_hours=scheduled.reminder_after_hours,
             send_window=str(scheduled.window) if scheduled.window is not None else None,
             timezone=scheduled.timezone,
+            # With deliver: helpdesk_reply the help desk hands the link out: it waits too.
             status=InvitationStatus.AWAITING_LINK
-            if to.awaiting_link
+            if to.awaiting_link or by_reply
             else InvitationStatus.SCHEDULED,
             # A link handed out but not opened closes when the survey would have.
-            expires_at=scheduled.send_at + timedelta(hours=hours) if to.awaiting_link else None,
+            expires_at=scheduled.send_at + timedelta(hours=hours)
+            if to.awaiting_link or by_reply
+            else None,
         )
 
     # --- rules -------------------------------------------------------------------------------

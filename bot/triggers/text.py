@@ -8,6 +8,7 @@ from pathlib import Path
 
 from storage.decisions import CaseDecision
 from storage.tables import DecisionOutcome, TicketWrite, TicketWriteStatus
+from storage.ticket_writes import REPLY_QUESTION
 from surveys.rules import Match, Rule, RuleSet
 from surveys.schedule import format_duration
 
@@ -58,6 +59,8 @@ def rule_line(rule: Rule) -> str:
         line += f" · expiry {rule.expiry_hours:g}h"
     if rule.reminder_after_hours is not None:
         line += f" · reminder after {rule.reminder_after_hours:g}h"
+    if rule.deliver == "helpdesk_reply":
+        line += " · link in the help desk's reply"
     return line
 
 
@@ -113,7 +116,12 @@ def why_text(
 
 
 def _write_line(write: TicketWrite) -> str:
-    what = f"{write.helpdesk} · answer {write.question_id} (invitation {write.invitation_id})"
+    written = (
+        "the survey's link as the reply"
+        if write.question_id == REPLY_QUESTION
+        else f"answer {write.question_id}"
+    )
+    what = f"{write.helpdesk} · {written} (invitation {write.invitation_id})"
     if write.status == TicketWriteStatus.WRITTEN and write.written_at is not None:
         return f"✅ {what}: written {stamp(write.written_at)}"
     if write.status == TicketWriteStatus.FAILED:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import ClientSession
@@ -13,9 +15,10 @@ from bot.helpdesks import writes
 from bot.main import running
 from storage.db import Database
 from storage.tables import TicketWrite
-from tests.bot.conftest import Harness, cxbot_settings, serve_local, telegram_webhook
+from tests.bot.conftest import cxbot_settings, serve_local, telegram_webhook
 from tests.bot.helpdesks.deskapi import DeskAPI
 from tests.bot.telegram.botapi import BotAPI
+from tests.bot.triggers.conftest import TriggerHarness
 
 ZENDESK_EMAIL = "cx@example.com"
 ZENDESK_TOKEN = "zendesk-api-token"
@@ -24,7 +27,20 @@ FRESHDESK_KEY = "freshdesk-api-key"
 CHATWOOT_TOKEN = "chatwoot-access-token"
 
 
-class DeskHarness(Harness):
+# Closed cases get their NPS survey's link in the help desk's reply.
+REPLY_RULES = """\
+rules:
+  - id: reply
+    match:
+      type: [case.solved, case.closed]
+    survey: nps
+    deliver: helpdesk_reply
+"""
+
+
+class DeskHarness(TriggerHarness):
+    """Telegram, the events API and hooks, and the local help desk API cxbot writes to."""
+
     deskapi: DeskAPI
 
     async def writes(self) -> list[TicketWrite]:
@@ -50,6 +66,20 @@ async def deskapi() -> AsyncIterator[DeskAPI]:
     await runner.cleanup()
 
 
+def desk_settings(deskapi: DeskAPI) -> dict[str, Any]:
+    return {
+        "ZENDESK_URL": deskapi.url,
+        "ZENDESK_EMAIL": ZENDESK_EMAIL,
+        "ZENDESK_API_TOKEN": ZENDESK_TOKEN,
+        "ZENDESK_SCORE_FIELD": ZENDESK_FIELD,
+        "FRESHDESK_URL": deskapi.url + "/",
+        "FRESHDESK_API_KEY": FRESHDESK_KEY,
+        "FRESHDESK_SCORE_FIELD": "cf_cxbot_score",
+        "CHATWOOT_URL": deskapi.url,
+        "CHATWOOT_API_TOKEN": CHATWOOT_TOKEN,
+    }
+
+
 @pytest.fixture
 async def desks(
     database: Database,
@@ -60,20 +90,28 @@ async def desks(
 ) -> AsyncIterator[DeskHarness]:
     monkeypatch.setattr(writes, "BACKOFF_S", 0.05)  # retries within the test, not in seconds
     settings = cxbot_settings(
-        database,
-        redis_url,
-        **telegram_webhook(botapi),
-        ZENDESK_URL=deskapi.url,
-        ZENDESK_EMAIL=ZENDESK_EMAIL,
-        ZENDESK_API_TOKEN=ZENDESK_TOKEN,
-        ZENDESK_SCORE_FIELD=ZENDESK_FIELD,
-        FRESHDESK_URL=deskapi.url + "/",
-        FRESHDESK_API_KEY=FRESHDESK_KEY,
-        FRESHDESK_SCORE_FIELD="cf_cxbot_score",
-        CHATWOOT_URL=deskapi.url,
-        CHATWOOT_API_TOKEN=CHATWOOT_TOKEN,
+        database, redis_url, **telegram_webhook(botapi), **desk_settings(deskapi)
     )
     async with running(settings) as server, ClientSession() as http:
         harness = DeskHarness(server, http, botapi, database)
         harness.deskapi = deskapi
+        yield harness
+
+
+@pytest.fixture
+async def replies(
+    database: Database, redis_url: str, botapi: BotAPI, deskapi: DeskAPI, tmp_path: Path
+) -> AsyncIterator[DeskHarness]:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(REPLY_RULES, encoding="utf-8")
+    settings = cxbot_settings(
+        database,
+        redis_url,
+        **telegram_webhook(botapi),
+        **desk_settings(deskapi),
+        CXBOT_RULES=rules,
+    )
+    async with running(settings) as server, ClientSession() as http:
+        harness = DeskHarness(server, http, botapi, database)
+        harness.deskapi, harness.rules_path = deskapi, rules
         yield harness
