@@ -39,6 +39,7 @@ class Message(StrEnum):
     ANSWERED = "answered"
     CANCEL = "cancel"
     HELPDESK_REPLY = "helpdesk_reply"
+    ANSWER_KEPT = "answer_kept"
 
 
 # Polish addresses the customer as "Ty" (capitalised Twój/Ci/Cię, as in customer mail);
@@ -79,6 +80,14 @@ _CATALOG: dict[Message, Texts] = {
         "en": "This survey is meant for someone else.",
         "pl": "Ta ankieta jest przeznaczona dla kogoś innego.",
         "ro": "Acest sondaj este destinat altcuiva.",
+    },
+    Message.ANSWER_KEPT: {
+        "en": "Thank you! I couldn't save your answer just now; I'm keeping it and will try "
+        "again in a moment. No need to tap again.",
+        "pl": "Dziękuję! Nie udało mi się teraz zapisać Twojej odpowiedzi; zachowuję ją i za "
+        "chwilę spróbuję ponownie. Nie musisz naciskać jeszcze raz.",
+        "ro": "Mulțumesc! Nu am putut salva răspunsul tău chiar acum; îl păstrez și încerc din "
+        "nou în câteva momente. Nu e nevoie să apeși din nou.",
     },
     Message.BAD_BUTTON: {
         "en": "Sorry, I couldn't read that button.",

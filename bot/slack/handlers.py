@@ -15,6 +15,8 @@ from bot.slack.admin import SlackAdmin
 from bot.slack.blocks import ACTION_PREFIX, SKIP_VALUE, SurveyButton
 from bot.slack.comments import register_comments
 from bot.slack.context import Where, someone_else, where
+from bot.slack.replay import Replays
+from storage.outages import unreachable
 from storage.state import BaseStateStore, key
 from surveys.conversation import Skip, Tap
 from surveys.messages import Message, message
@@ -22,13 +24,20 @@ from surveys.messages import Message, message
 log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
-# Slack retries an event for about an hour; remember its id a day to be safe.
+# Slack retries an event for minutes (at once, after 1 and after 5); a day is safe.
 SEEN_TTL = 24 * 3600.0
 
 
 def register(
-    app: AsyncApp, runner: SurveyRunner, state: BaseStateStore, *, admin: SlackAdmin | None = None
+    app: AsyncApp,
+    runner: SurveyRunner,
+    state: BaseStateStore,
+    *,
+    admin: SlackAdmin | None = None,
+    replays: Replays | None = None,
 ) -> None:
+    """Listen for taps, /cx and DMs. A DM that fails is answered 500 (Slack delivers it
+    again); a tap that fails on an unreachable store is kept in `replays` (see replay.py)."""
     client = app.client
 
     async def notify(place: Where, user: str, text: str | None) -> None:
@@ -61,8 +70,20 @@ def register(
             if button.value == SKIP_VALUE
             else Tap(button.question, button.value)
         )
-        outcome = await runner.handle_button(CHANNEL, button.invitation, user, reply, None)
-        await notify(place, user, outcome.notice)
+
+        async def answer() -> None:
+            outcome = await runner.handle_button(CHANNEL, button.invitation, user, reply, None)
+            await notify(place, user, outcome.notice)
+
+        try:
+            await answer()
+        except Exception as error:
+            # Slack never sends an interaction again: keep the tap while a store is away.
+            what = f"tap on invitation {button.invitation} by {user}"
+            if replays is None or not unreachable(error) or not replays.keep(what, answer):
+                raise
+            log.warning("slack: %s kept to try again: %s", what, error)
+            await notify(place, user, message(Message.ANSWER_KEPT, "en"))
 
     @app.command("/cx")
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from bot.slack.admin import SlackAdmin
 from bot.slack.alerts import register_alerts
 from bot.slack.channel import SlackChannel
 from bot.slack.handlers import register
+from bot.slack.replay import Replays
 from bot.slack.retry import SharedRateLimitRetryHandler
 from storage.state import BaseStateStore
 
@@ -49,6 +50,8 @@ class SlackService:
         )
         self._socket: AsyncSocketModeHandler | None = None
         self.admin: SlackAdmin | None = None
+        # Taps kept while a store is away (Slack does not send an interaction twice).
+        self.replays = Replays()
 
     def attach(
         self,
@@ -62,7 +65,7 @@ class SlackService:
         if alerts is not None:  # first: the survey listeners match every cx_ action id
             register_alerts(self.app, alerts)
         self.admin = SlackAdmin(self.client, admin) if admin is not None else None
-        register(self.app, runner, state, admin=self.admin)
+        register(self.app, runner, state, admin=self.admin, replays=self.replays)
 
     def mount(self, app: web.Application) -> None:
         """Serve POST /slack/events in our aiohttp app, unless Socket Mode is on."""
@@ -86,6 +89,7 @@ class SlackService:
         log.info("slack: connected in Socket Mode")
 
     async def stop(self) -> None:
+        await self.replays.close()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None

@@ -18,6 +18,7 @@ from storage.tables import Answer, Invitation
 from tests.bot.delivery.queue import empty_job_queue
 from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI, signed_headers
 from tests.bot.telegram.botapi import TOKEN, BotAPI
+from tests.own_redis import OwnRedis
 
 API_TOKEN = "test-api-token"
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -40,6 +41,17 @@ def _empty_job_queue(postgres_url: str) -> None:
     fixture empties only cxbot's own tables, and invitation ids restart at 1.
     """
     empty_job_queue(postgres_url)
+
+
+@pytest.fixture
+async def own_redis() -> AsyncIterator[OwnRedis]:
+    """A redis-server of this test's own, to stop and start again (it comes back empty)."""
+    redis = OwnRedis()
+    await redis.start()
+    try:
+        yield redis
+    finally:
+        await redis.stop()
 
 
 @pytest.fixture

@@ -24,16 +24,6 @@ CUSTOMER = 1001
 
 
 @pytest.fixture
-async def own_redis() -> AsyncIterator[OwnRedis]:
-    redis = OwnRedis()
-    await redis.start()
-    try:
-        yield redis
-    finally:
-        await redis.stop()
-
-
-@pytest.fixture
 async def polling_on_own_redis(
     postgres_database: Database,
     own_redis: OwnRedis,

@@ -1,0 +1,88 @@
+"""Slack while Redis is away: a DM is not acknowledged (Slack delivers it again), a tap,
+which Slack never sends twice, is kept and saved once Redis is back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import ClientSession
+
+from bot.main import running
+from bot.slack import replay
+from storage.db import Database
+from tests.bot.conftest import SlackHarness, cxbot_settings, telegram_webhook
+from tests.bot.slack.test_survey_flow import CUSTOMER, FORM, action_payload, invite
+from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI, as_json, message_event
+from tests.bot.telegram.botapi import BotAPI
+from tests.own_redis import OwnRedis
+
+
+@pytest.fixture
+async def slack_on_own_redis(
+    postgres_database: Database,
+    own_redis: OwnRedis,
+    botapi: BotAPI,
+    slackapi: SlackAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[SlackHarness]:
+    monkeypatch.setattr(replay, "FIRST_DELAY_S", 0.05)  # the outage lasts a moment here
+    monkeypatch.setattr(replay, "MOST_DELAY_S", 0.2)
+    settings = cxbot_settings(
+        postgres_database,
+        own_redis.url,
+        **telegram_webhook(botapi),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slackapi.base_url,
+    )
+    async with running(settings) as server, ClientSession() as http:
+        yield SlackHarness(server, http, botapi, postgres_database, slackapi)
+
+
+async def test_a_dm_while_redis_is_down_is_refused_then_taken_on_slacks_retry(
+    slack_on_own_redis: SlackHarness, own_redis: OwnRedis
+) -> None:
+    harness = slack_on_own_redis
+    invitation_id = await invite(harness)
+    assert (
+        await harness.slack_request(action_payload(CUSTOMER, harness.slackapi.sent()[0], "9"), FORM)
+        == 200
+    )
+    comment = as_json(message_event(CUSTOMER, "Quick and kind", "EvOUT1"))
+
+    await own_redis.stop()
+    assert await harness.slack_request(comment, "application/json") == 500  # not acknowledged
+    await own_redis.start()  # back, and empty
+    # Slack's retry of the same event (same event_id), then one more: handled once.
+    assert await harness.slack_request(comment, "application/json") == 200
+    assert await harness.slack_request(comment, "application/json") == 200
+
+    stored = await harness.answers(invitation_id)
+    assert [(a.score, a.text) for a in stored] == [(9, None), (None, "Quick and kind")]
+    assert "thank" in harness.slackapi.sent()[-1]["text"].lower()
+
+
+async def test_a_tap_while_redis_is_down_is_kept_and_saved_once_it_is_back(
+    slack_on_own_redis: SlackHarness, own_redis: OwnRedis
+) -> None:
+    harness = slack_on_own_redis
+    invitation_id = await invite(harness)
+    question = harness.slackapi.sent()[0]
+
+    await own_redis.stop()
+    assert await harness.slack_request(action_payload(CUSTOMER, question, "4"), FORM) == 200
+    (kept,) = harness.slackapi.sent("chat.postEphemeral")
+    assert "keeping it" in kept["text"] and kept["user"] == CUSTOMER
+    assert await harness.answers(invitation_id) == []
+    await own_redis.start()
+
+    for _ in range(250):
+        if await harness.answers(invitation_id):
+            break
+        await asyncio.sleep(0.02)
+    assert [(a.question_id, a.score) for a in await harness.answers(invitation_id)] == [
+        ("score", 4)
+    ]
+    await harness.slackapi.wait_for("chat.postMessage", 2)  # the comment question follows
