@@ -136,6 +136,9 @@ def _body(summary: ScoreSummary) -> list[str]:
     else:
         lines.append("no answers in this period")
     lines.append(_line("response rate", _response_rate(summary)))
+    if score.n and summary.people is not None:
+        # One person answering on Telegram and on Slack is one person here.
+        lines.append(_line("people", f"{summary.people} gave the {score.n} answers"))
     lines.append(_line("change", _change(summary)))
     if score.n and not summary.trustworthy:
         lines.append(f"⚠ fewer than {summary.min_n} answers: treat as indicative")

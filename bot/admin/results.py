@@ -8,6 +8,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from storage.reports import (
     score_summary,
     weekly_trend,
 )
+from storage.reports.people import people_answering
 from surveys.catalog import Catalog
 from surveys.definitions import QuestionKind
 from surveys.errors import ReportQueryError
@@ -93,6 +95,9 @@ class ResultCommands:
                 surveys=surveys_asking(self.catalog, kind),
             )
             trend = await weekly_trend(session, query, kind, teams=role.teams)
+            if summary.score.n:
+                people = await people_answering(session, query, kind, teams=role.teams)
+                summary = replace(summary, people=people)
         if summary.score.n == 0:
             return summary, None
         # matplotlib takes tens of milliseconds: draw off the event loop.

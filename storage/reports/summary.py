@@ -73,6 +73,8 @@ class ScoreSummary:
     failed: int = 0
     blocked: int = 0
     change: Change | None = None
+    # The distinct people who gave the `n` answers (storage.reports.people); None: not asked.
+    people: int | None = None
 
 
 def scored_answers(

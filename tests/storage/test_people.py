@@ -3,6 +3,7 @@ link tokens that find an invitation again."""
 
 from datetime import timedelta
 
+from storage.answers import NewAnswer, record_answer
 from storage.db import Database
 from storage.invitations import bind_link, create_invitation, get_invitation, survey_times
 from storage.links import TOKEN_PATTERN, ensure_link_token, invitation_by_token
@@ -13,8 +14,11 @@ from storage.people import (
     person_on,
     same_person,
 )
+from storage.reports.people import people_answering
 from storage.respondents import find_respondent, upsert_respondent
 from storage.tables import InvitationStatus
+from surveys.definitions import QuestionKind
+from surveys.report_query import parse_report_args
 from tests.storage.builders import NOON, new_invitation, scheduled_invitation
 
 
@@ -122,3 +126,30 @@ class TestLinkTokens:
                 chat.id,
                 "1001",
             )
+
+
+class TestPeopleInReports:
+    async def test_a_person_answering_on_two_channels_counts_once(self, database: Database) -> None:
+        async with database.session() as session:
+            chat = await upsert_respondent(session, "telegram", "1001")
+            slack = await upsert_respondent(session, "slack", "U0ANA0001")
+            other = await upsert_respondent(session, "telegram", "2002")
+            await link_addresses(session, [chat, slack])
+            cases = [(chat, "T-1", "telegram"), (slack, "S-1", "slack"), (other, "T-2", "telegram")]
+            for respondent, case, channel in cases:
+                assert respondent.id is not None
+                invitation, _ = await create_invitation(
+                    session, new_invitation(respondent.id, case, channel=channel)
+                )
+                assert invitation.id is not None
+                await record_answer(
+                    session, NewAnswer(invitation.id, "score", "nps", 9, None, None, NOON)
+                )
+            await session.commit()
+        report = parse_report_args("30d", now=NOON + timedelta(days=1), command="nps")
+        async with database.session() as session:
+            assert await people_answering(session, report, QuestionKind.NPS) == 2
+            one_team = parse_report_args(
+                "30d channel=slack", now=NOON + timedelta(days=1), command="nps"
+            )
+            assert await people_answering(session, one_team, QuestionKind.NPS) == 1

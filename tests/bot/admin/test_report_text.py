@@ -228,3 +228,10 @@ def test_export_caption() -> None:
     )
     assert export_caption(export, 1).endswith("· 1 answer (CSV, times in UTC)")
     assert export_caption(export, 0) == "No answers to export · 2026-10 · team=billing · UTC time"
+
+
+def test_the_people_behind_the_answers_are_counted_when_known() -> None:
+    base = summary(NPS, NPS_148, sent=402, answered=148)
+    assert "people" not in summary_text(base)
+    text = summary_text(replace(base, people=131))
+    assert "people         131 gave the 148 answers" in text.splitlines()
