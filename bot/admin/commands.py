@@ -109,8 +109,21 @@ def help_text(actor: Actor, role: Role) -> str:
         if spec.example != spec.usage:
             lines.append(f"    e.g. {typed}{spec.example}")
     lines.append(f"{typed}forget — forget yourself (anyone may)")
+    lines.append(f"{typed}whoami — your id here, for CXBOT_ADMINS (anyone may)")
     lines.append(PERIODS)
     lines.append(FILTERS)
+    return "\n".join(lines)
+
+
+def whoami_text(actor: Actor, role: Role | None) -> str:
+    """Who the sender is to cxbot: the id that CXBOT_ADMINS names, and their role now."""
+    name = "Telegram" if actor.channel == "telegram" else actor.channel.capitalize()
+    entry = f"{actor.channel}:{actor.user_id}"
+    lines = [f"Your {name} user id: {actor.user_id}"]
+    if role is None:
+        lines.append(f"You are not in CXBOT_ADMINS. To be an admin, add {entry} to it.")
+    else:
+        lines.append(f"You are {role.describe()} ({entry} in CXBOT_ADMINS).")
     return "\n".join(lines)
 
 
@@ -137,13 +150,13 @@ class AdminCommands:
     def routes_here(self, actor: Actor, text: str) -> bool:
         """Should this command line come to the admin commands rather than the survey flow?
 
-        True for ``forget`` (anyone); for every command of an admin or lead but ``start`` (a
-        mistyped one is answered "unknown command", not with the customers' help); and for the
-        admin commands themselves (a stranger is told NOT_ALLOWED). A stranger's ``help`` or
-        ``start`` stays with the survey flow.
+        True for ``forget`` and ``whoami`` (anyone); for every command of an admin or lead but
+        ``start`` (a mistyped one is answered "unknown command", not with the customers'
+        help); and for the admin commands themselves (a stranger is told NOT_ALLOWED). A
+        stranger's ``help`` or ``start`` stays with the survey flow.
         """
         name, _ = split_command(text)
-        if name == "forget":
+        if name in ("forget", "whoami"):
             return True
         if self.access.role(actor.channel, actor.user_id) is not None:
             return bool(name) and name not in SURVEY_COMMANDS
@@ -155,6 +168,8 @@ class AdminCommands:
         if name == "forget" and not args:
             return await self.forget_self(actor)
         role = self.access.role(actor.channel, actor.user_id)
+        if name == "whoami":
+            return AdminReply(whoami_text(actor, role))
         if role is None:
             return AdminReply(NOT_ALLOWED)
         spec = COMMANDS.get(name)

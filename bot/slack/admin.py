@@ -13,7 +13,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.admin.commands import AdminCommands, prefix
+from bot.admin.commands import AdminCommands, prefix, split_command
 from bot.admin.replies import Actor, AdminReply, Attachment
 from bot.background import Background
 from bot.errors import DeliveryFailed
@@ -55,6 +55,9 @@ class SlackAdmin:
     async def _run(self, actor: Actor, channel: str, text: str) -> None:
         try:
             reply = await self.commands.handle(actor, text)
+            if split_command(text)[0] == "whoami" and channel:
+                # The channel's id too: CXBOT_ALERT_SLACK_CHANNEL names a channel.
+                reply = AdminReply(f"{reply.text}\nThis channel's id: {channel}")
             await self.send(channel, actor.user_id, reply)
         except Exception:
             log.exception("slack command /cx %s of %s failed", text, actor.label)

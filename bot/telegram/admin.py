@@ -51,7 +51,7 @@ def build_admin_router(commands: AdminCommands) -> Router:
     """Include BEFORE the survey router: its /help and its catch-all would answer first."""
     router = Router(name="admin")
 
-    @router.message(Command(*COMMANDS, ignore_case=True), RoutesToAdmin(commands))
+    @router.message(Command(*COMMANDS, "whoami", ignore_case=True), RoutesToAdmin(commands))
     async def on_command(message: Message, command: CommandObject, bot: Bot) -> None:
         actor = actor_of(message)
         assert actor is not None  # RoutesToAdmin let it through
@@ -60,6 +60,8 @@ def build_admin_router(commands: AdminCommands) -> Router:
             await message.answer(PRIVATE_ONLY)
             return
         reply = await commands.handle(actor, f"{name} {command.args or ''}")
+        if name == "whoami":  # the chat's id too: CXBOT_ALERT_TELEGRAM_CHAT names a chat
+            reply = AdminReply(f"{reply.text}\nThis chat's id: {message.chat.id}")
         await send_reply(bot, message.chat.id, reply)
 
     @router.message(Command(ANY_COMMAND), AddressedToMe(), RoutesToAdmin(commands))

@@ -293,3 +293,12 @@ async def test_help_uses_the_slash_command(harness: SlackHarness) -> None:
     await cx(harness, ADMIN, "help")
     (text,) = ephemerals(harness, ADMIN)
     assert "e.g. /cx nps 30d team=billing" in text and "/cx forget CHANNEL ID" in text
+
+
+async def test_whoami_tells_anyone_their_id_and_the_channel(harness: SlackHarness) -> None:
+    await cx(harness, "U0NEW", "whoami")
+    (stranger,) = ephemerals(harness, "U0NEW")
+    assert "Your Slack user id: U0NEW" in stranger and "add slack:U0NEW to it" in stranger
+    assert f"This channel's id: {CHANNEL}" in stranger
+    await cx(harness, ADMIN, "whoami")
+    assert f"You are admin (slack:{ADMIN} in CXBOT_ADMINS)" in ephemerals(harness, ADMIN)[-1]

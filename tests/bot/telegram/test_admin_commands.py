@@ -247,3 +247,14 @@ async def test_a_filter_nothing_could_match_says_what_is_accepted(harness: Harne
     assert other_kind.startswith('"survey=csat" asks no NPS question; surveys that do: nps.')
     assert language.startswith('"language=de": surveys here are in en, pl, ro.')
     assert harness.botapi.uploads == []
+
+
+async def test_whoami_tells_anyone_their_id_and_role(harness: Harness) -> None:
+    await send(harness, 5555, "/whoami")  # not in CXBOT_ADMINS yet: that is why they ask
+    (stranger,) = harness.botapi.texts(5555)
+    assert "Your Telegram user id: 5555" in stranger
+    assert "add telegram:5555 to it" in stranger and "This chat's id: 5555" in stranger
+    await send(harness, LEAD, "/whoami@cxbot_test_bot", chat_id=-100777)  # in a group
+    (lead,) = harness.botapi.texts(-100777)
+    assert f"You are team lead of billing (telegram:{LEAD} in CXBOT_ADMINS)" in lead
+    assert "This chat's id: -100777" in lead
