@@ -70,7 +70,7 @@ class DeliveryJobs:
         self.clock = clock
 
     async def _load(self, invitation_id: int) -> Invitation | None:
-        async with self.database.session() as session:
+        async with self.database.reader() as session:
             return await get_invitation(session, invitation_id)
 
     async def take_turn(self, channel: str, address: str) -> float:
@@ -90,21 +90,28 @@ class DeliveryJobs:
             await turn.wait_out()
 
     async def send(self, invitation_id: int, failures: int = 0) -> str:
-        """Send the invitation if it is still scheduled; then queue its reminder and expiry."""
-        invitation = await self._load(invitation_id)
-        if invitation is None:
-            return "gone"
-        # A row found `sending` goes to deliver() too, which settles it without a send.
-        if invitation.status not in (InvitationStatus.SCHEDULED, InvitationStatus.SENDING):
-            return invitation.status
+        """Send the invitation if it is still scheduled; then queue its reminder and expiry.
+
+        deliver() reads the row itself, under the invitation's lock: one already settled is
+        left alone, one found `sending` is settled without a send (see SurveyRunner.deliver).
+        """
         try:
             # The turn is taken inside, right before the claim and the platform call.
             status = await self.runner.deliver(invitation_id, turn=self.take_turn)
         except DeliveryFailed as error:  # temporary: deliver() put the row back to scheduled
+            invitation = await self._load(invitation_id)
+            if invitation is None:
+                return "gone"
             return await self._send_later(invitation, failures, error.reason)
+        except LookupError:
+            if await self._load(invitation_id) is not None:
+                raise  # not the row missing: a fault to see
+            return "gone"
         if status == InvitationStatus.SENT:
-            SENDS.labels(invitation.channel, "invitation").inc()
-            await self._follow_up(invitation_id)
+            sent = await self._load(invitation_id)
+            if sent is not None:
+                SENDS.labels(sent.channel, "invitation").inc()
+                await self._follow_up(sent)
         return status.value
 
     async def _send_later(self, invitation: Invitation, failures: int, reason: str) -> str:
@@ -123,14 +130,14 @@ class DeliveryJobs:
         )
         return InvitationStatus.SCHEDULED.value
 
-    async def _follow_up(self, invitation_id: int) -> None:
-        sent = await self._load(invitation_id)
-        if sent is None:
-            return
+    async def _follow_up(self, sent: Invitation) -> None:
+        assert sent.id is not None
+        follow_ups: list[tuple[Kind, datetime]] = []
         if sent.reminder_at is not None and sent.reminded_at is None:
-            await self.queue.defer(Kind.REMIND, invitation_id, sent.reminder_at)
+            follow_ups.append((Kind.REMIND, sent.reminder_at))
         if sent.expires_at is not None:
-            await self.queue.defer(Kind.EXPIRE, invitation_id, sent.expires_at)
+            follow_ups.append((Kind.EXPIRE, sent.expires_at))
+        await self.queue.defer_all(sent.id, follow_ups)
 
     async def remind(self, invitation_id: int, failures: int = 0) -> str:
         """The one reminder of a sent invitation nobody answered yet."""

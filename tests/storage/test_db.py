@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import db as db_module
 from storage.clock import utcnow
 from storage.db import Database
 from storage.errors import DatabaseUnavailable, StorageError, mask_url
+from storage.respondents import find_respondent, upsert_respondent
 
 
 class TestDatabase:
@@ -21,6 +23,33 @@ class TestDatabase:
     async def test_dialect_names_the_backend(self, database: Database) -> None:
         assert database.dialect in {"sqlite", "postgresql"}
         assert database.url.startswith(database.dialect)
+
+    async def test_a_reader_sees_what_was_committed_outside_any_transaction(
+        self, database: Database
+    ) -> None:
+        async with database.session() as session:
+            await upsert_respondent(session, "telegram", "42", language="pl")
+            await session.commit()
+
+        async with database.reader() as session:
+            found = await find_respondent(session, "telegram", "42")
+            assert found is not None and found.language == "pl"
+
+
+async def test_a_postgres_reader_runs_each_statement_by_itself(
+    postgres_database: Database,
+) -> None:
+    async def state_after_a_statement(session: AsyncSession) -> str:
+        conn = await session.connection()
+        pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        async with postgres_database.autocommit() as other:
+            query = text("SELECT state FROM pg_stat_activity WHERE pid = :pid")
+            return str(await other.scalar(query, {"pid": pid}))
+
+    async with postgres_database.reader() as session:
+        assert await state_after_a_statement(session) == "idle"  # no BEGIN, no ROLLBACK
+    async with postgres_database.session() as session:
+        assert await state_after_a_statement(session) == "idle in transaction"
 
 
 async def test_ping_on_an_unreachable_postgres_names_it_and_hides_the_password() -> None:

@@ -1,15 +1,26 @@
-"""The job queue's upkeep on PostgreSQL: the index procrastinate's fetch needs, fresh statistics."""
+"""The job queue on PostgreSQL: its index, fresh statistics, follow-ups in one go, idle checks."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
 
-from bot.delivery.queue import LOCK_INDEX, SCHEMA, JobQueue, postgres_conninfo
+from bot.delivery import queue as queue_module
+from bot.delivery.queue import (
+    LOCK_INDEX,
+    SCHEMA,
+    IdleCheck,
+    JobQueue,
+    Kind,
+    aware,
+    postgres_conninfo,
+)
+from tests.bot.delivery.queue import jobs
 
 BACKLOG = 1500
 
@@ -91,3 +102,39 @@ async def test_without_postgres_there_is_nothing_to_analyse() -> None:
         assert await queue.refresh_statistics() is False
     finally:
         await queue.close()
+
+
+async def test_follow_ups_go_in_together_and_one_waiting_already_is_kept(
+    queue: JobQueue, postgres_url: str
+) -> None:
+    at = datetime(2030, 1, 1, 9, 0)
+    assert await queue.defer_all(7, [(Kind.REMIND, at), (Kind.EXPIRE, at + timedelta(days=1))]) == 2
+    # Again, with the reminder moved: it waits already, so only the new expiry of 8 goes in.
+    assert await queue.defer(Kind.REMIND, 8, at)
+    later = at + timedelta(hours=1)
+    assert await queue.defer_all(8, [(Kind.REMIND, later), (Kind.EXPIRE, later)]) == 1
+
+    waiting = sorted(
+        (str(job["task_name"]), job["args"]["invitation_id"], job["scheduled_at"])
+        for job in jobs(postgres_url, status="todo")
+    )
+    assert waiting == [
+        ("cxbot.expire", 7, aware(at + timedelta(days=1))),
+        ("cxbot.expire", 8, aware(later)),
+        ("cxbot.remind", 7, aware(at)),
+        ("cxbot.remind", 8, aware(at)),
+    ]
+
+
+async def test_a_connection_in_steady_use_is_not_checked_and_an_idle_one_is(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check = IdleCheck()
+    async with await psycopg.AsyncConnection.connect(postgres_conninfo(postgres_url)) as conn:
+        await check(conn)  # first hand-out: checked
+        execute(postgres_url, f"SELECT pg_terminate_backend({conn.info.backend_pid})")
+        await check(conn)  # handed out again at once: not checked (no round trip)
+
+        monkeypatch.setattr(queue_module, "CHECK_IDLE_S", 0.0)
+        with pytest.raises(psycopg.OperationalError):
+            await check(conn)  # idle long enough: checked, and found broken
