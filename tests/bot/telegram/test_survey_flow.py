@@ -236,3 +236,14 @@ async def test_state_lost_is_rebuilt_from_sql(harness: Harness) -> None:
     await say(harness, "still here")  # the active pointer survives; the state is rebuilt
     stored = await harness.answers(invitation_id)
     assert [(a.score, a.text) for a in stored] == [(9, None), (None, "still here")]
+
+
+async def test_group_comment_is_taken_from_the_customer_only(harness: Harness) -> None:
+    # What reaches cxbot in a group with privacy mode off, or as a Reply with it on.
+    group = -100600
+    invitation_id = await harness.invite(chat_id=group, user=CUSTOMER)
+    await tap(harness, harness.botapi.sent()[0], "6", user_id=CUSTOMER)
+    await say(harness, "unrelated chatter", user_id=2002, chat_id=group)
+    await say(harness, "it took too long", user_id=CUSTOMER, chat_id=group)
+    stored = await harness.answers(invitation_id)
+    assert [(a.score, a.text) for a in stored] == [(6, None), (None, "it took too long")]
