@@ -152,6 +152,37 @@ class TestLinks:
         assert harness.botapi.texts(2002) == [message(Message.CLOSED, "en")]
         assert (await harness.status(body["id"]))["status"] == "expired"
 
+    async def test_an_unopened_link_expires_on_its_own(self, harness: Harness) -> None:
+        body = await invite_person(harness)
+        async with harness.database.session() as session:
+            await session.exec(
+                update(Invitation)
+                .where(Invitation.id == body["id"])  # type: ignore[arg-type]
+                .values(expires_at=utcnow() - timedelta(minutes=2))
+            )
+            await session.commit()
+
+        # The sweep that queues what SQL has pending (once a minute) closes it.
+        assert await harness.server.services.delivery.jobs.catch_up() == 1
+        await harness.wait_status(body["id"], "expired")
+        assert harness.botapi.sent() == []
+
+    async def test_a_person_needs_an_email_or_a_requester(self, harness: Harness) -> None:
+        status, body = await harness.post_invitation(
+            survey="nps", channel="telegram", case_id="T-1", person={"email": "not-an-email"}
+        )
+        assert status == 422 and [f["field"] for f in body["fields"]][0] == "person.email"
+        status, body = await harness.post_invitation(
+            survey="nps", channel="telegram", case_id="T-1", person={"requester": "12345"}
+        )
+        assert status == 422 and "zendesk:12345" in body["fields"][0]["message"]
+        assert body["fields"][0]["field"] == "person.requester"
+        status, body = await harness.post_invitation(
+            survey="nps", channel="telegram", case_id="T-1"
+        )
+        assert status == 422 and [f["field"] for f in body["fields"]] == ["recipient"]
+        assert harness.botapi.sent() == []
+
     async def test_an_unknown_token_is_named_as_such(self, harness: Harness) -> None:
         await open_link(harness, "x" * 32, 2002)
         assert harness.botapi.texts(2002) == [message(Message.LINK_UNKNOWN, "en")]
