@@ -7,8 +7,6 @@ and each command imports what it needs when it runs (aiogram alone takes seconds
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -114,6 +112,8 @@ async def _send(settings: Settings, args: argparse.Namespace) -> int:
             fresh = await get_invitation(session, invitation.id)
         assert fresh is not None
         body = invitation_json(fresh, await services.link(fresh)) | {"created": receipt.created}
+        import json
+
         print(json.dumps(body))
         return 1 if fresh.status == "failed" else 0
     finally:
@@ -264,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level = "WARNING"  # one-shot commands print their result; INFO lines would bury it
     configure_logging(level, settings.log_format)
     try:
+        import asyncio
+
         return asyncio.run(_main(args, settings))
     except (StorageError, SurveyError) as failure:
         print(f"cxbot: {failure}", file=sys.stderr)
