@@ -90,3 +90,20 @@ async def test_the_quarantine_counts_every_channel_of_a_person(both: TriggerHarn
     # Another person on Slack is not.
     status, body = await both.event(event("S-3", channel="slack", recipient="U0BOB0002"))
     assert status == 202 and body["link"] is None  # no link outside Telegram
+
+
+async def test_a_slack_event_for_a_person_finds_their_user_by_email(
+    both: TriggerHarness,
+) -> None:
+    status, body = await both.event(by_email("S-1", channel="slack"))
+    assert (status, body["decision"], body["link"]) == (202, "scheduled", None)
+    [invitation] = await both.invitations()
+    assert (invitation.channel, invitation.address, invitation.status) == (
+        "slack",
+        "U0ANA0001",
+        "scheduled",
+    )
+    status, body = await both.event(
+        event("S-2", channel="slack", person={"requester": "zendesk:7"}, recipient=None)
+    )
+    assert status == 422 and body["field"] == "recipient"  # Slack needs the email
