@@ -11,7 +11,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.delivery.queue import SCHEMA as QUEUE_SCHEMA
 from bot.health import Probes
 from bot.metrics.counters import REGISTRY
 from storage.clock import utcnow
@@ -29,6 +33,7 @@ class Snapshot:
     invitations: dict[tuple[str, str], int] = field(default_factory=dict)
     backlog: Backlog | None = None
     backlog_age: float = 0.0
+    jobs: dict[str, int] | None = None  # PostgreSQL's job queue; None beside SQLite
 
 
 class SnapshotCollector:
@@ -62,6 +67,15 @@ class SnapshotCollector:
             "How long the oldest due invitation has waited past its send time (0: none waits)",
             value=self.snapshot.backlog_age,
         )
+        if self.snapshot.jobs is not None:
+            jobs = GaugeMetricFamily(
+                "cxbot_jobs",
+                "Jobs in the queue (sends, reminders, expiries, ...): due, later, running",
+                labels=["state"],
+            )
+            for state, count in sorted(self.snapshot.jobs.items()):
+                jobs.add_metric([state], count)
+            yield jobs
 
 
 async def take_snapshot(probes: Probes, database: Database | None) -> Snapshot:
@@ -74,10 +88,29 @@ async def take_snapshot(probes: Probes, database: Database | None) -> Snapshot:
             now = utcnow()
             invitations = await invitations_by_status(session)
             backlog = await due_backlog(session, now)
+            jobs = await _jobs(session) if database.dialect == "postgresql" else None
     except TimeoutError:
         return Snapshot({**stores, "database": "timeout"})
     age = (now - backlog.oldest_due_at).total_seconds() if backlog.oldest_due_at else 0.0
-    return Snapshot(stores, invitations, backlog, max(age, 0.0))
+    return Snapshot(stores, invitations, backlog, max(age, 0.0), jobs)
+
+
+JOBS = text(
+    f"""SELECT
+        count(*) FILTER (WHERE status = 'todo' AND coalesce(scheduled_at <= now(), true)),
+        count(*) FILTER (WHERE status = 'todo' AND scheduled_at > now()),
+        count(*) FILTER (WHERE status = 'doing')
+    FROM {QUEUE_SCHEMA}.procrastinate_jobs WHERE status IN ('todo', 'doing')"""
+)
+
+
+async def _jobs(session: AsyncSession) -> dict[str, int] | None:
+    try:
+        connection = await session.connection()
+        due, later, running = (await connection.execute(JOBS)).one()
+    except ProgrammingError:  # no queue schema yet (a database no cxbot has started on)
+        return None
+    return {"due": int(due), "later": int(later), "running": int(running)}
 
 
 def exposition(snapshot: Snapshot) -> bytes:

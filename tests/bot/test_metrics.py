@@ -73,6 +73,11 @@ async def test_sends_429s_answers_and_statuses_are_counted(metered: Harness) -> 
     assert after[("cxbot_oldest_due_invitation_age_seconds", ())] == 0
     assert after[("cxbot_store_up", (("store", "database"),))] == 1
     assert after[("cxbot_store_up", (("store", "state"),))] == 1
+    if metered.database.dialect == "postgresql":  # the job queue: the survey's expiry waits
+        assert after[("cxbot_jobs", (("state", "later"),))] >= 1
+        assert after[("cxbot_jobs", (("state", "due"),))] == 0
+    else:  # beside SQLite the queue is in memory: no figure rather than a false one
+        assert not any(name == "cxbot_jobs" for name, _ in after)
 
 
 async def test_metrics_need_their_own_token(metered: Harness, harness: Harness) -> None:
