@@ -124,3 +124,13 @@ async def test_api_is_off_without_a_token_configured(harness: Harness) -> None:
     ):
         assert response.status == 503
         assert "CXBOT_API_TOKEN" in (await response.json())["message"]
+
+
+async def test_an_id_beyond_the_database_is_a_404(harness: Harness) -> None:
+    for invitation_id in ("99999999999999999999", "2147483648", "0"):
+        async with harness.http.get(
+            f"{harness.server.url}/api/v1/invitations/{invitation_id}",
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+        ) as response:
+            assert response.status == 404, invitation_id
+            assert (await response.json())["error"] == "not_found"

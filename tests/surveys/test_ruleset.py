@@ -393,3 +393,9 @@ def test_to_yaml_writes_what_an_author_would() -> None:
         "  window: 09:00-20:00\n"
         "  paused: true\n"
     )
+
+
+def test_a_control_character_is_invalid_yaml_not_a_crash() -> None:
+    # PyYAML refuses it while reading, before parsing: it used to escape as a ReaderError.
+    with pytest.raises(InvalidRules, match="invalid YAML"):
+        parse_rules("rules:\n  - id: a\x00b\n", "rules.yaml", KNOWN)
