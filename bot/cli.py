@@ -48,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--requester", help="the person's help desk id, e.g. zendesk:12345")
     send.add_argument("--case", required=True, dest="case_id", help="support case id")
     send.add_argument("--user", help="Telegram user id when --to is a group chat")
-    send.add_argument("--language", help="en, pl or ro (default: the customer's own)")
+    send.add_argument(
+        "--language",
+        help="a language of the survey, e.g. en, pl or ro (default: the customer's own)",
+    )
     send.add_argument(
         "--attr", action="append", default=[], metavar="KEY=VALUE", help="agent=ana, team=billing"
     )
@@ -59,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="try a survey in this terminal, no setup needed")
     demo.add_argument("--survey", default="nps", help="survey id for the interactive demo")
-    demo.add_argument("--language", help="en, pl or ro")
+    demo.add_argument("--language", help="one of the survey's languages, e.g. en, pl or ro")
     demo.add_argument("--auto", type=int, metavar="N", help="N customers answer at random")
     demo.add_argument("--seed", type=int, help="seed for --auto, for a repeatable run")
 
@@ -200,6 +203,9 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "demo":
         from bot.terminal import demo
 
+        if "database_url" not in settings.model_fields_set:
+            # Practice answers stay out of the file `cxbot run` uses (cxbot.db).
+            settings = settings.model_copy(update={"database_url": demo.DEMO_DATABASE_URL})
         if args.auto is not None:
             if args.auto < 1:
                 from bot.invite import InvalidInvitation

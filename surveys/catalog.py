@@ -11,6 +11,7 @@ import yaml
 
 from surveys.definitions import Survey
 from surveys.errors import InvalidSurveyDefinition, UnknownSurvey
+from surveys.messages import install_survey_messages
 from surveys.yamlloc import compose, line_of, read_text, validate
 
 __all__ = ["Catalog", "builtin_surveys", "load_survey_file", "parse_survey"]
@@ -54,6 +55,7 @@ class Catalog:
         """The built-in templates, replaced or extended by every YAML file in `directory`."""
         surveys = builtin_surveys()
         if directory is None:
+            install_survey_messages(surveys.values())
             return cls(surveys)
         if not directory.is_dir():
             raise InvalidSurveyDefinition(str(directory), None, "no such survey directory")
@@ -71,6 +73,10 @@ class Catalog:
                 )
             custom[survey.id] = path
             surveys[survey.id] = survey
+        try:
+            install_survey_messages(surveys.values())
+        except ValueError as error:
+            raise InvalidSurveyDefinition(str(directory), None, f"messages: {error}") from None
         return cls(surveys)
 
     def get(self, survey_id: str) -> Survey:

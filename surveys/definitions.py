@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import TypeAlias
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "BANDS",
+    "LANGUAGE_CODE",
     "SCALES",
     "SUPPORTED_LANGUAGES",
     "Band",
@@ -24,7 +26,11 @@ __all__ = [
     "base_language",
 ]
 
+# The languages cxbot's own messages (buttons, hints, errors) ship in. A survey may be written
+# in any language; its file may give cxbot's messages in the others (surveys.messages).
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "pl", "ro")
+# A language as surveys name it: an ISO 639 code, lower case ("de", "uk", "es", "fil").
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 
 # Language code -> text. Every survey text is translated into each of its languages.
 Texts: TypeAlias = dict[str, str]
@@ -183,6 +189,9 @@ class Survey(_Frozen):
     thanks: Texts
     thanks_by_band: dict[Band, Texts] = Field(default_factory=dict)
     expiry_hours: int = Field(default=72, ge=1, le=2160)
+    # cxbot's own messages in languages it does not ship (surveys.messages.Message values):
+    # {"skip_button": {"de": "Überspringen"}, ...}; what is not given is said in English.
+    messages: dict[str, Texts] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Survey:
@@ -190,16 +199,40 @@ class Survey(_Frozen):
         self._check_questions()
         for texts, path in self._all_texts():
             self._check_texts(texts, path)
+        self._check_messages()
         return self
+
+    def _check_messages(self) -> None:
+        from surveys.messages import check_message  # the catalogue imports this module
+
+        for key, texts in self.messages.items():
+            for language, text in texts.items():
+                if language in SUPPORTED_LANGUAGES:
+                    raise DefinitionProblem(
+                        f"cxbot has its own {language!r} messages; give messages only in "
+                        "languages it does not ship",
+                        "messages",
+                        key,
+                        language,
+                    )
+                if language not in self.languages:
+                    raise DefinitionProblem(
+                        f"{language!r} is not one of the survey's languages",
+                        "messages",
+                        key,
+                        language,
+                    )
+                if problem := check_message(key, text):
+                    raise DefinitionProblem(problem, "messages", key, language)
 
     def _check_languages(self) -> None:
         if not self.languages:
             raise DefinitionProblem("list at least one language", "languages")
         for index, language in enumerate(self.languages):
-            if language not in SUPPORTED_LANGUAGES:
-                supported = ", ".join(SUPPORTED_LANGUAGES)
+            if not LANGUAGE_CODE.fullmatch(language):
                 raise DefinitionProblem(
-                    f"unsupported language {language!r} (supported: {supported})",
+                    f"{language!r} is not a language code; use a lower-case ISO 639 code "
+                    "such as en, de, uk or es",
                     "languages",
                     index,
                 )
@@ -245,8 +278,13 @@ class Survey(_Frozen):
     def _check_texts(self, texts: Texts, path: tuple[str | int, ...]) -> None:
         for language in texts:
             # A typo such as "pll" would otherwise sit unnoticed forever.
-            if language not in SUPPORTED_LANGUAGES:
-                raise DefinitionProblem(f"unsupported language {language!r}", *path, language)
+            if language not in self.languages:
+                raise DefinitionProblem(
+                    f"{language!r} is not one of the survey's languages "
+                    f"({', '.join(self.languages)})",
+                    *path,
+                    language,
+                )
         for language in self.languages:
             if not texts.get(language, "").strip():
                 raise DefinitionProblem(f"missing the {language!r} text", *path)

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from surveys.definitions import SUPPORTED_LANGUAGES, DefinitionProblem
+from surveys.definitions import LANGUAGE_CODE, DefinitionProblem
 from surveys.errors import InvalidRules
 from surveys.schedule import Window, check_zone, format_duration, parse_duration
 from surveys.yamlloc import compose, read_text, validate
@@ -104,9 +104,11 @@ class Rule(BaseModel):
     @field_validator("language")
     @classmethod
     def _supported(cls, value: str | None) -> str | None:
-        if value is not None and value not in SUPPORTED_LANGUAGES:
-            supported = ", ".join(SUPPORTED_LANGUAGES)
-            raise DefinitionProblem(f"unsupported language {value!r} (supported: {supported})")
+        if value is not None and not LANGUAGE_CODE.fullmatch(value):
+            raise DefinitionProblem(
+                f"{value!r} is not a language code; use a lower-case ISO 639 code such as "
+                "en, de, uk or es"
+            )
         return value
 
     @field_validator("delay", mode="before")

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from surveys.definitions import SUPPORTED_LANGUAGES
+from surveys.definitions import LANGUAGE_CODE, base_language
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,13 @@ Acknowledge = Callable[[], Awaitable[None]]
 
 
 def supported_language(hint: str | None) -> str | None:
-    """A client's language code (``pl``, ``pt-BR``) if cxbot speaks it, else None."""
-    base = (hint or "").split("-")[0].lower()
-    return base if base in SUPPORTED_LANGUAGES else None
+    """The language of a client's code (``pl``, ``pt-BR`` -> ``pt``), None if it is none.
+
+    Any language: a survey speaks it or not (it decides), and cxbot's own messages fall back
+    to English where neither cxbot nor a survey file gives them.
+    """
+    base = base_language(hint or "")
+    return base if LANGUAGE_CODE.fullmatch(base) else None
 
 
 def notice_language(hint: str | None) -> str:

@@ -11,14 +11,18 @@ from typing import TextIO
 
 from bot.services import Services, open_services
 from bot.settings import Settings
-from bot.terminal.channel import TerminalChannel
+from bot.terminal.channel import TerminalChannel, skip_word
 from storage.answers import answers_for
 from storage.clock import utcnow
 from storage.invitations import NewInvitation, create_invitation
 from storage.respondents import upsert_respondent
 from surveys.conversation import Prompt, Skip, Tap
-from surveys.definitions import SUPPORTED_LANGUAGES, QuestionKind
+from surveys.definitions import SCALES, SUPPORTED_LANGUAGES, QuestionKind
+from surveys.messages import Message, message
 from surveys.scoring import Score, score
+
+# Where the demo writes unless DATABASE_URL says otherwise: not cxbot.db, which `cxbot run` uses.
+DEMO_DATABASE_URL = "sqlite+aiosqlite:///cxbot-demo.db"
 
 COMMENTS = {
     "en": ["Quick and friendly, thanks!", "It took too long to get an answer.", "Solved at once."],
@@ -95,19 +99,27 @@ async def auto(settings: Settings, count: int, surveys: Sequence[str], seed: int
 
 
 async def interactive(
-    settings: Settings, survey_id: str, language: str | None, stdin: TextIO = sys.stdin
+    settings: Settings,
+    survey_id: str,
+    language: str | None,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
 ) -> str:
-    channel = TerminalChannel(out=sys.stdout)
+    """One survey in the terminal; returns the closing summary, in the survey's language."""
+    channel = TerminalChannel(out=stdout)
     services = await open_services(settings, extra_channels={"demo": channel})
     who = f"demo-you-{uuid.uuid4().hex[:8]}"
+    spoken = services.catalog.get(survey_id).resolve_language(language)
     try:
         invitation_id = await _invite(services, survey_id, who, language)
+        channel.flush()
         while (prompt := channel.waiting.get(who)) is not None:
+            spoken = prompt.language
             line = await asyncio.to_thread(stdin.readline)
             if not line:
                 return "demo stopped: no more input"
             text = line.strip()
-            if text.lower() == "skip" and prompt.skippable:
+            if prompt.skippable and is_skip(text, prompt.language):
                 outcome = await services.runner.handle_button(
                     "demo", invitation_id, who, Skip(prompt.question_id), language
                 )
@@ -118,8 +130,33 @@ async def interactive(
             else:
                 outcome = await services.runner.handle_text("demo", who, text, language)
             if outcome.notice:
-                print(f"  ! {outcome.notice}")
+                stdout.write(f"  ! {outcome.notice}\n")
+            channel.flush()
         results = await _scores(services, [invitation_id])
     finally:
         await services.close()
-    return "\n".join(["", *(s.format() for s in results.values())])
+    where = services.database.url
+    return "\n".join(["", *(summary(s, spoken, where) for s in results.values())])
+
+
+def is_skip(text: str, language: str) -> bool:
+    """`skip`, or the Skip button's word in the survey's language (any case)."""
+    typed = text.strip().casefold()
+    return typed in {"skip", skip_word(language).casefold()}
+
+
+def summary(result: Score, language: str, where: str) -> str:
+    """The demo's last line: the score the answer gives, in the survey's language."""
+    value = result.value
+    if value is None:
+        shown = "n/a"
+    elif result.kind is QuestionKind.NPS:
+        shown = f"{value:+.0f}"
+    elif result.kind is QuestionKind.CSAT:
+        shown = f"{value:.0f}%"
+    else:
+        shown = f"{value:.1f} / {SCALES[result.kind][1]}"
+        if language in {"pl", "ro"}:  # a decimal comma
+            shown = shown.replace(".", ",")
+    name = result.kind.value.upper()
+    return message(Message.DEMO_SUMMARY, language, name=name, value=shown, n=result.n, where=where)

@@ -10,11 +10,14 @@ import pytest
 from surveys import (
     Catalog,
     InvalidSurveyDefinition,
+    Message,
     UnknownSurvey,
     builtin_surveys,
     load_survey_file,
+    message,
     parse_survey,
 )
+from surveys.messages import speaks
 
 # Line numbers below are those of this text; keep it in step with the assertions.
 VALID = """\
@@ -173,12 +176,92 @@ def test_label_outside_the_scale_is_refused() -> None:
     )
 
 
-def test_unsupported_language_is_refused() -> None:
-    error = error_for(VALID.replace("[en, pl]", "[en, pl, de]"))
+def test_a_language_must_be_a_language_code_and_texts_in_the_surveys_languages() -> None:
+    error = error_for(VALID.replace("[en, pl]", "[en, pl, German]"))
     assert (error.line, error.message) == (
         5,
-        "languages[2]: unsupported language 'de' (supported: en, pl, ro)",
+        "languages[2]: 'German' is not a language code; use a lower-case ISO 639 code such "
+        "as en, de, uk or es",
     )
+    # A typo in a text's language is caught: it is not one the survey lists.
+    error = error_for(VALID.replace("  pl: Dlaczego?", "  pll: Dlaczego?"))
+    assert error.message.startswith("questions[1].text")
+    assert "'pll' is not one of the survey's languages (en, pl)" in error.message
+
+
+GERMAN = """\
+id: puls
+name: {de: Puls, uk: Пульс}
+languages: [de, uk]
+default_language: de
+questions:
+  - id: score
+    kind: csat
+    text: {de: "Wie zufrieden waren Sie?", uk: "Наскільки ви задоволені?"}
+  - id: why
+    kind: text
+    optional: true
+    text: {de: "Warum?", uk: "Чому?"}
+thanks: {de: Danke!, uk: Дякуємо!}
+messages:
+  skip_button: {de: Überspringen, uk: Пропустити}
+  chosen: {de: "Ihre Antwort: {value}"}
+"""
+
+
+def test_a_survey_in_any_language_gives_cxbots_messages_or_gets_english(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "puls.yaml").write_text(GERMAN, encoding="utf-8")
+    catalog = Catalog.load(tmp_path)
+    try:
+        assert catalog.get("puls").languages == ["de", "uk"]
+        assert message(Message.SKIP_BUTTON, "de") == "Überspringen"
+        assert message(Message.SKIP_BUTTON, "uk-UA") == "Пропустити"
+        assert message(Message.CHOSEN, "de", value=4) == "Ihre Antwort: 4"
+        assert message(Message.CHOSEN, "uk", value=4) == "Your answer: 4"  # not given
+        assert message(Message.SKIP_BUTTON, "es") == "Skip"
+        assert speaks("de") and speaks("pl") and not speaks("es")
+    finally:
+        Catalog.load(None)
+    assert message(Message.SKIP_BUTTON, "de") == "Skip"  # the next load replaces them
+    assert not speaks("de")
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            ("skip_button: {de:", "skip_butt: {de:"),
+            "messages.skip_butt.de: 'skip_butt' is not one of cxbot's messages",
+        ),
+        (
+            ('chosen: {de: "Ihre Antwort: {value}"}', 'chosen: {de: "Antwort: {wert}"}'),
+            "messages.chosen.de: {wert} cannot be filled in here (this message has {value})",
+        ),
+        (
+            ('chosen: {de: "Ihre', 'chosen: {pl: "Ihre'),
+            "messages.chosen.pl: cxbot has its own 'pl' messages",
+        ),
+        (
+            ('chosen: {de: "Ihre', 'chosen: {es: "Ihre'),
+            "messages.chosen.es: 'es' is not one of the survey's languages",
+        ),
+    ],
+)
+def test_bad_messages_are_refused_with_their_place(change: tuple[str, str], problem: str) -> None:
+    with pytest.raises(InvalidSurveyDefinition) as caught:
+        parse_survey(GERMAN.replace(*change), "puls.yaml")
+    assert caught.value.message.startswith(problem)
+    assert caught.value.line in (15, 16)  # the line of the message at fault
+
+
+def test_two_surveys_giving_one_message_differently_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "puls.yaml").write_text(GERMAN, encoding="utf-8")
+    other = GERMAN.replace("id: puls", "id: puls2").replace("Überspringen", "Weiter")
+    (tmp_path / "puls2.yaml").write_text(other, encoding="utf-8")
+    with pytest.raises(InvalidSurveyDefinition, match="gives skip_button in 'de' differently"):
+        Catalog.load(tmp_path)
 
 
 def test_default_language_must_be_one_of_the_languages() -> None:

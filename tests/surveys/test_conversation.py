@@ -132,7 +132,7 @@ def test_bare_skip_command_skips_the_current_question() -> None:
         ("5", "Dziękujemy! Cieszymy się, że mogliśmy pomóc."),
         ("4", "Dziękujemy! Cieszymy się, że mogliśmy pomóc."),
         ("3", "Dziękujemy! Twoja opinia pomoże nam poprawić jakość obsługi."),
-        ("1", "Dziękujemy, że dajesz nam znać. Przykro nam, że nasza pomoc nie spełniła"),
+        ("1", "Dziękujemy, że nam o tym piszesz. Przykro nam, że nasza pomoc nie spełniła"),
     ],
 )
 def test_csat_walk_in_polish(score: str, band_thanks: str) -> None:
@@ -156,7 +156,7 @@ def test_csat_walk_in_polish(score: str, band_thanks: str) -> None:
     [
         ("7", "Îți mulțumim! Ne bucurăm că totul a mers ca pe roate."),
         ("5", "Îți mulțumim! Ne bucurăm că totul a mers ca pe roate."),
-        ("4", "Îți mulțumim! Vom continua să lucrăm ca lucrurile să fie mai simple."),
+        ("4", "Îți mulțumim! Vom lucra în continuare ca totul să fie mai simplu."),
         ("3", "Îți mulțumim că ne-ai spus."),
         ("1", "Îți mulțumim că ne-ai spus."),
     ],
@@ -191,7 +191,7 @@ def test_text_on_a_scale_is_rejected_with_the_range(typed: str, reason: RejectRe
 
 def test_rejections_speak_the_conversation_language() -> None:
     step = rejected(CES, start(CES, "pl").state, Text("hmm"))
-    assert step.message == "Wybierz liczbę od 1 do 7, korzystając z przycisków powyżej."
+    assert step.message == "Wybierz liczbę od 1 do 7 za pomocą przycisków powyżej."
 
 
 def test_stale_tap_stores_nothing() -> None:
@@ -292,7 +292,7 @@ def test_with_language_switches_only_to_languages_the_survey_speaks() -> None:
     assert with_language(NPS, polish, "de") == polish
     prompt = current_prompt(NPS, polish)
     assert prompt is not None and prompt.language == "pl"
-    assert prompt.hint == "0 = Na pewno nie polecę, 10 = Na pewno polecę"
+    assert prompt.hint == "0 = Zdecydowanie nie polecę, 10 = Zdecydowanie polecę"
 
 
 class TestConditionalQuestions:

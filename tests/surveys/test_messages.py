@@ -27,7 +27,7 @@ def test_every_message_exists_in_every_language_with_the_same_placeholders(key: 
 def test_values_are_filled_in() -> None:
     assert message(Message.CHOSEN, "en", value="7") == "Your answer: 7"
     assert message(Message.REJECT_TAP_SCALE, "pl", low=0, high=10) == (
-        "Wybierz liczbę od 0 do 10, korzystając z przycisków powyżej."
+        "Wybierz liczbę od 0 do 10 za pomocą przycisków powyżej."
     )
 
 

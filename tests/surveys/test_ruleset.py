@@ -169,9 +169,10 @@ PARSE_ERRORS = [
     ),
     pytest.param(
         "language: pl",
-        "language: de",
+        "language: Deutsch",
         9,
-        "rules[0].language: unsupported language 'de' (supported: en, pl, ro)",
+        "rules[0].language: 'Deutsch' is not a language code; use a lower-case ISO 639 code "
+        "such as en, de, uk or es",
         id="bad-language",
     ),
     pytest.param(

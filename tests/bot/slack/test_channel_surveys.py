@@ -137,7 +137,7 @@ async def test_survey_in_a_thread_is_answered_with_private_confirmations(
     ("locale", "said"),
     [
         ("en-US", "This survey is for <@U0CUSTOMER>"),
-        ("pl-PL", "Ta ankieta jest dla <@U0CUSTOMER>"),
+        ("pl-PL", "Ta ankieta jest przeznaczona dla innej osoby (<@U0CUSTOMER>)"),
         ("ro-RO", "Acest sondaj este pentru <@U0CUSTOMER>"),
     ],
 )
