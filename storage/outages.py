@@ -19,6 +19,12 @@ _PASSING = (
 )
 
 
+# PostgreSQL's SQLSTATE classes of a server that cannot serve now: connection exceptions (08),
+# insufficient resources (53: too many clients, out of memory or disk), operator intervention
+# (57P: shutting down, starting up).
+_PASSING_SQLSTATES = ("08", "53", "57P")
+
+
 def unreachable(error: BaseException) -> bool:
     """Whether `error` (or its `__cause__` chain) says a store or the network is away for now: the
     same request may succeed once it is back, so it is worth trying again later."""
@@ -29,6 +35,9 @@ def unreachable(error: BaseException) -> bool:
         if isinstance(current, _PASSING):
             return True
         if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_PASSING_SQLSTATES):
             return True
         current = current.__cause__
     return False
