@@ -11,6 +11,7 @@ from bot.channel import Channel
 from bot.delivery import Delivery, open_delivery
 from bot.health import Probes
 from bot.helpdesks.base import HelpDesk
+from bot.helpdesks.pace import WritePace
 from bot.helpdesks.registry import helpdesks
 from bot.helpdesks.writes import TicketWrites
 from bot.invite import InvitationRequest, Receipt, invite
@@ -122,6 +123,8 @@ async def open_services(
     rulebook = RuleBook.load(settings.rules_path, catalog.languages())
     # A bad CXBOT_ADMINS entry stops the start too (InvalidAdmins names it).
     access = Access.parse(settings.admins)
+    # So does a bad CXBOT_HELPDESK_WRITE_RATE (InvalidRate).
+    write_rate = WritePace.rate_of(settings.helpdesk_write_rate)
     database = Database(settings.database_url)
     state = open_state_store(
         settings.redis_url,
@@ -175,6 +178,7 @@ async def open_services(
             delivery.queue,
             thresholds(settings),
             links=links,
+            pace=WritePace.open(write_rate, settings.redis_url, settings.redis_prefix),
         )
         writes.register(delivery.queue.app)
         runner.listeners.append(writes)

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     chatwoot_url: str | None = Field(None, alias="CHATWOOT_URL")
     chatwoot_api_token: SecretStr | None = Field(None, alias="CHATWOOT_API_TOKEN")
     chatwoot_account_id: str | None = Field(None, alias="CHATWOOT_ACCOUNT_ID")
+    helpdesk_write_rate: str = Field("100/minute", alias="CXBOT_HELPDESK_WRITE_RATE")
     chatwoot_score_attribute: str = Field(
         "cxbot_score", alias="CHATWOOT_SCORE_ATTRIBUTE", min_length=1
     )

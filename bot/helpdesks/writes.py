@@ -30,6 +30,7 @@ from bot.delivery.tasks import DeliveryRetry
 from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.errors import RateLimited, WriteFailed
 from bot.helpdesks.notes import comment_note, score_note
+from bot.helpdesks.pace import WritePace
 from bot.runner import AnswerGiven
 from storage.clock import utcnow
 from storage.db import Database
@@ -76,9 +77,11 @@ class TicketWrites:
         *,
         attempts: int = ATTEMPTS,
         links: Links | None = None,
+        pace: WritePace | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.links = links
+        self.pace = pace
         self.helpdesks = helpdesks
         self.database = database
         self.queue = queue
@@ -186,11 +189,21 @@ class TicketWrites:
         paused = self._paused.get(helpdesk.name)
         if paused is not None and paused > now:
             return await self._later(row, paused, f"{helpdesk.title} asked to wait", count=False)
+        wait = await self.pace.wait(helpdesk.name) if self.pace is not None else 0.0
+        if wait > 0:  # this help desk's share of writes is spent for now
+            at = self.clock() + timedelta(seconds=wait)
+            return await self._later(row, at, f"{helpdesk.title}: at the write rate", count=False)
         case = Case(invitation.case_id, invitation.attributes)
         # A retry (or a claim found `writing`: a process died mid-call) looks before writing.
         retry = row.attempts > 1 or before == TicketWriteStatus.WRITING.value
         try:
-            await helpdesk.write(self._http(), case, note, retry=retry)
+            try:
+                await helpdesk.write(self._http(), case, note, retry=retry)
+            except (RateLimited, WriteFailed):
+                raise
+            except Exception as error:  # an answer of a shape we did not expect: try again
+                log.exception("write %s to %s: unexpected failure", write_id, row.helpdesk)
+                raise WriteFailed(f"{helpdesk.title}: {error!r}", permanent=False) from error
         except RateLimited as limited:
             until = self.clock() + timedelta(seconds=limited.retry_after)
             self._paused[helpdesk.name] = max(until, self._paused.get(helpdesk.name, until))
@@ -272,6 +285,8 @@ class TicketWrites:
             return await self.sweep()
 
     async def close(self) -> None:
+        if self.pace is not None:
+            await self.pace.close()
         if self._client is not None:
             await self._client.close()
             self._client = None

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+from aiohttp import ClientSession
+
+from bot.delivery.errors import InvalidRate
+from bot.helpdesks.pace import WritePace
+from bot.main import running
+from storage.db import Database
+from tests.bot.conftest import cxbot_settings, telegram_webhook
 from tests.bot.helpdesks.conftest import (
     CHATWOOT_TOKEN,
     FRESHDESK_KEY,
@@ -11,7 +19,10 @@ from tests.bot.helpdesks.conftest import (
     ZENDESK_FIELD,
     ZENDESK_TOKEN,
     DeskHarness,
+    desk_settings,
 )
+from tests.bot.helpdesks.deskapi import DeskAPI
+from tests.bot.telegram.botapi import BotAPI
 from tests.bot.telegram.test_survey_flow import say, tap
 
 
@@ -135,3 +146,28 @@ async def test_invitations_not_from_a_help_desk_write_nothing(desks: DeskHarness
     assert [a.question_id for a in await desks.answers(invitation)] == ["score", "why"]
     assert await desks.writes() == []
     assert desks.deskapi.calls == []
+
+
+async def test_writes_keep_to_the_help_desks_write_rate(
+    database: Database, redis_url: str, botapi: BotAPI, deskapi: DeskAPI
+) -> None:
+    settings = cxbot_settings(
+        database,
+        redis_url,
+        **telegram_webhook(botapi),
+        **desk_settings(deskapi),
+        CXBOT_HELPDESK_WRITE_RATE="1/second",
+    )
+    async with running(settings) as server, ClientSession() as http:
+        desks = DeskHarness(server, http, botapi, database)
+        desks.deskapi = deskapi
+        await desks.invite(case_id="35436", attributes={"helpdesk": "zendesk"})
+        await answer(desks, "9", "Quick")
+        score, comment = await deskapi.wait_for("PUT", "/35436.json", 2)
+        assert comment.at - score.at >= 0.9  # the comment waited for the window to have room
+        assert [w.attempts for w in await desks.settled(2)] == [1, 1]
+
+
+def test_a_write_rate_limits_cannot_read_is_refused_naming_the_setting() -> None:
+    with pytest.raises(InvalidRate, match="CXBOT_HELPDESK_WRITE_RATE='fast'"):
+        WritePace.rate_of("fast")
