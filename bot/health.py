@@ -46,7 +46,7 @@ class Probes:
             return self._failed(name, "unreachable", str(failure))
         if name in self._down:
             self._down.discard(name)
-            log.warning("%s is reachable again", name)
+            log.info("%s is reachable again", name)
         return "ok"
 
     def _failed(self, name: str, state: str, detail: str) -> str:
