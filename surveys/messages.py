@@ -55,6 +55,7 @@ class Message(StrEnum):
     FOR_SOMEONE = "for_someone"
     ANSWERED = "answered"
     CANCEL = "cancel"
+    COMMENT_FAILED = "comment_failed"
     HELPDESK_REPLY = "helpdesk_reply"
     ANSWER_KEPT = "answer_kept"
     DEMO_SUMMARY = "demo_summary"
@@ -206,6 +207,13 @@ _CATALOG: dict[Message, Texts] = {
         "ro": "Răspuns înregistrat. Mulțumim!",
     },
     Message.CANCEL: {"en": "Cancel", "pl": "Anuluj", "ro": "Anulează"},
+    Message.COMMENT_FAILED: {
+        "en": "Sorry, your comment could not be saved. Please tap “Add a comment” again.",
+        "pl": "Przepraszamy, nie udało się zapisać komentarza. "
+        "Naciśnij ponownie „Dodaj komentarz”.",
+        "ro": "Ne pare rău, comentariul nu a putut fi salvat. "
+        "Apasă din nou „Adaugă un comentariu”.",
+    },
     # The help desk's reply that carries a survey's link (rules with deliver: helpdesk_reply).
     Message.HELPDESK_REPLY: {
         "en": "Thank you for contacting us! How did we do? Tell us in Telegram, it takes a "

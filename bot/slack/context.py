@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot import conversations
 from bot.conversations import Conversation
+from storage.outages import unreachable
 from storage.state import BaseStateStore
 from surveys.messages import Message, message
+
+log = logging.getLogger(__name__)
 
 SLACK = "slack"
 # Posts a notice to one person where they tapped (ephemeral), or nothing when text is None.
@@ -48,7 +52,14 @@ async def someone_else(
     Only a courtesy before the runner, which decides under the survey's lock: with the
     conversation gone from the state store (None) the runner rebuilds and checks it.
     """
-    conversation = await conversations.load(state, invitation_id)
+    try:
+        conversation = await conversations.load(state, invitation_id)
+    except Exception as error:
+        if not unreachable(error):
+            raise
+        # The runner meets the outage too, and keeps the reply to try again (replay.py).
+        log.warning("slack: could not check whose survey %s is: %s", invitation_id, error)
+        return None, None
     if conversation is None or conversation.channel != SLACK:
         return None, None  # not a Slack survey's: the runner says so
     if conversation.respondent == user:

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.background import Background
 from bot.errors import DeliveryFailed
 from bot.metrics.counters import HANDLER_ERRORS
 from bot.runner import SurveyRunner
@@ -32,12 +33,14 @@ def register(
     app: AsyncApp,
     runner: SurveyRunner,
     state: BaseStateStore,
+    background: Background,
     *,
     admin: SlackAdmin | None = None,
     replays: Replays | None = None,
 ) -> None:
-    """Listen for taps, /cx and DMs. A DM that fails is answered 500 (Slack delivers it
-    again); a tap that fails on an unreachable store is kept in `replays` (see replay.py)."""
+    """Listen for taps, comments, /cx and DMs. A DM that fails is answered 500 (Slack delivers
+    it again); a tap that fails on an unreachable store is kept in `replays` (see replay.py);
+    `background` keeps a comment still being stored when its modal had to be closed."""
     client = app.client
 
     async def notify(place: Where, user: str, text: str | None) -> None:
@@ -47,7 +50,7 @@ def register(
             )
 
     # First: the generic listener below matches every cx_ action id.
-    register_comments(app, runner, state, notify)
+    register_comments(app, runner, state, notify, background, replays)
 
     @app.action(re.compile(f"^{ACTION_PREFIX}"))
     async def on_tap(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

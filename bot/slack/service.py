@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admin.commands import AdminCommands
 from bot.alerts import DetractorAlerts
+from bot.background import Background
 from bot.runner import SurveyRunner
 from bot.settings import Settings
 from bot.slack.admin import SlackAdmin
@@ -25,6 +26,8 @@ from storage.state import BaseStateStore
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# How long stopping waits for answers still under way.
+CLOSE_TIMEOUT_S = 10.0
 
 
 class SlackService:
@@ -52,6 +55,8 @@ class SlackService:
         self.admin: SlackAdmin | None = None
         # Taps kept while a store is away (Slack does not send an interaction twice).
         self.replays = Replays()
+        # Comments still being stored after their modal closed (see bot/slack/comments.py).
+        self.background = Background(CLOSE_TIMEOUT_S)
 
     def attach(
         self,
@@ -65,7 +70,7 @@ class SlackService:
         if alerts is not None:  # first: the survey listeners match every cx_ action id
             register_alerts(self.app, alerts)
         self.admin = SlackAdmin(self.client, admin) if admin is not None else None
-        register(self.app, runner, state, admin=self.admin, replays=self.replays)
+        register(self.app, runner, state, self.background, admin=self.admin, replays=self.replays)
 
     def mount(self, app: web.Application) -> None:
         """Serve POST /slack/events in our aiohttp app, unless Socket Mode is on."""
@@ -93,5 +98,6 @@ class SlackService:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
+        await self.background.close()
         if self.admin is not None:  # commands still being answered need the client
             await self.admin.close()

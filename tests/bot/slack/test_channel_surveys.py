@@ -339,3 +339,31 @@ async def test_expired_survey_says_so_to_the_channel(slack_harness: SlackHarness
     assert "This survey has closed" in closed["text"]
     assert all(block["type"] != "actions" for block in closed["blocks"])
     assert harness.slackapi.sent("chat.postEphemeral") == []
+
+
+async def test_slow_slack_closes_the_modal_in_time_and_keeps_the_comment(
+    slack_harness: SlackHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from bot.slack import comments
+
+    harness = slack_harness
+    monkeypatch.setattr(comments, "ACK_WITHIN_S", 0.2)  # Slack's 3 s, scaled down
+    invitation_id, question = await invite(harness)
+    await tap(harness, question, "9")
+    await tap(harness, harness.slackapi.sent()[-1], "Add a comment")
+    (opened,) = harness.slackapi.sent("views.open")
+    block = opened["view"]["blocks"][0]["block_id"]
+    gate = harness.slackapi.hold("chat.postEphemeral")  # the thank-you hangs at Slack
+
+    submitted = view_submission(CUSTOMER, opened["view"], {block: "Worth the wait"})
+    status, text = await asyncio.wait_for(interact(harness, submitted), 2.0)
+
+    assert (status, text) == (200, "")  # the modal closed while the thanks was still going
+    stored = await harness.answers(invitation_id)
+    assert [a.text for a in stored] == [None, "Worth the wait"]
+    gate.set()
+    await harness.slackapi.wait_for("chat.postEphemeral", 2)
+    assert "thank" in ephemerals(harness, CUSTOMER)[-1]["text"].lower()
+    assert (await harness.invitation(invitation_id)).status == "completed"

@@ -1,0 +1,89 @@
+"""A comment sent from the modal while Redis is away: Slack never sends a submission twice, so
+it is kept, the customer told, and it is saved once Redis is back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import ClientSession
+
+from bot.main import running
+from bot.slack import replay
+from storage.db import Database
+from tests.bot.conftest import SlackHarness, cxbot_settings, telegram_webhook
+from tests.bot.slack.test_channel_surveys import CUSTOMER, ephemerals, interact, invite, tap
+from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI, view_submission
+from tests.bot.telegram.botapi import BotAPI
+from tests.own_redis import OwnRedis
+
+
+@pytest.fixture
+async def slack_on_own_redis(
+    postgres_database: Database,
+    own_redis: OwnRedis,
+    botapi: BotAPI,
+    slackapi: SlackAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[SlackHarness]:
+    monkeypatch.setattr(replay, "FIRST_DELAY_S", 0.05)  # the outage lasts a moment here
+    monkeypatch.setattr(replay, "MOST_DELAY_S", 0.2)
+    settings = cxbot_settings(
+        postgres_database,
+        own_redis.url,
+        **telegram_webhook(botapi),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slackapi.base_url,
+    )
+    async with running(settings) as server, ClientSession() as http:
+        yield SlackHarness(server, http, botapi, postgres_database, slackapi)
+
+
+async def test_a_comment_while_redis_is_down_is_kept_and_saved_once_it_is_back(
+    slack_on_own_redis: SlackHarness, own_redis: OwnRedis
+) -> None:
+    harness = slack_on_own_redis
+    invitation_id, question = await invite(harness)
+    await tap(harness, question, "9")
+    await tap(harness, harness.slackapi.sent()[-1], "Add a comment")
+    (opened,) = harness.slackapi.sent("views.open")
+    block = opened["view"]["blocks"][0]["block_id"]
+
+    await own_redis.stop()
+    submitted = view_submission(CUSTOMER, opened["view"], {block: "Kept through the outage"})
+    assert await interact(harness, submitted) == (200, "")  # the modal closes
+    assert "keeping it" in ephemerals(harness, CUSTOMER)[-1]["text"]
+    assert [a.text for a in await harness.answers(invitation_id)] == [None]
+    await own_redis.start()  # back, and empty: the survey is rebuilt from SQL
+
+    for _ in range(250):
+        if len(await harness.answers(invitation_id)) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert [a.text for a in await harness.answers(invitation_id)] == [
+        None,
+        "Kept through the outage",
+    ]
+    await harness.slackapi.wait_for("chat.postEphemeral", 3)
+    assert "thank" in ephemerals(harness, CUSTOMER)[-1]["text"].lower()
+    assert (await harness.invitation(invitation_id)).status == "completed"
+
+
+async def test_a_tap_in_a_channel_while_redis_is_down_is_kept(
+    slack_on_own_redis: SlackHarness, own_redis: OwnRedis
+) -> None:
+    harness = slack_on_own_redis
+    invitation_id, question = await invite(harness)
+
+    await own_redis.stop()
+    await tap(harness, question, "7")  # whose survey it is cannot be looked up: the runner decides
+    assert "keeping it" in ephemerals(harness, CUSTOMER)[-1]["text"]
+    await own_redis.start()
+
+    for _ in range(250):
+        if await harness.answers(invitation_id):
+            break
+        await asyncio.sleep(0.02)
+    assert [a.score for a in await harness.answers(invitation_id)] == [7]
