@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from datetime import datetime, timedelta
 
 import pytest
 from aiohttp import ClientSession
+from sqlalchemy import update
 
 from bot.delivery.errors import InvalidRate
 from bot.helpdesks.pace import WritePace
 from bot.main import running
+from storage.clock import utcnow
 from storage.db import Database
+from storage.tables import TicketWrite
 from tests.bot.conftest import cxbot_settings, telegram_webhook
 from tests.bot.helpdesks.conftest import (
     CHATWOOT_TOKEN,
@@ -171,3 +176,31 @@ async def test_writes_keep_to_the_help_desks_write_rate(
 def test_a_write_rate_limits_cannot_read_is_refused_naming_the_setting() -> None:
     with pytest.raises(InvalidRate, match="CXBOT_HELPDESK_WRITE_RATE='fast'"):
         WritePace.rate_of("fast")
+
+
+async def test_a_write_whose_job_was_lost_is_queued_by_the_sweep(
+    desks: DeskHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes = desks.server.services.ticket_writes
+    assert writes is not None
+
+    async def lost(write_id: int, at: datetime) -> bool:  # the process died before deferring
+        return False
+
+    with monkeypatch.context() as patched:
+        patched.setattr(writes, "defer", lost)
+        await desks.invite(case_id="35436", attributes={"helpdesk": "zendesk"})
+        await answer(desks, "9")
+        for _ in range(200):
+            if await desks.writes():
+                break
+            await asyncio.sleep(0.025)
+    (pending,) = await desks.writes()
+    assert pending.status == "pending" and desks.deskapi.calls == []
+    assert await writes.sweep() == 0  # too recent: its job may be on the way
+    async with desks.database.session() as session:
+        await session.exec(update(TicketWrite).values(updated_at=utcnow() - timedelta(minutes=2)))
+        await session.commit()
+    assert await writes.sweep() == 1
+    await desks.settled()
+    assert len(desks.deskapi.notes["35436"]) == 1
