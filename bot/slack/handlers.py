@@ -25,8 +25,9 @@ from surveys.messages import Message, message
 log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
-# Slack retries an event for minutes (at once, after 1 and after 5); a day is safe.
-SEEN_TTL = 24 * 3600.0
+# Slack retries an event three times, the last about five minutes after the first: an hour is
+# plenty.
+SEEN_TTL = 3600.0
 
 
 def register(

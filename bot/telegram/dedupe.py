@@ -11,8 +11,10 @@ from aiogram.types import TelegramObject, Update
 from bot.channel import Receipt
 from storage.state import BaseStateStore, key
 
-# update_id may jump after a quiet week, so remember seen ids rather than "the highest".
-SEEN_TTL = 7 * 24 * 3600.0
+# update_id may jump after a quiet week, so remember seen ids rather than "the highest". Telegram
+# keeps an update for 24 hours at most (getUpdates and webhook alike): it cannot come again
+# later, so a mark outliving that by an hour is enough.
+SEEN_TTL = 25 * 3600.0
 
 
 class HandleOnce(BaseMiddleware):
