@@ -64,6 +64,8 @@ class Services:
 
     async def close(self) -> None:
         await self.triggers.stop()
+        if self.ticket_writes is not None:  # writes being queued need the queue open
+            await self.ticket_writes.drain()
         await self.delivery.stop()
         if self.ticket_writes is not None:  # after delivery: no write job is running now
             await self.ticket_writes.close()

@@ -25,6 +25,7 @@ from procrastinate import App
 from procrastinate.exceptions import AlreadyEnqueued
 
 from bot.alerts.thresholds import Thresholds
+from bot.background import Background
 from bot.delivery.queue import QUEUE, JobQueue, aware
 from bot.delivery.tasks import DeliveryRetry
 from bot.helpdesks.base import Case, HelpDesk, TicketNote
@@ -57,6 +58,8 @@ BACKOFF_S = 5.0
 BACKOFF_CAP_S = 600.0
 # The sweep leaves alone rows touched this recently: their job is on the way.
 SWEEP_GRACE = timedelta(minutes=1)
+# At shutdown, writes still being queued get this long to finish.
+CLOSE_TIMEOUT_S = 5.0
 # An invitation's link for the customer to open (Telegram), or None.
 Links = Callable[[Invitation], Awaitable[str | None]]
 
@@ -89,13 +92,27 @@ class TicketWrites:
         self.attempts = attempts
         self.clock = clock
         self._client: ClientSession | None = None
+        self._background = Background(CLOSE_TIMEOUT_S)
         self._paused: dict[str, datetime] = {}  # help desk -> until (naive UTC), after a 429
 
     # --- the answer listener -----------------------------------------------------------------
     async def __call__(self, given: AnswerGiven) -> None:
-        """Queue the write of an answer whose invitation came from a help desk that writes back."""
+        """Queue the write of an answer whose invitation came from a help desk that writes back.
+
+        In the background: the customer's next question does not wait for it (tens of ms).
+        """
         if given.score is None and not given.text:
             return  # a skipped question or a choice: nothing for the case
+        self._background.spawn(self._queue(given), f"ticket-write-{given.invitation_id}")
+
+    async def _queue(self, given: AnswerGiven) -> None:
+        try:
+            await self.queue_write(given)
+        except Exception:  # the database or the queue away: this answer's write is lost
+            log.exception("could not queue the write of invitation %s", given.invitation_id)
+
+    async def queue_write(self, given: AnswerGiven) -> None:
+        """Store the answer's write (once) and queue its job."""
         now = self.clock()
         async with self.database.session() as session:
             invitation = await get_invitation(session, given.invitation_id)
@@ -284,7 +301,12 @@ class TicketWrites:
         async def ticket_write_sweep(timestamp: int) -> int:
             return await self.sweep()
 
+    async def drain(self) -> None:
+        """Let the writes being queued finish (before the queue closes)."""
+        await self._background.close()
+
     async def close(self) -> None:
+        await self._background.close()
         if self.pace is not None:
             await self.pace.close()
         if self._client is not None:
