@@ -194,7 +194,11 @@ def openapi_document() -> Schema:
         "/api/v1/events": {
             "post": {
                 "summary": "A support event: the rules decide whether a survey goes",
-                "description": "Also takes X-Cxbot-Signature instead of the bearer token.",
+                "description": (
+                    "The bearer token, or X-Cxbot-Signature: t=<unix>,v1=<hex HMAC-SHA256 of"
+                    " '<t>.' + body with CXBOT_HMAC_SECRET> (five minutes)."
+                ),
+                "security": [{"bearer": []}, {"signature": []}],
                 "requestBody": {"required": True, **_json(_ref("Event"))},
                 "responses": _answers(
                     {
@@ -258,7 +262,8 @@ def openapi_document() -> Schema:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "CXBOT_API_TOKEN",
-                }
+                },
+                "signature": {"type": "apiKey", "in": "header", "name": "X-Cxbot-Signature"},
             },
         },
         "paths": paths,
