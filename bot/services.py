@@ -195,6 +195,7 @@ async def open_services(
         triggers=triggers,
         min_n=settings.report_min_n,
         report_timezone=settings.report_timezone,
+        journey_order=lambda: rulebook.rules().journey,
         retention_days=settings.retention_days,
         thresholds=thresholds(settings),
         alerts=alerts,

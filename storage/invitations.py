@@ -33,6 +33,7 @@ class NewInvitation:
     attributes: dict[str, Any]
     scheduled_at: datetime
     rule_id: str | None = None
+    touchpoint: str | None = None
     expiry_hours: float | None = None
     remind_after_hours: float | None = None
     send_window: str | None = None
@@ -75,6 +76,7 @@ async def create_invitation(session: AsyncSession, new: NewInvitation) -> tuple[
         "agent": _attribute(new.attributes, "agent"),
         "tags": tags_column(new.attributes.get("tags")),
         "rule_id": new.rule_id,
+        "touchpoint": new.touchpoint,
         "expiry_hours": new.expiry_hours,
         "remind_after_hours": new.remind_after_hours,
         "send_window": new.send_window,

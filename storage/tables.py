@@ -104,6 +104,8 @@ class Invitation(SQLModel, table=True):
     # Lower-case tags wrapped in commas (",vip,refund,") so `LIKE '%,vip,%'` finds one tag.
     tags: str | None = Field(default=None, sa_type=Text)
     rule_id: str | None = Field(default=None, max_length=64)
+    # Where in the customer journey the case was: the rule's touchpoint, else the event type.
+    touchpoint: str | None = Field(default=None, max_length=64)
     # Overrides of the survey's expiry and the rule's reminder, applied when the invitation is sent.
     expiry_hours: float | None = None
     remind_after_hours: float | None = None

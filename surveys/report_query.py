@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_DAYS",
     "FILTERS",
     "MAX_DAYS",
+    "SCALE_KINDS",
     "ReportQuery",
     "parse_report_args",
     "surveys_asking",
@@ -33,8 +34,9 @@ COMMANDS: dict[str, tuple[QuestionKind, ...]] = {
     "report": SCALE_KINDS,
     "comments": SCALE_KINDS,
     "export": SCALE_KINDS,
+    "journey": SCALE_KINDS,
 }
-FILTERS = ("survey", "channel", "team", "agent", "tag", "language")
+FILTERS = ("survey", "channel", "team", "agent", "tag", "language", "touchpoint")
 _ALIASES = {"lang": "language"}
 # Stored lower-case (tags, languages, channels, survey ids), so matched lower-case.
 _LOWERED = frozenset({"survey", "channel", "tag", "language"})
@@ -75,6 +77,7 @@ class ReportQuery:
     agent: str | None = None
     tag: str | None = None
     language: str | None = None
+    touchpoint: str | None = None
     detractors_only: bool = False
     page: int = 1
     timezone: str = "UTC"
@@ -230,6 +233,7 @@ def parse_report_args(
         agent=filters.get("agent"),
         tag=filters.get("tag"),
         language=filters.get("language"),
+        touchpoint=filters.get("touchpoint"),
         timezone=timezone,
     )
 
@@ -350,7 +354,7 @@ def _usage(command: str, prefix: str) -> str:
         "Accepted: one period (7d, 30d, 90d or any number of days up to "
         f"{MAX_DAYS}d; a month like 2026-10; dates like 2026-09-01..2026-10-15; "
         "default: last 30 days) and filters survey=, channel=, team=, agent=, tag=, "
-        f"language={extra}. Example: {prefix}{example}"
+        f"language=, touchpoint={extra}. Example: {prefix}{example}"
     )
 
 

@@ -82,6 +82,8 @@ class Rule(BaseModel):
     # desk the case came from posts its link as its reply to them ("helpdesk_reply").
     deliver: Literal["chat", "helpdesk_reply"] = "chat"
     paused: bool = False
+    # The customer journey's step this rule surveys (/journey); None: the event's type.
+    touchpoint: str | None = Field(None, min_length=1, max_length=64)
 
     @field_validator("id")
     @classmethod
@@ -159,6 +161,29 @@ class RuleSet(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rules: tuple[Rule, ...] = ()
+    # The customer journey's touchpoints in the order customers meet them (for /journey).
+    journey: tuple[str, ...] = ()
+
+    @field_validator("journey", mode="before")
+    @classmethod
+    def _journey_list(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if not isinstance(value, list | tuple):
+            raise DefinitionProblem("write the journey as a list of touchpoints, in order")
+        return value
+
+    @field_validator("journey")
+    @classmethod
+    def _journey_steps(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        seen: set[str] = set()
+        for step in value:
+            if not step.strip() or len(step) > 64:
+                raise DefinitionProblem(f"{step!r}: a touchpoint is 1 to 64 characters")
+            if step in seen:
+                raise DefinitionProblem(f"touchpoint {step!r} is listed twice")
+            seen.add(step)
+        return value
 
     @field_validator("rules", mode="before")
     @classmethod
@@ -202,7 +227,9 @@ class RuleSet(BaseModel):
     def to_yaml(self) -> str:
         """The rules as a file `parse_rules` reads back equal, leaving out defaults."""
         rules = [{key: _plain(value) for key, value in _dump(rule).items()} for rule in self.rules]
-        return yaml.safe_dump({"rules": rules}, sort_keys=False, allow_unicode=True)
+        document: dict[str, Any] = {"journey": list(self.journey)} if self.journey else {}
+        document["rules"] = rules
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
 
 def _dump(rule: Rule) -> dict[str, Any]:

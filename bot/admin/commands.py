@@ -3,7 +3,7 @@ reply (text plus photos and documents) that the channel then shows."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -60,6 +60,12 @@ SPECS: tuple[Spec, ...] = (
         "export [PERIOD] [FILTERS]",
         "export 2026-09-01..2026-10-15 survey=nps",
         "the answers as a CSV file",
+    ),
+    Spec(
+        "journey",
+        "journey [PERIOD] [FILTERS]",
+        "journey 90d team=billing",
+        "each touchpoint's scores in journey order, the friction point, chart",
     ),
     Spec("followups", "followups", "followups", "open detractor follow-ups and their age"),
     Spec(
@@ -193,6 +199,7 @@ def admin_commands(
     min_n: int,
     retention_days: int | None,
     report_timezone: str = "UTC",
+    journey_order: Callable[[], Sequence[str]] = tuple,
     thresholds: Thresholds | None = None,
     alerts: DetractorAlerts | None = None,
     clock: Callable[[], datetime] = utcnow,
@@ -205,6 +212,7 @@ def admin_commands(
         clock=clock,
         thresholds=thresholds,
         timezone=report_timezone,
+        journey_order=journey_order,
     )
     privacy = PrivacyCommands(
         database,
@@ -221,6 +229,7 @@ def admin_commands(
         "report": results.report,
         "comments": results.comments,
         "export": results.export,
+        "journey": results.journey,
         "followups": results.followups,
         "triggers": rules.triggers_command,
         "why": rules.why,

@@ -16,7 +16,15 @@ from surveys.report_query import ReportQuery
 from surveys.scoring import Score
 from surveys.significance import Change
 
-__all__ = ["comments_text", "export_caption", "report_text", "score_value", "summary_text"]
+__all__ = [
+    "comments_text",
+    "context_parts",
+    "export_caption",
+    "interval_text",
+    "report_text",
+    "score_value",
+    "summary_text",
+]
 
 MAX_COMMENT_CHARS = 600  # five of these and their headers stay under Telegram's 4096
 _BAND_NAMES = {
@@ -35,7 +43,7 @@ _WIDTH = len("response rate")  # the longest label
 def summary_text(summary: ScoreSummary) -> str:
     """One kind's score with its context, headed by the period and the filters."""
     head = " · ".join(
-        part for part in (_headline(summary), *_context(summary.query, summary.teams)) if part
+        part for part in (_headline(summary), *context_parts(summary.query, summary.teams)) if part
     )
     return "\n".join([head, *_body(summary)])
 
@@ -45,7 +53,7 @@ def report_text(summaries: Sequence[ScoreSummary]) -> str:
     if not summaries:
         raise ValueError("a report needs at least one summary")
     first = summaries[0]
-    head = " · ".join(["Report", *_context(first.query, first.teams)])
+    head = " · ".join(["Report", *context_parts(first.query, first.teams)])
     blocks = ["\n".join([_headline(summary), *_body(summary)]) for summary in summaries]
     return "\n\n".join([head, *blocks])
 
@@ -53,7 +61,7 @@ def report_text(summaries: Sequence[ScoreSummary]) -> str:
 def comments_text(page: CommentsPage, *, prefix: str = "/") -> str:
     """One page of comments, latest first, with how to ask for the next page."""
     query = page.query
-    where = " · ".join(_context(query, None))
+    where = " · ".join(context_parts(query, None))
     if page.total == 0:
         return f"No comments · {where}"
     head = f"Comments · {where} · {page.total} in all"
@@ -79,14 +87,15 @@ def comments_text(page: CommentsPage, *, prefix: str = "/") -> str:
 
 def export_caption(query: ReportQuery, rows: int) -> str:
     """The caption of an export file, or the reply when there is nothing to export."""
-    where = " · ".join(_context(query, None))
+    where = " · ".join(context_parts(query, None))
     if rows == 0:
         return f"No answers to export · {where}"
     noun = "answer" if rows == 1 else "answers"
     return f"Export · {where} · {rows:,} {noun} (CSV, times in UTC)"
 
 
-def _context(query: ReportQuery, teams: tuple[str, ...] | None) -> list[str]:
+def context_parts(query: ReportQuery, teams: tuple[str, ...] | None) -> list[str]:
+    """The period, the filters, a lead's teams and the time zone, for a reply's heading."""
     parts = [query.label]
     if described := query.describe():
         parts.append(described)
@@ -101,16 +110,16 @@ def _headline(summary: ScoreSummary) -> str:
     name = summary.kind.value.upper()
     if score.value is None:
         return f"{name} n/a (n=0)"
-    spread = f", {_interval(summary.kind, summary.interval)}" if summary.interval else ""
+    spread = f", {interval_text(summary.kind, summary.interval)}" if summary.interval else ""
     headline = f"{name} {score_value(summary.kind, score.value)} (n={score.n}{spread})"
     if summary.kind is QuestionKind.CES and score.percent_easy is not None:
         easy = easy_interval(score)
-        within = f" ({_interval(QuestionKind.CSAT, easy)})" if easy else ""
+        within = f" ({interval_text(QuestionKind.CSAT, easy)})" if easy else ""
         headline += f" · {score.percent_easy:.0f}% easy{within}"
     return headline
 
 
-def _interval(kind: QuestionKind, interval: Interval | None) -> str:
+def interval_text(kind: QuestionKind, interval: Interval | None) -> str:
     """'95% CI +6..+31' (NPS), '95% CI 69..90%' (a percent), '95% CI 5.3..6.2' (CES)."""
     if interval is None:
         return ""

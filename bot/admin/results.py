@@ -7,13 +7,15 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from bot.admin.access import Role
 from bot.admin.charts import report_chart
+from bot.admin.journey_chart import journey_chart
+from bot.admin.journey_text import journey_text
 from bot.admin.replies import NOT_ALLOWED, Actor, AdminReply, Attachment
 from bot.admin.report_text import comments_text, export_caption, report_text, summary_text
 from bot.alerts import Thresholds, followups_text
@@ -23,6 +25,7 @@ from storage.reports import (
     comments_page,
     export_csv,
     export_filename,
+    journey,
     score_summary,
     weekly_trend,
 )
@@ -53,6 +56,7 @@ class ResultCommands:
         thresholds: Thresholds | None = None,
         export_dir: Path | None = None,
         timezone: str = "UTC",
+        journey_order: Callable[[], Sequence[str]] = tuple,
     ) -> None:
         self.database = database
         self.catalog = catalog
@@ -62,6 +66,7 @@ class ResultCommands:
         self.thresholds = thresholds or Thresholds()
         self.export_dir = export_dir
         self.timezone = timezone  # CXBOT_REPORT_TIMEZONE: where days, months and weeks begin
+        self.journey_order = journey_order  # the rules file's `journey`, as it is now
 
     def _query(self, actor: Actor, role: Role, command: str, args: str) -> ReportQuery | AdminReply:
         """The query, or the reply that refuses it: a bad filter's message, or NOT_ALLOWED for
@@ -125,6 +130,21 @@ class ResultCommands:
             if chart is not None:
                 charts.append(chart)
         return AdminReply(report_text(summaries), charts)
+
+    async def journey(self, actor: Actor, role: Role, args: str) -> AdminReply:
+        query = self._query(actor, role, "journey", args)
+        if isinstance(query, AdminReply):
+            return query
+        async with self.database.session() as session:
+            found = await journey(
+                session, query, self.journey_order(), teams=role.teams, min_n=self.min_n
+            )
+        text = journey_text(found, prefix=typed_prefix(actor))
+        png = await asyncio.to_thread(journey_chart, found)
+        if png is None:
+            return AdminReply(text)
+        filename = f"journey-{export_filename(query).removesuffix('.csv')}.png"
+        return AdminReply(text, [Attachment(filename, "photo", data=png)])
 
     async def comments(self, actor: Actor, role: Role, args: str) -> AdminReply:
         query = self._query(actor, role, "comments", args)

@@ -261,6 +261,7 @@ class Triggers:
             attributes=attributes,
             scheduled_at=scheduled.send_at,
             rule_id=scheduled.rule.id,
+            touchpoint=scheduled.rule.touchpoint or event.type,
             expiry_hours=scheduled.expiry_hours,
             remind_after_hours=scheduled.reminder_after_hours,
             send_window=str(scheduled.window) if scheduled.window is not None else None,

@@ -38,6 +38,8 @@ def invitation_scope(
         # The invitation names a language only when its sender chose one; otherwise the survey
         # ran in the language the respondent's client reported, which the respondent row keeps.
         conditions.append(_language_is(query.language))
+    if query.touchpoint is not None:
+        conditions.append(col(Invitation.touchpoint) == query.touchpoint)
     if teams is not None:
         conditions.append(col(Invitation.team).in_(sorted(teams)))
     return conditions

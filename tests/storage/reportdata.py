@@ -31,7 +31,8 @@ class Seed:
     respondent_language: str | None = None
     channel: str = "telegram"
     survey: str | None = None  # None: the built-in survey named like the kind
-    failure: str | None = None  # a reason: the invitation failed, never sent (due at `sent`)
+    failure: str | None = None
+    touchpoint: str | None = None  # a reason: the invitation failed, never sent (due at `sent`)
 
     @property
     def survey_id(self) -> str:
@@ -103,6 +104,7 @@ def _invitation(number: int, row: Seed) -> dict[str, Any]:
         "tags": "," + ",".join(row.tags) + "," if row.tags else None,
         "status": _status(row),
         "failure_reason": row.failure,
+        "touchpoint": row.touchpoint,
         "created_at": row.sent - HOUR,
         "scheduled_at": row.sent - HOUR if row.failure is None else row.sent,
         "sent_at": row.sent if row.failure is None else None,

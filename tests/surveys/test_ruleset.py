@@ -396,6 +396,26 @@ def test_to_yaml_writes_what_an_author_would() -> None:
     )
 
 
+def test_touchpoints_and_the_journey_order() -> None:
+    text = (
+        "journey: [signup, first-ticket, renewal]\n"
+        "rules:\n"
+        "  - id: welcome\n"
+        "    match: {type: account.created}\n"
+        "    survey: ces\n"
+        "    touchpoint: signup\n"
+    )
+    parsed = parse_rules(text, "rules.yaml")
+    assert parsed.journey == ("signup", "first-ticket", "renewal")
+    assert parsed.get("welcome").touchpoint == "signup"
+    assert parse_rules(parsed.to_yaml(), "rules.yaml") == parsed
+    assert parsed.to_yaml().startswith("journey:\n- signup\n- first-ticket\n- renewal\nrules:\n")
+    with pytest.raises(InvalidRules, match="touchpoint 'signup' is listed twice"):
+        parse_rules("journey: [signup, signup]\nrules: []\n", "rules.yaml")
+    with pytest.raises(InvalidRules, match="journey: write the journey as a list"):
+        parse_rules("journey: signup\nrules: []\n", "rules.yaml")
+
+
 def test_a_control_character_is_invalid_yaml_not_a_crash() -> None:
     # PyYAML refuses it while reading, before parsing: it used to escape as a ReaderError.
     with pytest.raises(InvalidRules, match="invalid YAML"):

@@ -27,6 +27,7 @@ from storage.respondents import find_respondent, upsert_respondent
 from storage.state import MemoryStateStore
 from storage.tables import AuditEntry, DecisionOutcome, Invitation
 from surveys.catalog import Catalog
+from tests.storage.reportdata import Seed, seed
 
 NOW = datetime(2026, 11, 22, 12, 0)
 ADMIN = Actor("telegram", "42", "Ada Admin")
@@ -477,3 +478,53 @@ class TestReportTimeZone:
         assert before.text.startswith("NPS n/a (n=0)")
         comments = await commands.handle(ADMIN, "comments 7d")
         assert "2026-11-22 00:30 · NPS 10 · T-1" in comments.text  # Warsaw's clock, not 23:30
+
+
+class TestJourney:
+    async def test_touchpoints_in_order_with_the_friction_point_and_a_chart(
+        self, database: Database
+    ) -> None:
+        rows = [
+            *(
+                Seed(s, NOW - timedelta(days=2, hours=h), kind="ces", touchpoint="signup")
+                for h, s in enumerate([7, 7, 6])
+            ),
+            *(
+                Seed(s, NOW - timedelta(days=1, hours=h), kind="ces", touchpoint="first-ticket")
+                for h, s in enumerate([2, 3, 4])
+            ),
+        ]
+        async with database.session() as session:
+            await seed(session, rows)
+            await session.commit()
+        commands = admin_commands(
+            Access.parse(ADMINS),
+            database=database,
+            state=MemoryStateStore(),
+            catalog=Catalog.load(None),
+            triggers=None,
+            min_n=3,
+            retention_days=None,
+            journey_order=lambda: ("signup", "first-ticket", "renewal"),
+            clock=lambda: NOW,
+        )
+        reply = await commands.handle(SLACK_ADMIN, "journey 7d")
+        assert reply.text == (
+            "Journey · last 7 days · UTC time\n"
+            "\n"
+            "1. signup\n"
+            "   CES 6.7 / 7 (n=3, 95% CI 5.2..7.0)\n"
+            "\n"
+            "2. first-ticket  ⚠ friction point\n"
+            "   CES 3.0 / 7 (n=3, 95% CI 1.0..5.5)\n"
+            "\n"
+            "3. renewal\n"
+            "   no answers in this period\n"
+            "\n"
+            "friction point: first-ticket, the worst effort with 3+ answers (CES 3.0 / 7, n=3); "
+            "its comments: /cx comments touchpoint=first-ticket"
+        )
+        (chart,) = reply.attachments
+        assert chart.kind == "photo" and chart.data is not None and chart.data.startswith(PNG)
+        lead = await commands.handle(LEAD, "journey 7d")  # billing's lead: none of these rows
+        assert "friction point: none yet" in lead.text and lead.attachments == []

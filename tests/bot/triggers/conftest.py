@@ -31,6 +31,7 @@ rules:
       tags: vip
     survey: csat
     expiry_hours: 48
+    touchpoint: vip-support
   - id: sales-half
     match:
       type: case.closed

@@ -39,6 +39,7 @@ async def test_a_closed_case_is_scheduled_and_the_survey_goes_out(
     assert (invitation.team, invitation.agent, invitation.tags) == ("support", "Ana", ",renewal,")
     assert invitation.attributes["priority"] == "high"
     assert invitation.remind_after_hours == 24
+    assert invitation.touchpoint == "case.closed"  # no touchpoint on the rule: the event type
     (decision,) = await triggers.decisions("T-1")
     assert (decision.source, decision.outcome, decision.invitation_id) == (
         "api",
@@ -53,6 +54,7 @@ async def test_a_signed_body_is_accepted_without_a_token(triggers: TriggerHarnes
     assert body["rule"] == "vip-closed"
     invitation = await triggers.invitation(body["invitation_id"])
     assert (invitation.survey_id, invitation.expiry_hours) == ("csat", 48)
+    assert invitation.touchpoint == "vip-support"  # the rule's
 
 
 @pytest.mark.parametrize(
