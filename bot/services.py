@@ -184,6 +184,7 @@ async def open_services(
         )
         writes.register(delivery.queue.app)
         runner.listeners.append(writes)
+    runner.wiring.sent_listeners.append(delivery.jobs.follow_up)
     triggers = Triggers(
         rulebook, catalog, database, channels, delivery, links=links, replies=writes
     )

@@ -130,6 +130,13 @@ class DeliveryJobs:
         )
         return InvitationStatus.SCHEDULED.value
 
+    async def follow_up(self, invitation_id: int) -> None:
+        """Queue the reminder and expiry of an invitation sent outside a send job (its link
+        was opened, and the first question went out at once)."""
+        sent = await self._load(invitation_id)
+        if sent is not None and sent.status == InvitationStatus.SENT:
+            await self._follow_up(sent)
+
     async def _follow_up(self, sent: Invitation) -> None:
         assert sent.id is not None
         follow_ups: list[tuple[Kind, datetime]] = []

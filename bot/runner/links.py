@@ -87,6 +87,12 @@ async def _send(w: Wiring, invitation_id: int, language: str) -> Outcome:
     status = await deliver(w, invitation_id)
     if status == S.FAILED:
         return Outcome(message(Message.CLOSED, language))
+    if status == S.SENT:
+        for listener in list(w.sent_listeners):
+            try:
+                await listener(invitation_id)
+            except Exception:  # the sweep queues what is missed; the customer has the question
+                log.exception("sent listener %r failed for invitation %s", listener, invitation_id)
     return Outcome()
 
 

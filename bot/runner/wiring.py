@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,3 +29,6 @@ class Wiring:
     # Called after each stored answer; a failing listener is logged, never the customer's
     # problem.
     listeners: list[AnswerListener] = field(default_factory=list)
+    # Told of each invitation sent outside the delivery jobs (its link was opened), so that
+    # its reminder and expiry are queued as a send job's would be.
+    sent_listeners: list[Callable[[int], Awaitable[None]]] = field(default_factory=list)

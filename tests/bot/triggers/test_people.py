@@ -107,3 +107,18 @@ async def test_a_slack_event_for_a_person_finds_their_user_by_email(
         event("S-2", channel="slack", person={"requester": "zendesk:7"}, recipient=None)
     )
     assert status == 422 and body["field"] == "recipient"  # Slack needs the email
+
+
+async def test_a_survey_sent_by_its_link_still_closes_on_time(triggers: TriggerHarness) -> None:
+    quick = "rules:\n  - id: quick\n    survey: nps\n    expiry_hours: 0.0006\n"  # ~2 s
+    status, _ = await triggers.put_rules(quick)
+    assert status == 200
+    status, body = await triggers.event(by_email("E-1"))
+    assert status == 202
+    await open_link(triggers, body["link"].removeprefix(LINK_PREFIX), 2002)
+    assert (await triggers.status(body["invitation_id"]))["status"] == "sent"
+
+    # Its expiry job was queued at the send, as a send job's is (not left to the sweep).
+    await triggers.wait_status(body["invitation_id"], "expired")
+    [closed] = triggers.botapi.sent("editMessageText")
+    assert "closed" in str(closed["text"])
