@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import Text, cast, func, or_
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -101,8 +101,9 @@ async def forget_respondent(
         ).all()
     )
     ids = [invitation.id for invitation in invitations if invitation.id is not None]
-    addresses = {invitation.address for invitation in invitations}
-    addresses |= _identities(invitation.attributes for invitation in invitations)
+    # What their cases named them by (an email in the attributes, say). Not the invitations'
+    # addresses: in a group chat or a Slack channel that is a place other people share.
+    named = _identities(invitation.attributes for invitation in invitations)
 
     comments, followup_comments = await _delete_comments(session, ids, before=None)
     scores_kept = await _count_answers(session, ids)
@@ -120,7 +121,7 @@ async def forget_respondent(
         invitation.attributes = _kept(invitation.attributes)
         session.add(invitation)
 
-    names = {external_id, *addresses}
+    names = {external_id, *named}
     elsewhere: dict[str, set[str]] = {}
     for kind, value in known:  # an email or help desk id may be an event's recipient anywhere
         elsewhere.setdefault("*" if kind in IDENTITY_KINDS else kind, set()).add(value)
@@ -230,13 +231,15 @@ async def _strip_decisions(
 ) -> int:
     """Replace the person's address and event payload in every decision that concerns them.
 
-    Those are the decisions that scheduled one of their invitations, and any other addressed to
-    one of the ways they were known by: their ids on ``channel``, and what their invitations'
-    events named them by on that event's channel (an email on any channel: a Slack customer
-    invited by email has the email as the recipient of the decision that scheduled it, and of
-    any later one suppressed by quarantine, which has no invitation). Those names are also taken
-    out of each decision's free-text detail. ``elsewhere`` adds the person's other addresses:
-    names on another channel, and under "*" names that count on any channel.
+    Those are the decisions that scheduled one of their invitations, and every other one about
+    them: addressed to one of their ids on that id's channel (``known`` on ``channel``; in
+    ``elsewhere``, names on another channel, and under "*" names that count on any channel,
+    as an email or a help desk id does), or naming them as the ``user`` of a shared place (a
+    group chat, a Slack channel or thread), or as the event's person. What their scheduled
+    events named them by counts too: a Slack customer invited by email has the email as the
+    recipient of the decision that scheduled it, and of any later one suppressed by quarantine,
+    which has no invitation. A decision about someone else in the same group or thread is left
+    alone. Those names are also taken out of each decision's free-text detail.
     """
     linked = list(
         (
@@ -253,26 +256,31 @@ async def _strip_decisions(
         if on != "*":
             by_channel.setdefault(on, set()).update(names)
     for decision in linked:
-        names = by_channel.setdefault(decision.channel, set())
-        names.add(decision.recipient)
-        names |= _identities([decision.event, decision.event.get("attributes") or {}])
-    everywhere = {name for names in by_channel.values() for name in names if "@" in name}
-    everywhere |= anywhere
+        by_channel.setdefault(decision.channel, set()).update(_named_in(decision))
+    anywhere |= {name for names in by_channel.values() for name in names if "@" in name}
+    every_name = {name for names in by_channel.values() for name in names} | anywhere
     where: list[Any] = [
         (col(Decision.channel) == on) & func.lower(col(Decision.recipient)).in_(_lower(names))
         for on, names in by_channel.items()
     ]
-    if everywhere:
-        where.append(func.lower(col(Decision.recipient)).in_(_lower(everywhere)))
-    addressed = list(
+    where.append(func.lower(col(Decision.recipient)).in_(_lower(anywhere)))
+    # The event's user or person, inside its stored JSON (rare: /forget only, a scan is fine).
+    payload = func.lower(cast(col(Decision.event), Text))
+    where += [
+        payload.like(f'%"{_like(name.lower())}"%', escape="\\")
+        for name in every_name
+        if len(name) >= 3
+    ]
+    candidates = list(
         (
             await session.exec(
                 select(Decision).where(or_(*where)).execution_options(populate_existing=True)
             )
         ).all()
     )
-    every_name = {name for names in by_channel.values() for name in names} | anywhere
-    decisions = {decision.id: decision for decision in [*linked, *addressed]}
+    lowered = set(_lower(every_name))
+    theirs = [d for d in candidates if _about(d, lowered)]
+    decisions = {decision.id: decision for decision in [*linked, *theirs]}
     for decision in decisions.values():
         decision.recipient = token
         decision.event = _kept(decision.event)
@@ -281,12 +289,43 @@ async def _strip_decisions(
     return len(decisions)
 
 
+def _named_in(decision: Decision) -> set[str]:
+    """Who a decision's event is about: the user of a shared place, else the recipient; and
+    the person's email and requester id, when it named one."""
+    event = decision.event
+    user = event.get("user")
+    names = {str(user) if user else decision.recipient}
+    person = event.get("person")
+    if isinstance(person, Mapping):
+        names |= {str(value) for key, value in person.items() if value and key != "name"}
+    names.discard("")
+    return names
+
+
+def _about(decision: Decision, names: set[str]) -> bool:
+    """Whether the decision is about the person known by ``names`` (lower case)."""
+    return any(name.lower() in names for name in _named_in(decision))
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _lower(names: set[str]) -> list[str]:
     return sorted({name.lower() for name in names if name})
 
 
 # Attribute and event fields that name or reach a person (beyond the recipient itself).
-_IDENTITY_FIELDS = ("recipient", "email", "requester_email", "requester_id", "chat_id", "user_id")
+_IDENTITY_FIELDS = (
+    "recipient",
+    "user",
+    "email",
+    "requester",
+    "requester_email",
+    "requester_id",
+    "chat_id",
+    "user_id",
+)
 
 
 def _identities(payloads: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -252,6 +252,49 @@ class TestForget:
         (other,) = await rows(database, Decision, col(Decision.case_id) == "S-3")
         assert other.recipient == "someone@example.test"
 
+    async def test_in_a_shared_group_only_their_decisions_go(self, database: Database) -> None:
+        async with database.session() as session:
+            ana = await upsert_respondent(session, "telegram", "1001", "en")
+            assert ana.id is not None
+            invitation, _ = await create_invitation(
+                session, new_invitation(ana.id, "G-1", address="-100500", attributes={})
+            )
+            await session.commit()
+        for case, group, user, invitation_id in (
+            ("G-1", "-100500", "1001", invitation.id),
+            ("G-2", "-100500", "2002", None),  # Bob, in the same group: stays
+            ("G-3", "-100777", "1001", None),  # Ana, quarantined in another group
+        ):
+            async with database.session() as session:
+                await record_decision(
+                    session,
+                    NewDecision(
+                        source="api",
+                        event_type="case.closed",
+                        case_id=case,
+                        channel="telegram",
+                        recipient=group,
+                        outcome=DecisionOutcome.SCHEDULED
+                        if invitation_id
+                        else DecisionOutcome.SUPPRESSED,
+                        detail="",
+                        event={"case_id": case, "recipient": group, "user": user},
+                        invitation_id=invitation_id,
+                    ),
+                )
+                await session.commit()
+
+        async with database.session() as session:
+            result = await forget_respondent(session, "telegram", "1001", ADMIN)
+            await session.commit()
+
+        assert result is not None and result.decisions == 2
+        for case in ("G-1", "G-3"):
+            (decision,) = await rows(database, Decision, col(Decision.case_id) == case)
+            assert decision.recipient == result.token and decision.event == {"case_id": case}
+        (bob,) = await rows(database, Decision, col(Decision.case_id) == "G-2")
+        assert (bob.recipient, bob.event["user"]) == ("-100500", "2002")
+
     async def test_other_customers_are_untouched(self, database: Database) -> None:
         await surveyed(database, "1001", "T-1", score=3, comment="slow", followup=True)
         other = await surveyed(database, "2002", "T-4", score=10, comment="great", followup=True)
