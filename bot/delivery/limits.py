@@ -1,11 +1,16 @@
 """Send rates shared by every process: per bot or workspace, per chat, and 429 pauses.
 
-The counting is the `limits` library's moving window, kept in Redis when REDIS_URL is set
-(every web and worker process then draws from the same buckets) and in memory otherwise
-(one process). A 429 from a platform pauses the buckets it concerns for everyone, through a
-pause-until key with a time to live, checked before the limiter is asked. The sends of one
-bot or workspace are also spaced out evenly (bot/delivery/pacing.py), so that they reach
-the platform as a steady stream rather than in bursts at the edges of its windows.
+Each send takes a moment of its own in two even streams (bot/delivery/pacing.py): the bot's
+(or workspace's) and its chat's, each spaced a little wider than its rate (written in the
+`limits` library's notation, "30/second"), so that sends reach the platform as a steady
+stream, never more than the rate in any window and never in bursts at a window's edges. The
+streams are kept in Redis when REDIS_URL is set (every web and worker process then draws
+from the same ones) and in memory otherwise (one process). A 429 from a platform pauses the
+buckets it concerns for everyone, through a pause-until key with a time to live, checked
+before a moment is taken.
+
+(The `limits` moving windows once counted the sends beside the streams: three more calls to
+Redis a send, and never the one that said no, since the streams are the stricter.)
 """
 
 from __future__ import annotations
@@ -19,8 +24,6 @@ from typing import Protocol
 
 import limits
 from limits import RateLimitItem
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool, Redis
 
 from bot.delivery.errors import InvalidRate
@@ -162,14 +165,12 @@ class SendLimits:
     def __init__(
         self,
         rates: Mapping[str, ChannelRates],
-        storage: Storage,
         pauses: PauseBoard,
         pacer: Pacer,
         *,
         pool: ConnectionPool | None = None,
     ) -> None:
         self.rates = dict(rates)
-        self.limiter = MovingWindowRateLimiter(storage)
         self.pauses = pauses
         self.pacer = pacer
         self._pool = pool
@@ -180,29 +181,24 @@ class SendLimits:
     ) -> SendLimits:
         """Buckets in Redis (shared by all processes) or, without a URL, in this process."""
         if redis_url is None:
-            return cls(rates, MemoryStorage(), MemoryPauseBoard(), MemoryPacer())
+            return cls(rates, MemoryPauseBoard(), MemoryPacer())
+        # One pool for the pauses and the pacer, closed by close().
         pool = ConnectionPool.from_url(redis_url)
-        storage = RedisStorage(
-            f"async+{redis_url}",
-            implementation="redispy",
-            key_prefix=f"{prefix}:limits",
-            # One pool for the limiter and the pauses, closed by close(); limits types its
-            # options as scalars, but hands them to redis.asyncio.Redis as they are.
-            connection_pool=pool,  # type: ignore[arg-type]
-        )
         client = Redis(connection_pool=pool)
         pauses, pacer = RedisPauseBoard(client, prefix), RedisPacer(client, prefix)
-        return cls(rates, storage, pauses, pacer, pool=pool)
+        return cls(rates, pauses, pacer, pool=pool)
 
     @staticmethod
     def _buckets(channel: str, address: str) -> tuple[str, str]:
         return channel, f"{channel}:{address}"
 
     async def take(self, channel: str, address: str) -> Turn:
-        """Spend one send from both of the address's buckets, or say how long to wait.
+        """Take the next moment free in both of the address's streams, or say how long to wait.
 
-        A send that may go is also given its moment in the bot's even stream of sends,
-        ``Turn.at``, a few milliseconds ahead at most: the caller gets ready and sends then.
+        A send that may go is given its moment in the bot's even stream of sends, ``Turn.at``,
+        a few milliseconds ahead at most: the caller gets ready and sends then. Two calls to
+        Redis: the pauses, and the reservation (in both streams or, when either is further
+        ahead, in none: a busy chat costs the bot no moment).
         """
         rates = self.rates.get(channel)
         if rates is None:
@@ -210,9 +206,6 @@ class SendLimits:
         overall, one = self._buckets(channel, address)
         if paused := await self._paused(overall, one):
             return paused
-        # Look at the chat first, without spending: a busy chat must not cost a bot slot.
-        if not await self.limiter.test(rates.per_address, channel, address):
-            return Turn(await self._reset_in(rates.per_address, channel, address), one, True)
         bot, chat = rates.streams(overall, one)
         moment = await self.pacer.reserve((bot, chat))
         if not moment.reserved:  # further back in a stream: come back when nearly there
@@ -222,13 +215,7 @@ class SendLimits:
                 chat.name if per_address else overall,
                 per_address,
             )
-        at = time.time() + moment.wait
-        if not await self.limiter.hit(rates.overall, channel):
-            return Turn(await self._reset_in(rates.overall, channel), overall, False)
-        if not await self.limiter.hit(rates.per_address, channel, address):
-            # Another process took the chat's slot in between; the bot slot is spent anyway.
-            return Turn(await self._reset_in(rates.per_address, channel, address), one, True)
-        return Turn(0.0, at=at)
+        return Turn(0.0, at=time.time() + moment.wait)
 
     async def _paused(self, overall: str, one: str) -> Turn | None:
         now = time.time()
@@ -253,13 +240,6 @@ class SendLimits:
                 await sleep_until(turn.at)
                 return
             await turn.wait_out()
-
-    async def _reset_in(self, item: RateLimitItem, *identifiers: str) -> float:
-        stats = await self.limiter.get_window_stats(item, *identifiers)
-        if stats.remaining > 0:
-            return MIN_WAIT_S
-        wait = min(stats.reset_time - time.time(), float(item.get_expiry()))
-        return max(wait, MIN_WAIT_S)
 
     async def pause(self, channel: str, address: str | None, seconds: float) -> None:
         """A platform said 429 with retry-after: hold the channel (and the chat) that long.

@@ -1,11 +1,12 @@
 """Even spacing of sends, shared by every process: one stream per bot (or workspace) and one
 per chat (or DM).
 
-The `limits` moving windows cap how many messages go out per second, but let them go as a
-burst at the start of each window. The platform counts a message when it arrives, and
-arrivals jitter by milliseconds, so a burst taken at the very edge of our window lands inside
-the platform's: a 429, and a whole retry_after lost for everyone. The pacer gives each send a
-moment of its own in a steady stream instead, a little slower than the rate, never a burst.
+A moving window (the `limits` library's, which cxbot used before) caps how many messages go
+out per second, but lets them go as a burst at the start of each window. The platform counts
+a message when it arrives, and arrivals jitter by milliseconds, so a burst taken at the very
+edge of our window lands inside the platform's: a 429, and a whole retry_after lost for
+everyone. The pacer gives each send a moment of its own in a steady stream instead, a little
+slower than the rate, never a burst.
 A moment is handed out only shortly ahead, so that a sender holds one for a few milliseconds
 (claimed in SQL and ready to go), not for as long as the stream is booked.
 """
