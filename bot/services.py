@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.admin.access import Access
 from bot.admin.commands import AdminCommands, admin_commands
+from bot.agents import AgentDirectory, PromoterComments
 from bot.alerts import AlertBoard, AlertError, AlertsNotConfigured, DetractorAlerts, Thresholds
 from bot.channel import Channel
 from bot.delivery import Delivery, open_delivery
@@ -45,6 +46,7 @@ class Services:
     admin: AdminCommands | None = field(default=None, kw_only=True)
     helpdesks: list[HelpDesk] = field(default_factory=list, kw_only=True)
     ticket_writes: TicketWrites | None = field(default=None, kw_only=True)
+    praise: PromoterComments | None = field(default=None, kw_only=True)
     probes: Probes = field(init=False)
 
     def __post_init__(self) -> None:
@@ -71,6 +73,8 @@ class Services:
             await self.ticket_writes.close()
         if self.alerts is not None:  # alerts still being posted need the channels open
             await self.alerts.close()
+        if self.praise is not None:
+            await self.praise.close()
         if self.telegram is not None:
             await self.telegram.stop()
         if self.slack is not None:
@@ -188,6 +192,10 @@ async def open_services(
     triggers = Triggers(
         rulebook, catalog, database, channels, delivery, links=links, replies=writes
     )
+    agents = AgentDirectory.parse(settings.agents)
+    praise = PromoterComments(database, agents, channels) if agents.chats else None
+    if praise is not None:
+        runner.listeners.append(praise)
     admin = admin_commands(
         access,
         database=database,
@@ -200,6 +208,7 @@ async def open_services(
         retention_days=settings.retention_days,
         thresholds=thresholds(settings),
         alerts=alerts,
+        agents=agents,
     )
     if telegram is not None:
         telegram.attach(runner, state, alerts=alerts, admin=admin)
@@ -220,4 +229,5 @@ async def open_services(
         admin=admin,
         helpdesks=desks,
         ticket_writes=writes,
+        praise=praise,
     )

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(None, alias="CXBOT_RETENTION_DAYS", ge=1)
     report_min_n: int = Field(30, alias="CXBOT_REPORT_MIN_N", ge=1)
     report_timezone: str = Field("UTC", alias="CXBOT_REPORT_TIMEZONE")
+    agents: str = Field("", alias="CXBOT_AGENTS")
 
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_bot_username: str | None = Field(
@@ -130,6 +131,14 @@ class Settings(BaseSettings):
         # docker-compose and shells often pass VAR= for "not set".
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("agents")
+    @classmethod
+    def _agents(cls, value: str) -> str:
+        from bot.agents.directory import AgentDirectory
+
+        AgentDirectory.parse(value)  # an InvalidAgents (a ValueError) names the bad entry
         return value
 
     @field_validator("report_timezone")

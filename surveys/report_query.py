@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[QuestionKind, ...]] = {
     "comments": SCALE_KINDS,
     "export": SCALE_KINDS,
     "journey": SCALE_KINDS,
+    "me": SCALE_KINDS,
 }
 FILTERS = ("survey", "channel", "team", "agent", "tag", "language", "touchpoint")
 _ALIASES = {"lang": "language"}

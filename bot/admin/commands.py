@@ -13,6 +13,7 @@ from bot.admin.privacy import PrivacyCommands
 from bot.admin.replies import NOT_ALLOWED, Actor, AdminReply
 from bot.admin.results import ResultCommands
 from bot.admin.rules import RuleCommands, TriggerCommands
+from bot.agents.directory import AgentDirectory
 from bot.alerts import DetractorAlerts, Thresholds
 from storage.clock import utcnow
 from storage.db import Database
@@ -68,6 +69,7 @@ SPECS: tuple[Spec, ...] = (
         "each touchpoint's scores in journey order, the friction point, chart",
     ),
     Spec("followups", "followups", "followups", "open detractor follow-ups and their age"),
+    Spec("me", "me [PERIOD]", "me 30d", "an agent's own scores and comments (CXBOT_AGENTS)"),
     Spec(
         "triggers",
         "triggers [pause ID | resume ID]",
@@ -147,11 +149,15 @@ class AdminCommands:
         forget_self: Callable[[Actor], Awaitable[AdminReply]],
         *,
         clock: Callable[[], datetime],
+        agents: AgentDirectory | None = None,
+        me: Callable[[Actor, str, str], Awaitable[AdminReply]] | None = None,
     ) -> None:
         self.access = access
         self.handlers = handlers
         self.forget_self = forget_self
         self.clock = clock
+        self.agents = agents or AgentDirectory({})
+        self.me = me
 
     def routes_here(self, actor: Actor, text: str) -> bool:
         """Should this command line come to the admin commands rather than the survey flow?
@@ -164,6 +170,8 @@ class AdminCommands:
         name, _ = split_command(text)
         if name in ("forget", "whoami"):
             return True
+        if name == "me" and self.agents.agent_of(actor.channel, actor.user_id) is not None:
+            return True
         if self.access.role(actor.channel, actor.user_id) is not None:
             return bool(name) and name not in SURVEY_COMMANDS
         return name in COMMANDS and name != "help"
@@ -173,6 +181,12 @@ class AdminCommands:
         name, args = split_command(text)
         if name == "forget" and not args:
             return await self.forget_self(actor)
+        if name == "me":
+            # An agent's own figures, whether or not they are in CXBOT_ADMINS.
+            agent = self.agents.agent_of(actor.channel, actor.user_id)
+            if agent is None or self.me is None:
+                return AdminReply(NOT_ALLOWED)
+            return await self.me(actor, agent, args)
         role = self.access.role(actor.channel, actor.user_id)
         if name == "whoami":
             return AdminReply(whoami_text(actor, role))
@@ -203,6 +217,7 @@ def admin_commands(
     thresholds: Thresholds | None = None,
     alerts: DetractorAlerts | None = None,
     clock: Callable[[], datetime] = utcnow,
+    agents: AgentDirectory | None = None,
 ) -> AdminCommands:
     """Every admin command, wired to this installation's parts."""
     results = ResultCommands(
@@ -236,6 +251,8 @@ def admin_commands(
         "forget": privacy.forget_customer,
         "retention": privacy.retention,
     }
-    missing = set(COMMANDS) - set(handlers) - {"help"}
+    missing = set(COMMANDS) - set(handlers) - {"help", "me"}
     assert not missing, f"commands without a handler: {sorted(missing)}"
-    return AdminCommands(access, handlers, privacy.forget_self, clock=clock)
+    return AdminCommands(
+        access, handlers, privacy.forget_self, clock=clock, agents=agents, me=results.me
+    )

@@ -146,6 +146,35 @@ class ResultCommands:
         filename = f"journey-{export_filename(query).removesuffix('.csv')}.png"
         return AdminReply(text, [Attachment(filename, "photo", data=png)])
 
+    async def me(self, actor: Actor, agent: str, args: str) -> AdminReply:
+        """`/me [PERIOD]`: the agent's own scores (kinds with answers) and latest comments."""
+        try:
+            query = parse_report_args(
+                args,
+                now=self.clock(),
+                command="me",
+                prefix=typed_prefix(actor),
+                timezone=self.timezone,
+            )
+        except ReportQueryError as error:
+            return AdminReply(error.message)
+        if query.filters:
+            return AdminReply("/me takes a period only, e.g. me 30d: it is always your own cases")
+        query = replace(query, agent=agent)
+        summaries: list[ScoreSummary] = []
+        async with self.database.session() as session:
+            for kind in query.kinds:
+                summary = await score_summary(session, query, kind, min_n=self.min_n)
+                if summary.score.n:
+                    summaries.append(summary)
+            page = await comments_page(session, replace(query, command="comments"), page_size=5)
+        if not summaries:
+            return AdminReply(f"No answers about your cases · {query.label} · agent={agent}")
+        text = report_text(summaries)
+        if page.total:
+            text += "\n\n" + comments_text(page, prefix=typed_prefix(actor))
+        return AdminReply(text)
+
     async def comments(self, actor: Actor, role: Role, args: str) -> AdminReply:
         query = self._query(actor, role, "comments", args)
         if isinstance(query, AdminReply):
