@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
+from bot.bodies import CHECKED_BODIES, MAX_BODY, json_errors, json_or_form, read_json
+from bot.bodies import error as error
 from bot.errors import ChannelNotConfigured, DeliveryFailed
 from bot.health import add_health_routes
 from bot.invite import InvalidInvitation, InvitationRequest
 from bot.metrics.scrape import add_metrics_route
 from bot.openapi import add_openapi_route
 from bot.services import Services
+from bot.slack.service import EVENTS_PATH
+from bot.telegram.updates import check_update
 from bot.triggers import Credentials, add_trigger_routes
 from storage.answers import answers_for
 from storage.invitations import get_invitation
-from storage.tables import Invitation, InvitationStatus
+from storage.tables import MAX_ID, Invitation, InvitationStatus
 from surveys.errors import UnknownSurvey
 
 SERVICES = web.AppKey("services", Services)
-MAX_ID = 2**31 - 1  # ids are PostgreSQL `integer`s
-
-
-def error(status: int, code: str, message: str, **details: Any) -> web.Response:
-    return web.json_response({"error": code, "message": message, **details}, status=status)
 
 
 def _authorized(request: web.Request) -> web.Response | None:
@@ -74,10 +72,7 @@ async def create_invitation(request: web.Request) -> web.Response:
     if (denied := _authorized(request)) is not None:
         return denied
     services = request.app[SERVICES]
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return error(400, "invalid_json", "the body must be a JSON object")
+    body = await read_json(request)
     if not isinstance(body, dict):
         return error(400, "invalid_json", "the body must be a JSON object")
     try:
@@ -110,12 +105,10 @@ async def create_invitation(request: web.Request) -> web.Response:
 async def show_invitation(request: web.Request) -> web.Response:
     if (denied := _authorized(request)) is not None:
         return denied
-    try:
-        invitation_id = int(request.match_info["id"])
-    except ValueError:
-        return error(404, "not_found", "invitation ids are numbers")
-    if not 1 <= invitation_id <= MAX_ID:  # beyond, the database would refuse the number itself
-        return error(404, "not_found", f"no invitation {invitation_id}")
+    given = request.match_info["id"]
+    if not (given.isascii() and given.isdigit()) or not 0 < int(given) <= MAX_ID:
+        return error(404, "not_found", f"no invitation {given[:20]}: ids are numbers")
+    invitation_id = int(given)
     async with request.app[SERVICES].database.session() as session:
         invitation = await get_invitation(session, invitation_id)
         answers = await answers_for(session, invitation_id) if invitation else []
@@ -155,8 +148,9 @@ def _about(services: Services) -> dict[str, Any]:
 
 
 def build_app(services: Services) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
     app[SERVICES] = services
+    checked = app[CHECKED_BODIES] = {}
     app.router.add_post("/api/v1/invitations", create_invitation)
     app.router.add_get("/api/v1/invitations/{id}", show_invitation)
     add_health_routes(app, services.probes, lambda: _about(services))
@@ -165,6 +159,9 @@ def build_app(services: Services) -> web.Application:
     add_trigger_routes(app, services.triggers, _credentials(services), services.helpdesks)
     if services.telegram is not None:
         services.telegram.mount(app)
+        if services.telegram.webhook_path is not None:
+            checked[services.telegram.webhook_path] = check_update
     if services.slack is not None:
         services.slack.mount(app)
+        checked[EVENTS_PATH] = json_or_form
     return app

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -17,6 +16,8 @@ from storage.db import Database
 from storage.invitations import NewInvitation, create_invitation
 from storage.tables import Invitation, InvitationStatus
 from surveys.catalog import Catalog
+from surveys.fields import Attributes, CaseId, ChannelName, Language, SurveyId, UserId
+from surveys.fields import Recipient as RecipientId
 from surveys.people import PersonRef
 
 # Channels cxbot speaks, and what turns each one on.
@@ -27,30 +28,23 @@ KNOWN_CHANNELS: dict[str, str] = {
 
 
 class InvitationRequest(BaseModel):
-    """The body of POST /api/v1/invitations (and the arguments of `cxbot send`)."""
+    """The body of POST /api/v1/invitations (and the arguments of `cxbot send`); its fields
+    are typed in surveys.fields, as an event's are."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    survey: str = Field(min_length=1, max_length=64)
-    channel: str = Field(min_length=1, max_length=32)
+    survey: SurveyId
+    channel: ChannelName
     # What a help desk knows of the customer (email, requester id); before `recipient`, which
     # may be left out when it is given: a Telegram invitation then goes to the person's known
     # chat, or waits for its link to be opened.
     person: PersonRef | None = None
     # The chat: Telegram chat id, Slack user id or email.
-    recipient: str | None = Field(None, min_length=1, max_length=320, validate_default=True)
-    case_id: str = Field(min_length=1, max_length=200)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    language: str | None = Field(None, min_length=2, max_length=16)
-    user: str | None = Field(None, min_length=1, max_length=64)
-
-    @field_validator("recipient", "user", "case_id", mode="before")
-    @classmethod
-    def _numbers_as_text(cls, value: Any) -> Any:
-        # Telegram ids are numbers; accept them as JSON numbers too.
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        return value
+    recipient: RecipientId | None = Field(None, validate_default=True)
+    case_id: CaseId
+    attributes: Attributes = Field(default_factory=dict)
+    language: Language | None = None
+    user: UserId | None = None
 
     @field_validator("recipient")
     @classmethod

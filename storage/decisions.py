@@ -10,6 +10,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.clock import utcnow
 from storage.tables import Decision, DecisionOutcome, Invitation
 
+# How much of a refused event's body is kept with its error, and of any decision's detail.
+EXCERPT_CHARS = 1000
+DETAIL_CHARS = 2000
+
+
+def excerpt(body: bytes) -> str:
+    """The start of a refused body, as text that any database can store."""
+    text = body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    return _column(text, EXCERPT_CHARS)
+
+
+def _column(text: str, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL; a refused event may carry one.
+    return text.replace("\x00", "")[:limit]
+
 
 @dataclass(frozen=True)
 class NewDecision:
@@ -42,15 +57,15 @@ async def record_decision(session: AsyncSession, new: NewDecision) -> Decision:
     """Store `new`; every event gets a row, duplicates and suppressed ones included."""
     decision = Decision(
         created_at=new.created_at or utcnow(),
-        source=new.source[:32],
-        event_type=new.event_type[:64],
-        case_id=new.case_id[:255],
-        channel=new.channel[:32],
-        recipient=new.recipient[:320],
+        source=_column(new.source, 32),
+        event_type=_column(new.event_type, 64),
+        case_id=_column(new.case_id, 255),
+        channel=_column(new.channel, 32),
+        recipient=_column(new.recipient, 320),
         rule_id=new.rule_id,
         outcome=new.outcome.value,
         reason=new.reason,
-        detail=new.detail,
+        detail=_column(new.detail, DETAIL_CHARS),
         invitation_id=new.invitation_id,
         send_at=new.send_at,
         event=new.event,

@@ -9,6 +9,9 @@ from sqlmodel import Field, SQLModel
 
 from storage.clock import utcnow
 
+# Ids are SQL INTEGER columns: PostgreSQL's is 32 bits; a larger id from outside finds nothing.
+MAX_ID = 2**31 - 1
+
 # Named constraints keep Alembic's SQLite batch mode and autogenerate diffs predictable.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",

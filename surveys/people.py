@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from surveys.fields import NoNul
 
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _REQUESTER = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}:\S{1,128}")
@@ -16,8 +18,8 @@ class PersonRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: str | None = Field(None, max_length=254)
-    requester: str | None = Field(None, max_length=161)
+    email: Annotated[str, NoNul] | None = Field(None, max_length=254)
+    requester: Annotated[str, NoNul] | None = Field(None, max_length=161)
 
     @field_validator("email")
     @classmethod

@@ -15,11 +15,24 @@ from typing import Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from surveys.definitions import DefinitionProblem
 from surveys.errors import InvalidRules
+from surveys.fields import (
+    Attributes,
+    CaseId,
+    ChannelName,
+    EventType,
+    Label,
+    Language,
+    Moment,
+    Priority,
+    Recipient,
+    Tags,
+    UserId,
+    Zone,
+)
 from surveys.people import PersonRef
 from surveys.ruleset import Match, Rule, RuleSet, load_rules, parse_rules
-from surveys.schedule import Window, check_zone, naive_utc, send_time
+from surveys.schedule import Window, naive_utc, send_time
 
 __all__ = [
     "Decision",
@@ -42,29 +55,30 @@ __all__ = [
 
 
 class Event(BaseModel):
-    """An incoming support event (a case closed, solved, ...), already mapped from its source."""
+    """An incoming support event (a case closed, solved, ...), already mapped from its source.
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True
-    )
+    Its fields are typed in surveys.fields, as an invitation's are.
+    """
 
-    type: str = Field(min_length=1, max_length=64)
-    case_id: str = Field(min_length=1, max_length=200)
-    channel: str = Field(min_length=1, max_length=32)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    type: EventType
+    case_id: CaseId
+    channel: ChannelName
     # What the help desk knows of the customer (email, requester id): enough without a
     # recipient on Telegram, where the survey then waits for its link to be opened.
     person: PersonRef | None = None
     # The customer's id on `channel`.
-    recipient: str | None = Field(None, min_length=1, max_length=128, validate_default=True)
-    user: str | None = Field(None, max_length=128)
-    language: str | None = Field(None, max_length=16)
-    timezone: str | None = None
-    occurred_at: datetime | None = None
-    team: str | None = Field(None, max_length=128)
-    agent: str | None = Field(None, max_length=128)
-    tags: tuple[str, ...] = ()
-    priority: str | None = Field(None, max_length=32)
-    attributes: dict[str, Any] = Field(default_factory=dict)  # the rest of what the source sent
+    recipient: Recipient | None = Field(None, validate_default=True)
+    user: UserId | None = None
+    language: Language | None = None
+    timezone: Zone | None = None
+    occurred_at: Moment | None = None
+    team: Label | None = None
+    agent: Label | None = None
+    tags: Tags = ()
+    priority: Priority | None = None
+    attributes: Attributes = Field(default_factory=dict)  # the rest of what the source sent
 
     @field_validator("user", "language", "timezone", "team", "agent", "priority", mode="before")
     @classmethod
@@ -87,29 +101,14 @@ class Event(BaseModel):
         assert self.person is not None
         return self.person.email or self.person.requester or ""
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        return None if value is None else check_zone(value)
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else naive_utc(value)
-
     @field_validator("tags", mode="before")
     @classmethod
     def _tag_list(cls, value: Any) -> Any:
-        return (value,) if isinstance(value, str) else () if value is None else value
-
-    @field_validator("tags")
-    @classmethod
-    def _clean_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
-        # Invitations store tags as ",vip,refund,"; a comma inside a tag would split it.
-        for tag in tags:
-            if "," in tag:
-                raise DefinitionProblem(f"tag {tag!r} contains a comma")
-        return tuple(tag for tag in tags if tag)
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            return tuple(tag for tag in value if not (isinstance(tag, str) and not tag.strip()))
+        return () if value is None else value
 
 
 class Suppression(StrEnum):

@@ -49,6 +49,10 @@ def compose(text: str, source: str, error: Raise) -> tuple[yaml.Node | None, Any
         raise error(source, line, f"invalid YAML: {reason}") from None
     except yaml.YAMLError as problem:
         raise error(source, None, f"invalid YAML: {problem}") from None
+    except RecursionError:
+        raise error(source, None, "invalid YAML: nested too deeply") from None
+    except ValueError:  # int() refuses more than 4,300 digits
+        raise error(source, None, "invalid YAML: a number with too many digits") from None
     finally:
         loader.dispose()
 

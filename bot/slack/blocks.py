@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from storage.tables import MAX_ID
 from surveys.conversation import Prompt
 from surveys.definitions import QuestionKind
 from surveys.messages import Message, message
@@ -33,6 +34,8 @@ class SurveyButton:
     def unpack(cls, data: str) -> SurveyButton:
         """Raises ValueError for a value our buttons never carry."""
         invitation, question, value = data.split(":", 2)
+        if not (invitation.isascii() and invitation.isdigit()) or not 0 < int(invitation) <= MAX_ID:
+            raise ValueError(f"no invitation {invitation[:20]!r}")  # nor could the database
         return cls(int(invitation), question, value)
 
 

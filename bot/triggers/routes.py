@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -10,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.bodies import error as _error
+from bot.bodies import parse_json
 from bot.errors import DeliveryFailed
 from bot.triggers.auth import Credentials, Denied, VendorSignature, authenticate, bearer
 from bot.triggers.errors import InvalidEvent, RulesNotConfigured, UnknownRule
@@ -28,10 +29,6 @@ API_ACTOR = "api"
 
 Adapter = Callable[[Any, Mapping[str, str]], Event]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def _error(status: int, code: str, message: str, **details: Any) -> web.Response:
-    return web.json_response({"error": code, "message": message, **details}, status=status)
 
 
 def _denied(denied: Denied) -> web.Response:
@@ -82,16 +79,13 @@ def _events(source: Source, adapter: Adapter, vendor: VendorSignature | None = N
         denied = authenticate(request.headers, raw, accepted, now=utcnow())
         if denied is not None:
             return _denied(denied)
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(400, "invalid_json", "the body must be a JSON object")
+        body = parse_json(raw)  # InvalidBody: a 400 from bot.bodies.json_errors
         triggers = request.app[TRIGGERS]
         try:
             event = adapter(body, with_default_channel(request.query, triggers.channels))
             outcome = await triggers.handle(event, source)
         except InvalidEvent as failure:
-            await triggers.reject(failure, source)  # so that `/why CASE` says it came
+            await triggers.reject(failure, source, raw)  # so that `/why CASE` says it came
             return _invalid(failure)
         except DeliveryFailed as failure:
             # The platform would not answer a recipient lookup; nothing was stored, try again.

@@ -23,7 +23,7 @@ from bot.triggers.text import rules_text, why_text
 from storage.audit import record_audit
 from storage.clock import utcnow
 from storage.db import Database
-from storage.decisions import NewDecision, decisions_for_case, record_decision
+from storage.decisions import NewDecision, decisions_for_case, excerpt, record_decision
 from storage.invitations import (
     NewInvitation,
     case_invitation,
@@ -36,6 +36,7 @@ from storage.tables import DecisionOutcome, Invitation, InvitationStatus, Respon
 from storage.ticket_writes import ticket_writes_for_case
 from surveys.catalog import Catalog
 from surveys.definitions import base_language
+from surveys.fields import LIMITS
 from surveys.rules import Event, Rule, RuleSet, Scheduled, Suppressed, Suppression, decide
 
 log = logging.getLogger(__name__)
@@ -179,12 +180,13 @@ class Triggers:
         )
         return outcome
 
-    async def reject(self, failure: InvalidEvent, source: Source) -> bool:
+    async def reject(self, failure: InvalidEvent, source: Source, body: bytes = b"") -> bool:
         """Keep a refused event for `/why` when its case can be told; True if it was kept.
 
-        Only what `failure.known` holds is stored, none of the rest of the payload.
+        What `failure.known` holds is stored (each value cut to its field's limit), with the
+        error and an excerpt of the body (its first EXCERPT_CHARS characters).
         """
-        known = failure.known
+        known = {name: value[: LIMITS.get(name, 64)] for name, value in failure.known.items()}
         if "case_id" not in known:
             return False
         async with self.database.session() as session:
@@ -198,7 +200,7 @@ class Triggers:
                     recipient=known.get("recipient", ""),
                     outcome=DecisionOutcome.REJECTED,
                     detail=failure.message,
-                    event={**known, "error": failure.code},
+                    event={**known, "error": failure.code, "excerpt": excerpt(body)},
                     reason=failure.code[:32],
                 ),
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -162,13 +163,14 @@ async def test_a_refused_event_of_a_known_case_is_kept_for_why(triggers: Trigger
         "invalid_event",
         body["message"],
     )
-    # Enough to find it (and forget the customer), none of the rest of the payload.
+    # Enough to find it (and forget the customer), and the start of what was sent.
     assert refused.event == {
         "case_id": "R-1",
         "type": "case.closed",
         "channel": "telegram",
         "recipient": "1001",
         "error": "invalid_event",
+        "excerpt": json.dumps(event("R-1", timezone="Mars/Base", priority="high")),
     }
     assert await triggers.invitations() == []
 
