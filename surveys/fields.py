@@ -79,17 +79,18 @@ def _text(name: str, min_length: int = 1) -> StringConstraints:
 
 
 NoNul = AfterValidator(_no_nul)
+# Last in an Annotated, so that it runs first, before the string's own checks.
 AsText = BeforeValidator(_whole_number_as_text)
 
 SurveyId = Annotated[str, _text("survey"), NoNul]
 EventType = Annotated[str, _text("type"), NoNul]
-CaseId = Annotated[str, AsText, _text("case_id"), NoNul]
+CaseId = Annotated[str, _text("case_id"), NoNul, AsText]
 ChannelName = Annotated[str, _text("channel"), NoNul]
-Recipient = Annotated[str, AsText, _text("recipient"), NoNul]  # chat id, Slack id or email
-UserId = Annotated[str, AsText, _text("user"), NoNul]
+Recipient = Annotated[str, _text("recipient"), NoNul, AsText]  # chat id, Slack id or email
+UserId = Annotated[str, _text("user"), NoNul, AsText]
 Language = Annotated[str, _text("language", min_length=2), NoNul]
 Zone = Annotated[str, _text("timezone"), NoNul, AfterValidator(check_zone)]
-Label = Annotated[str, AsText, _text("team"), NoNul]  # a team's or an agent's name or id
+Label = Annotated[str, _text("team"), NoNul, AsText]  # a team's or an agent's name or id
 Priority = Annotated[str, _text("priority"), NoNul]
 
 

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.admin.commands import AdminCommands
 from bot.alerts import DetractorAlerts
 from bot.background import Background
+from bot.bodies import error
 from bot.runner import SurveyRunner
 from bot.settings import Settings
 from bot.slack.admin import SlackAdmin
@@ -78,7 +79,13 @@ class SlackService:
             return
 
         async def events(request: web.Request) -> web.Response:
-            bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+            try:
+                bolt_request = await to_bolt_request(request)
+            except (TypeError, KeyError, AttributeError, ValueError):
+                # bolt reads the body before it checks the signature, and fails on a shape
+                # Slack never sends ({"event": {"user": 0}}); that is a bad request, not ours.
+                return error(400, "invalid_request", "not a Slack event or interaction")
+            bolt_response = await self.app.async_dispatch(bolt_request)
             response: web.Response = await to_aiohttp_response(bolt_response)
             return response
 

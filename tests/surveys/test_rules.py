@@ -383,7 +383,7 @@ def test_event_tidies_what_sources_send() -> None:
         ),
         pytest.param({"subject": "x"}, ("subject",), "Extra inputs are not permitted", id="extra"),
         pytest.param(
-            {"tags": ["a,b"]}, ("tags",), "Value error, tag 'a,b' contains a comma", id="comma"
+            {"tags": ["a,b"]}, ("tags", 0), "Value error, tag 'a,b' contains a comma", id="comma"
         ),
     ],
 )

@@ -113,6 +113,7 @@ async def test_a_zendesk_payload_without_chat_identity_is_a_422(
         "channel": "telegram",
         "team": "Billing",
         "error": "missing_identity",
+        "excerpt": json.dumps(body),
     }
     why = await triggers.server.services.triggers.why_text("35436")
     assert "UTC · zendesk · case.solved · refused, no survey (missing_identity): " in why
