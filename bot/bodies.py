@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from storage.errors import StorageError
+
 log = logging.getLogger(__name__)
 
 # The largest body the app reads (aiohttp's client_max_size); a larger one is a 413.
@@ -133,6 +135,12 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if failure.status < 400 or failure.content_type == "application/json":
             raise
         return _http_error(failure)
+    except StorageError as failure:
+        # Nothing was stored (the transaction did not commit): the sender should try again.
+        log.warning("%s %s: %s", request.method, request.path, failure)
+        response = error(503, "store_unavailable", "a store cxbot needs is unreachable; retry")
+        response.headers["Retry-After"] = "30"
+        return response
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return error(500, "internal_error", "cxbot failed on this request; see its log")
