@@ -10,7 +10,8 @@ import pytest
 
 from tests.bot.conftest import API_TOKEN
 from tests.bot.inputs.conftest import InputHarness
-from tests.bot.telegram.botapi import callback_update
+from tests.bot.telegram.botapi import callback_update, message_update
+from tests.bot.telegram.test_survey_flow import button_data
 from tests.bot.triggers.conftest import event
 
 HUGE_ID = "1" * 40
@@ -204,3 +205,18 @@ async def test_rules_yaml_json_cannot_take_is_a_4xx(inputs: InputHarness) -> Non
     for text in ("[" * 10_000 + "]" * 10_000, "rules: " + "9" * 5000):
         headers = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/yaml"}
         error_of(*await inputs.send("/api/v1/rules", text.encode(), headers, method="PUT"))
+
+
+async def test_a_comment_holding_nul_is_stored_without_it(inputs: InputHarness) -> None:
+    invitation_id = await inputs.invite()
+    question = inputs.botapi.sent()[0]
+    data = button_data(question, "9")
+    tap = callback_update(
+        inputs.botapi.next_update_id(), 1001, data, message_id=int(question["_message_id"])
+    )
+    assert (await inputs.telegram(tap))[0] == 200
+    comment = message_update(inputs.botapi.next_update_id(), 1001, "fast\x00 and kind")
+    status, _, raw = await inputs.telegram(comment)
+    assert status == 200, raw  # not a failure Telegram would deliver again and again
+    stored = await inputs.answers(invitation_id)
+    assert [(a.score, a.text) for a in stored] == [(9, None), (None, "fast and kind")]
