@@ -18,7 +18,15 @@ from storage.audit import record_audit
 from storage.clock import utcnow
 from storage.people import EMAIL, IDENTITY_KINDS, addresses_of, email_address
 from storage.respondents import find_respondent
-from storage.tables import Answer, Decision, Followup, Invitation, InvitationStatus, Person
+from storage.tables import (
+    Answer,
+    Decision,
+    DecisionOutcome,
+    Followup,
+    Invitation,
+    InvitationStatus,
+    Person,
+)
 
 S = InvitationStatus
 
@@ -271,6 +279,14 @@ async def _strip_decisions(
         for name in every_name
         if len(name) >= 3
     ]
+    # A refused event keeps an excerpt of its body, which may name them where no field could
+    # be read: long enough names (an email, a chat id) are looked for inside it.
+    where += [
+        (col(Decision.outcome) == DecisionOutcome.REJECTED.value)
+        & payload.like(f"%{_like(name.lower())}%", escape="\\")
+        for name in every_name
+        if len(name) >= EXCERPT_NAME_MIN
+    ]
     candidates = list(
         (
             await session.exec(
@@ -304,7 +320,13 @@ def _named_in(decision: Decision) -> set[str]:
 
 def _about(decision: Decision, names: set[str]) -> bool:
     """Whether the decision is about the person known by ``names`` (lower case)."""
-    return any(name.lower() in names for name in _named_in(decision))
+    if any(name.lower() in names for name in _named_in(decision)):
+        return True
+    excerpt = decision.event.get("excerpt")
+    if decision.outcome != DecisionOutcome.REJECTED.value or not isinstance(excerpt, str):
+        return False
+    text = excerpt.lower()
+    return any(name in text for name in names if len(name) >= EXCERPT_NAME_MIN)
 
 
 def _like(text: str) -> str:
@@ -314,6 +336,10 @@ def _like(text: str) -> str:
 def _lower(names: set[str]) -> list[str]:
     return sorted({name.lower() for name in names if name})
 
+
+# The shortest name looked for inside a refused event's excerpt: a shorter id ("1001") would
+# match a case number or a price there.
+EXCERPT_NAME_MIN = 6
 
 # Attribute and event fields that name or reach a person (beyond the recipient itself).
 _IDENTITY_FIELDS = (

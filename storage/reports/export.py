@@ -35,6 +35,7 @@ EXPORT_COLUMNS = (
     "tags",
     "language",
     "invitation_id",
+    "touchpoint",
 )
 BATCH_ROWS = 2000  # rows fetched per round trip and written per write
 # A cell starting with one of these runs as a formula in Excel, LibreOffice or Sheets ("CSV
@@ -78,6 +79,7 @@ async def export_csv(
             # The invitation's language, else the one the respondent's client reported.
             func.coalesce(col(Invitation.language), col(Respondent.language)),
             col(Answer.invitation_id),
+            col(Invitation.touchpoint),
         )
         .join(Invitation, col(Invitation.id) == col(Answer.invitation_id))
         .join(Respondent, col(Respondent.id) == col(Invitation.respondent_id))

@@ -31,8 +31,8 @@ class Seed:
     respondent_language: str | None = None
     channel: str = "telegram"
     survey: str | None = None  # None: the built-in survey named like the kind
-    failure: str | None = None
-    touchpoint: str | None = None  # a reason: the invitation failed, never sent (due at `sent`)
+    failure: str | None = None  # a reason: the invitation failed, never sent (due at `sent`)
+    touchpoint: str | None = None
 
     @property
     def survey_id(self) -> str:

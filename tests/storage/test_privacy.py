@@ -295,6 +295,41 @@ class TestForget:
         (bob,) = await rows(database, Decision, col(Decision.case_id) == "G-2")
         assert (bob.recipient, bob.event["user"]) == ("-100500", "2002")
 
+    async def test_a_refused_event_naming_them_only_in_its_excerpt_loses_it(
+        self, database: Database
+    ) -> None:
+        await surveyed(database, "1001", "T-1", score=9)
+        for case, body in (
+            ("R-1", '{"case_id": "R-1", "recipient": "", "requester_email": "JO@example.test"}'),
+            ("R-2", '{"case_id": "R-2", "recipient": "", "email": "al@example.test"}'),
+        ):
+            async with database.session() as session:
+                await record_decision(
+                    session,
+                    NewDecision(
+                        source="api",
+                        event_type="case.closed",
+                        case_id=case,
+                        channel="telegram",
+                        recipient="",
+                        outcome=DecisionOutcome.REJECTED,
+                        detail="recipient: Field required",
+                        event={"case_id": case, "error": "invalid_event", "excerpt": body},
+                        invitation_id=None,
+                    ),
+                )
+                await session.commit()
+
+        async with database.session() as session:
+            result = await forget_respondent(session, "telegram", "1001", ADMIN)
+            await session.commit()
+
+        assert result is not None
+        (refused,) = await rows(database, Decision, col(Decision.case_id) == "R-1")
+        assert refused.event == {"case_id": "R-1"} and refused.recipient == result.token
+        (other,) = await rows(database, Decision, col(Decision.case_id) == "R-2")
+        assert "al@example.test" in other.event["excerpt"]
+
     async def test_other_customers_are_untouched(self, database: Database) -> None:
         await surveyed(database, "1001", "T-1", score=3, comment="slow", followup=True)
         other = await surveyed(database, "2002", "T-4", score=10, comment="great", followup=True)

@@ -335,6 +335,7 @@ class TestExport:
                 respondent_language="ro",
                 comment=f"=cmd|' /C calc'!A{number}" if number % 4 == 0 else None,
                 channel="slack" if number % 3 == 0 else "telegram",
+                touchpoint="billing-call" if number % 2 else None,
             )
             for number in range(1600)
         ]
@@ -352,6 +353,7 @@ class TestExport:
                 ",".join(row.tags),
                 row.language or "ro",
                 str(number),
+                row.touchpoint or "",
             ]
             if row.answered_at < NOW:
                 expected.append(
@@ -395,7 +397,7 @@ class TestExport:
             polish = await export_csv(session, query("30d lang=pl", "export"), io.StringIO())
         lines = list(csv.reader(io.StringIO(out.getvalue())))
         assert count == 1 and lines[1][0:5] == ["2026-10-27 01:00:00", "nps", "nps", "nps", "9"]
-        assert lines[1][-3:] == ["vip", "", "8"]
+        assert lines[1][-4:] == ["vip", "", "8", ""]
         assert polish == 2  # the invitation's pl and the respondent's pl
 
     async def test_every_cell_a_customer_or_help_desk_sets_is_neutralised(
