@@ -14,6 +14,31 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries that write a line per update or per job at INFO.
 QUIET_LOGGERS = ("aiogram.event", "procrastinate")
 
+# Control characters and line separators, written as escapes in a text line: a message quotes
+# what senders wrote (a case id, a help desk's field), and a line break in it would otherwise
+# start a forged log line.
+_ESCAPES = {
+    code: (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    for code in (*range(0x20), 0x7F, 0x85, 0x2028, 0x2029)
+    if code != 0x09
+}
+_ESCAPES.update({0x0A: "\\n", 0x0D: "\\r"})
+
+
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message``, the message on one line; a traceback follows it as is."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        message = record.message
+        record.message = message.translate(_ESCAPES)
+        try:
+            return super().formatMessage(record)
+        finally:
+            record.message = message
+
 
 class JsonFormatter(logging.Formatter):
     """``{"ts", "level", "logger", "message"}`` and ``"exc"`` (the traceback) when there is one.
@@ -45,7 +70,7 @@ def configure_logging(level: str, log_format: LogFormat) -> None:
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

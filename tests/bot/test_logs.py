@@ -72,3 +72,31 @@ def test_a_bad_format_is_a_clear_setting_error(
     monkeypatch.setenv("CXBOT_LOG_FORMAT", "yaml")
     assert main(["surveys"]) == 2
     assert capsys.readouterr().err.startswith("cxbot: bad setting CXBOT_LOG_FORMAT")
+
+
+def test_a_text_record_is_one_line_whatever_its_message_holds(
+    root_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A case id is the sender's text: a line break in it must not forge a second log line.
+    configure_logging("INFO", "text")
+    forged = "T-1\n2026-12-03 19:00:00,000 ERROR bot.main: forged\r\x00\u2028"
+    logging.getLogger("bot.test").info("event %s refused", forged)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("\n")
+    assert err.rstrip("\n").endswith(
+        "INFO bot.test: event T-1\\n2026-12-03 19:00:00,000 ERROR bot.main: forged\\r\\x00\\u2028"
+        " refused"
+    )
+
+
+def test_a_text_traceback_keeps_its_lines(
+    root_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", "text")
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        logging.getLogger("bot.test").exception("sending failed")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].endswith("ERROR bot.test: sending failed")
+    assert lines[1] == "Traceback (most recent call last):" and lines[-1] == "ValueError: bad"
