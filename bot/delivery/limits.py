@@ -34,7 +34,7 @@ from bot.settings import Settings
 # Never tell a caller to come back sooner than this: a lost race is retried, not spun on.
 MIN_WAIT_S = 0.005
 # Callers told to wait for one bucket wake up to this much apart, so that they do not all ask
-# at the same instant; small beside the gap between two sends (33.5 ms at 30/second).
+# at the same instant; small beside the gap between two sends (34 ms at 30/second).
 SPREAD_S = 0.002
 
 # KEYS[1]: the pause key; ARGV: until (epoch seconds), time to live (ms). A shorter pause
