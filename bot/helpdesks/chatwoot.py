@@ -19,6 +19,7 @@ from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.errors import WriteFailed
 from bot.helpdesks.fields import (
     from_query,
+    hook_event,
     identity,
     lower,
     mapping,
@@ -163,12 +164,7 @@ class ChatwootSignature:
 
 def chatwoot_event(body: Any, query: Mapping[str, str]) -> Event:
     """The event in a Chatwoot webhook request; InvalidEvent says what the payload lacks."""
-    if not isinstance(body, dict):
-        raise InvalidEvent.at("body", "the body must be a JSON object", code="invalid_json")
-    try:
-        return _event(body, query)
-    except InvalidEvent as failure:
-        raise failure.about(_known(body, query)) from None
+    return hook_event(body, query, _event, _known)
 
 
 def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str | None]:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.triggers.errors import InvalidEvent
+from surveys.rules import Event
+
+# A help desk's reading of its hook's body (and the hook URL's query), and of what a refused
+# one still says about its case.
+Reader = Callable[[Mapping[str, Any], Mapping[str, str]], Event]
+Known = Callable[[Mapping[str, Any], Mapping[str, str]], dict[str, str | None]]
 
 # Query parameters of the hook URLs (the help desks cannot add fields to their own events).
 QUERY_FIELDS = ("channel", "timezone", "language")
@@ -35,6 +41,23 @@ def text(value: Any) -> str | None:
     if rendered in ("", "-") or ("{{" in rendered and "}}" in rendered):
         return None
     return rendered
+
+
+def hook_event(body: Any, query: Mapping[str, str], read: Reader, known: Known) -> Event:
+    """The event `read` finds in a hook's JSON `body`; InvalidEvent says what the payload
+    lacks, with what `known` still finds about its case (for `/why`)."""
+    if not isinstance(body, dict):
+        raise InvalidEvent.at("body", "the body must be a JSON object", code="invalid_json")
+    try:
+        return read(body, query)
+    except InvalidEvent as failure:
+        raise failure.about(known(body, query)) from None
+
+
+def name_of(value: Any) -> str | None:
+    """A named thing's name: {{ticket.group.name}} may be sent as "group": "..." or as
+    "group": {"name": "..."}."""
+    return text(mapping(value).get("name")) if isinstance(value, dict) else text(value)
 
 
 def status_type(status: str) -> str:

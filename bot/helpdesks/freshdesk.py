@@ -15,8 +15,10 @@ from bot.helpdesks.api import call
 from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.fields import (
     from_query,
+    hook_event,
     identity,
     mapping,
+    name_of,
     present,
     status_type,
     tag_list,
@@ -97,12 +99,7 @@ class Freshdesk(HelpDesk):
 
 def freshdesk_event(body: Any, query: Mapping[str, str]) -> Event:
     """The event in a Freshdesk webhook request; InvalidEvent says what the payload lacks."""
-    if not isinstance(body, dict):
-        raise InvalidEvent.at("body", "the body must be a JSON object", code="invalid_json")
-    try:
-        return _event(body, query)
-    except InvalidEvent as failure:
-        raise failure.about(_known(body, query)) from None
+    return hook_event(body, query, _event, _known)
 
 
 def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str | None]:
@@ -114,7 +111,7 @@ def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str |
         "case_id": text(ticket.get("id")),
         "type": status_type(STATUSES.get(status, status)) if status else None,
         "channel": text(query.get("channel")) or text(ticket.get("channel")),
-        "team": _name(ticket.get("group")),
+        "team": name_of(ticket.get("group")),
     }
 
 
@@ -147,8 +144,8 @@ def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
             helpdesk="Freshdesk",
             chat_id_field="ticket.recipient",
         ),
-        "team": _name(ticket.get("group")),
-        "agent": _name(ticket.get("agent")),
+        "team": name_of(ticket.get("group")),
+        "agent": name_of(ticket.get("agent")),
         "tags": tag_list(ticket.get("tags"), ","),  # {{ticket.tags}}: comma-separated
         "priority": PRIORITIES.get(priority, priority.lower()) if priority else None,
         "attributes": {"helpdesk": "freshdesk", "status": status},
@@ -169,7 +166,3 @@ def _from_simple(simple: Mapping[str, Any]) -> dict[str, Any]:
             "email": simple.get("ticket_contact_email") or simple.get("ticket_requester_email")
         },
     }
-
-
-def _name(value: Any) -> str | None:
-    return text(mapping(value).get("name")) if isinstance(value, dict) else text(value)

@@ -19,9 +19,11 @@ from bot.helpdesks.api import call
 from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.fields import (
     from_query,
+    hook_event,
     identity,
     lower,
     mapping,
+    name_of,
     present,
     status_type,
     tag_list,
@@ -163,12 +165,7 @@ class ZendeskSignature:
 
 def zendesk_event(body: Any, query: Mapping[str, str]) -> Event:
     """The event in a Zendesk webhook request; InvalidEvent says what the payload lacks."""
-    if not isinstance(body, dict):
-        raise InvalidEvent.at("body", "the body must be a JSON object", code="invalid_json")
-    try:
-        return _event(body, query)
-    except InvalidEvent as failure:
-        raise failure.about(_known(body, query)) from None
+    return hook_event(body, query, _event, _known)
 
 
 def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str | None]:
@@ -181,7 +178,7 @@ def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str |
         or _ticket_of(text(body.get("subject"))),
         "type": status_type(status) if status else None,
         "channel": text(query.get("channel")) or text(ticket.get("channel")),
-        "team": _name(ticket.get("group")) or _id(detail.get("group_id")),
+        "team": name_of(ticket.get("group")) or _id(detail.get("group_id")),
     }
 
 
@@ -217,8 +214,8 @@ def _trigger_event(ticket: Mapping[str, Any], query: Mapping[str, str]) -> Event
             helpdesk="Zendesk",
             chat_id_field="ticket.requester.external_id",
         ),
-        "team": _name(ticket.get("group")),
-        "agent": _name(ticket.get("assignee")),
+        "team": name_of(ticket.get("group")),
+        "agent": name_of(ticket.get("assignee")),
         "tags": tag_list(ticket.get("tags"), None),  # {{ticket.tags}}: space-separated
         "priority": lower(ticket.get("priority")),
         "occurred_at": text(ticket.get("updated_at")),
@@ -268,11 +265,6 @@ def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, 
         },
     }
     return to_event(present(data), _SUBSCRIPTION_FIELDS)
-
-
-def _name(value: Any) -> str | None:
-    # {{ticket.group.name}} may be sent as "group": "..." or "group": {"name": "..."}.
-    return text(mapping(value).get("name")) if isinstance(value, dict) else text(value)
 
 
 def _requester(value: Any) -> str | None:
