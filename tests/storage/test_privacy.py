@@ -104,7 +104,23 @@ async def decide(
         "timezone": "Europe/Warsaw",
         "attributes": {"requester_email": "jo@example.test"},
     }
-    outcome = DecisionOutcome.SCHEDULED if invitation_id else DecisionOutcome.SUPPRESSED
+    await decided(database, case_id, recipient=recipient, event=event, invitation_id=invitation_id)
+
+
+async def decided(
+    database: Database,
+    case_id: str,
+    *,
+    recipient: str,
+    event: dict[str, Any],
+    channel: str = "telegram",
+    invitation_id: int | None = None,
+    outcome: DecisionOutcome | None = None,
+    detail: str = "",
+) -> None:
+    """A stored decision on ``case_id``: scheduled with an invitation, else suppressed."""
+    if outcome is None:
+        outcome = DecisionOutcome.SCHEDULED if invitation_id else DecisionOutcome.SUPPRESSED
     async with database.session() as session:
         await record_decision(
             session,
@@ -112,10 +128,10 @@ async def decide(
                 source="api",
                 event_type="case.closed",
                 case_id=case_id,
-                channel="telegram",
+                channel=channel,
                 recipient=recipient,
                 outcome=outcome,
-                detail="",
+                detail=detail,
                 event=event,
                 invitation_id=invitation_id,
             ),
@@ -218,24 +234,15 @@ class TestForget:
             ("S-2", "Jo@Example.test", None, "quarantine: Jo@Example.test was asked 2 days ago"),
             ("S-3", "someone@example.test", None, ""),
         ):
-            async with database.session() as session:
-                await record_decision(
-                    session,
-                    NewDecision(
-                        source="api",
-                        event_type="case.closed",
-                        case_id=case,
-                        channel="slack",
-                        recipient=recipient,
-                        outcome=DecisionOutcome.SCHEDULED
-                        if invitation_id
-                        else DecisionOutcome.SUPPRESSED,
-                        detail=detail,
-                        event={"case_id": case, "recipient": recipient, "team": "billing"},
-                        invitation_id=invitation_id,
-                    ),
-                )
-                await session.commit()
+            await decided(
+                database,
+                case,
+                channel="slack",
+                recipient=recipient,
+                event={"case_id": case, "recipient": recipient, "team": "billing"},
+                invitation_id=invitation_id,
+                detail=detail,
+            )
 
         async with database.session() as session:
             result = await forget_respondent(session, "slack", "U0JO", ADMIN)
@@ -265,24 +272,13 @@ class TestForget:
             ("G-2", "-100500", "2002", None),  # Bob, in the same group: stays
             ("G-3", "-100777", "1001", None),  # Ana, quarantined in another group
         ):
-            async with database.session() as session:
-                await record_decision(
-                    session,
-                    NewDecision(
-                        source="api",
-                        event_type="case.closed",
-                        case_id=case,
-                        channel="telegram",
-                        recipient=group,
-                        outcome=DecisionOutcome.SCHEDULED
-                        if invitation_id
-                        else DecisionOutcome.SUPPRESSED,
-                        detail="",
-                        event={"case_id": case, "recipient": group, "user": user},
-                        invitation_id=invitation_id,
-                    ),
-                )
-                await session.commit()
+            await decided(
+                database,
+                case,
+                recipient=group,
+                event={"case_id": case, "recipient": group, "user": user},
+                invitation_id=invitation_id,
+            )
 
         async with database.session() as session:
             result = await forget_respondent(session, "telegram", "1001", ADMIN)
@@ -303,22 +299,14 @@ class TestForget:
             ("R-1", '{"case_id": "R-1", "recipient": "", "requester_email": "JO@example.test"}'),
             ("R-2", '{"case_id": "R-2", "recipient": "", "email": "al@example.test"}'),
         ):
-            async with database.session() as session:
-                await record_decision(
-                    session,
-                    NewDecision(
-                        source="api",
-                        event_type="case.closed",
-                        case_id=case,
-                        channel="telegram",
-                        recipient="",
-                        outcome=DecisionOutcome.REJECTED,
-                        detail="recipient: Field required",
-                        event={"case_id": case, "error": "invalid_event", "excerpt": body},
-                        invitation_id=None,
-                    ),
-                )
-                await session.commit()
+            await decided(
+                database,
+                case,
+                recipient="",
+                event={"case_id": case, "error": "invalid_event", "excerpt": body},
+                outcome=DecisionOutcome.REJECTED,
+                detail="recipient: Field required",
+            )
 
         async with database.session() as session:
             result = await forget_respondent(session, "telegram", "1001", ADMIN)
