@@ -41,6 +41,8 @@ async def running(settings: Settings) -> AsyncIterator[Server]:
         if services.slack is not None:
             await services.slack.start()
         services.delivery.start()
+        if services.digests is not None:
+            services.digests.start()  # every process looks; one posts each slot
         services.triggers.start()  # takes up edits of the rules file as they happen
         log.info("cxbot listening on %s:%s", settings.http_host, port)
         yield Server(f"http://{host}:{port}", services)

@@ -10,6 +10,9 @@ from bot.agents import AgentDirectory, PromoterComments
 from bot.alerts import AlertBoard, AlertError, AlertsNotConfigured, DetractorAlerts, Thresholds
 from bot.channel import Channel
 from bot.delivery import Delivery, open_delivery
+from bot.digests import DigestPoster, Digests
+from bot.digests.slack import SlackDigests
+from bot.digests.telegram import TelegramDigests
 from bot.health import Probes
 from bot.helpdesks.base import HelpDesk
 from bot.helpdesks.pace import WritePace
@@ -47,6 +50,7 @@ class Services:
     helpdesks: list[HelpDesk] = field(default_factory=list, kw_only=True)
     ticket_writes: TicketWrites | None = field(default=None, kw_only=True)
     praise: PromoterComments | None = field(default=None, kw_only=True)
+    digests: Digests | None = field(default=None, kw_only=True)
     probes: Probes = field(init=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +70,8 @@ class Services:
 
     async def close(self) -> None:
         await self.triggers.stop()
+        if self.digests is not None:
+            await self.digests.stop()
         if self.ticket_writes is not None:  # writes being queued need the queue open
             await self.ticket_writes.drain()
         await self.delivery.stop()
@@ -210,6 +216,13 @@ async def open_services(
         alerts=alerts,
         agents=agents,
     )
+    posters: dict[str, DigestPoster] = {}
+    if telegram is not None:
+        posters["telegram"] = TelegramDigests(telegram.bot)
+    if slack is not None:
+        posters["slack"] = SlackDigests(slack.client)
+    assert admin.results is not None
+    digests = Digests(database, access, admin.results, posters, timezone=settings.report_timezone)
     if telegram is not None:
         telegram.attach(runner, state, alerts=alerts, admin=admin)
     if slack is not None:
@@ -230,4 +243,5 @@ async def open_services(
         helpdesks=desks,
         ticket_writes=writes,
         praise=praise,
+        digests=digests,
     )

@@ -262,3 +262,26 @@ class TicketWrite(SQLModel, table=True):
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     updated_at: NaiveDatetime = Field(default_factory=utcnow)
     written_at: NaiveDatetime | None = None
+
+
+class Digest(SQLModel, table=True):
+    """A chat subscribed to a scheduled report; ``next_at`` is its next slot (naive UTC).
+
+    A worker posts a slot only after moving ``next_at`` on from the value it read (an UPDATE
+    matching that value), so however many workers look, one of them posts it.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        UniqueConstraint("channel", "address", "schedule", "filters", name="uq_digest_slot"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    address: str = Field(max_length=255)
+    schedule: str = Field(max_length=32)  # "daily 08:00", "weekly mon 09:00"
+    filters: str = Field(default="", max_length=255)  # "team=billing", as typed
+    created_by: str = Field(max_length=160)  # "telegram:77": whose role limits it
+    next_at: NaiveDatetime = Field(index=True)
+    posted_at: NaiveDatetime | None = None
+    created_at: NaiveDatetime = Field(default_factory=utcnow)

@@ -15,6 +15,7 @@ from bot.admin.results import ResultCommands
 from bot.admin.rules import RuleCommands, TriggerCommands
 from bot.agents.directory import AgentDirectory
 from bot.alerts import DetractorAlerts, Thresholds
+from bot.digests.commands import DigestCommands
 from storage.clock import utcnow
 from storage.db import Database
 from storage.state import BaseStateStore
@@ -67,6 +68,12 @@ SPECS: tuple[Spec, ...] = (
         "journey [PERIOD] [FILTERS]",
         "journey 90d team=billing",
         "each touchpoint's scores in journey order, the friction point, chart",
+    ),
+    Spec(
+        "digest",
+        "digest [daily HH:MM | weekly DAY HH:MM] [FILTERS] | digest off",
+        "digest weekly mon 09:00 team=billing",
+        "post the report to this chat on schedule; alone: its digests; off: stop them",
     ),
     Spec("followups", "followups", "followups", "open detractor follow-ups and their age"),
     Spec("me", "me [PERIOD]", "me 30d", "an agent's own scores and comments (CXBOT_AGENTS)"),
@@ -151,6 +158,7 @@ class AdminCommands:
         clock: Callable[[], datetime],
         agents: AgentDirectory | None = None,
         me: Callable[[Actor, str, str], Awaitable[AdminReply]] | None = None,
+        results: ResultCommands | None = None,
     ) -> None:
         self.access = access
         self.handlers = handlers
@@ -158,6 +166,7 @@ class AdminCommands:
         self.clock = clock
         self.agents = agents or AgentDirectory({})
         self.me = me
+        self.results = results  # what digests post (bot.digests.Digests)
 
     def routes_here(self, actor: Actor, text: str) -> bool:
         """Should this command line come to the admin commands rather than the survey flow?
@@ -237,6 +246,7 @@ def admin_commands(
         on_forget=alerts.forgotten if alerts is not None else None,
     )
     rules = RuleCommands(triggers, database)
+    digests = DigestCommands(database, catalog, clock=clock, timezone=report_timezone)
     handlers: dict[str, Handler] = {
         "nps": partial(results.score, command="nps"),
         "csat": partial(results.score, command="csat"),
@@ -245,6 +255,7 @@ def admin_commands(
         "comments": results.comments,
         "export": results.export,
         "journey": results.journey,
+        "digest": digests.digest,
         "followups": results.followups,
         "triggers": rules.triggers_command,
         "why": rules.why,
@@ -254,5 +265,11 @@ def admin_commands(
     missing = set(COMMANDS) - set(handlers) - {"help", "me"}
     assert not missing, f"commands without a handler: {sorted(missing)}"
     return AdminCommands(
-        access, handlers, privacy.forget_self, clock=clock, agents=agents, me=results.me
+        access,
+        handlers,
+        privacy.forget_self,
+        clock=clock,
+        agents=agents,
+        me=results.me,
+        results=results,
     )

@@ -18,6 +18,7 @@ class Actor:
     channel: str
     user_id: str
     name: str = ""
+    chat: str = ""  # the chat (Telegram) or channel (Slack) the command was typed in
 
     @property
     def label(self) -> str:

@@ -45,10 +45,11 @@ class SlackAdmin:
         """Take this slash command if it is an admin command (or /cx forget); False if not:
         a customer's bare ``/cx`` shows their waiting question again."""
         text = str(command.get("text") or "").strip()
-        actor = Actor(CHANNEL, str(command["user_id"]), str(command.get("user_name") or ""))
+        channel = str(command.get("channel_id") or "")
+        name = str(command.get("user_name") or "")
+        actor = Actor(CHANNEL, str(command["user_id"]), name, chat=channel)
         if not text or not self.commands.routes_here(actor, text):
             return False
-        channel = str(command.get("channel_id") or "")
         self._background.spawn(self._run(actor, channel, text), f"/cx {text[:40]}")
         return True
 

@@ -32,7 +32,7 @@ def actor_of(message: Message) -> Actor | None:
     user = message.from_user
     if user is None or user.is_bot:
         return None
-    return Actor(CHANNEL, str(user.id), user.full_name)
+    return Actor(CHANNEL, str(user.id), user.full_name, chat=str(message.chat.id))
 
 
 class RoutesToAdmin(Filter):

@@ -21,7 +21,7 @@ import storage.tables  # noqa: F401  (registers the tables)
 from storage.db import Database
 from storage.migrate import MIGRATIONS, alembic_config, main
 
-HEAD = "0007"
+HEAD = "0008"
 
 
 def _schema_diff(connection: Connection) -> list[Any]:

@@ -1,0 +1,28 @@
+"""Digests in a Telegram group: the text, then each chart as a photo."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+
+from bot.admin.replies import AdminReply
+from bot.digests.errors import DigestNotPosted
+from bot.telegram.admin import send_reply
+
+
+class TelegramDigests:
+    """The DigestPoster of Telegram: posts with the bot to the group's chat id."""
+
+    channel = "telegram"
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def post(self, address: str, reply: AdminReply) -> None:
+        try:
+            await send_reply(self.bot, int(address), reply)
+        except (TelegramForbiddenError, TelegramBadRequest) as error:
+            # Removed from the group, or the group is gone: trying again changes nothing.
+            raise DigestNotPosted(f"telegram: {error.message}", permanent=True) from error
+        except TelegramAPIError as error:
+            raise DigestNotPosted(f"telegram: {error.message}", permanent=False) from error
