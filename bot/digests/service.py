@@ -123,9 +123,16 @@ class Digests:
 
     async def _give_back(self, digest_id: int, slot: datetime, following: datetime) -> None:
         """Put the slot back, so that the next look posts it (late, once)."""
-        async with self.database.session() as session:
-            await move_slot(session, digest_id, expected=following, next_at=slot)
-            await session.commit()
+        try:
+            async with self.database.session() as session:
+                await move_slot(session, digest_id, expected=following, next_at=slot)
+                await session.commit()
+        except Exception:
+            # The database went away between the claim and now: this slot is not posted.
+            log.exception(
+                "digest %s: the slot due %s is lost (could not put it back)", digest_id, slot
+            )
+            raise
 
     def _headed(
         self, digest: Digest, slot: datetime, now: datetime, reply: AdminReply
