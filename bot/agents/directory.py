@@ -49,7 +49,7 @@ class AgentDirectory:
             chats[name] = (channel, user)
         return cls(chats)
 
-    def chat_of(self, agent: str | None) -> tuple[str, str] | None:
+    def address_of(self, agent: str | None) -> tuple[str, str] | None:
         """(channel, user id) of the agent named on a case, if CXBOT_AGENTS has them."""
         return self.chats.get(agent) if agent is not None else None
 

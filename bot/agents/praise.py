@@ -69,7 +69,7 @@ class PromoterComments:
             answers = await answers_for(session, given.invitation_id)
         if invitation is None:
             return False
-        chat = self.agents.chat_of(invitation.agent)
+        chat = self.agents.address_of(invitation.agent)
         scored = next(
             (a for a in answers if a.score is not None and QuestionKind(a.kind).is_scale), None
         )

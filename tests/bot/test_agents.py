@@ -26,8 +26,8 @@ ANA = Actor("telegram", "501", "Ana")
 
 def test_the_directory_reads_both_ways_and_refuses_bad_entries() -> None:
     agents = AgentDirectory.parse(" ana=telegram:501, Bob Smith=slack:U0BOB ,")
-    assert agents.chat_of("ana") == ("telegram", "501")
-    assert agents.chat_of("Bob Smith") == ("slack", "U0BOB") and agents.chat_of(None) is None
+    assert agents.address_of("ana") == ("telegram", "501")
+    assert agents.address_of("Bob Smith") == ("slack", "U0BOB") and agents.address_of(None) is None
     assert (
         agents.agent_of("slack", "U0BOB") == "Bob Smith" and agents.agent_of("slack", "X") is None
     )
