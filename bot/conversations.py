@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -45,9 +47,77 @@ def active_key(channel: str, respondent: str) -> StateKey:
     return key("active", channel, respondent)
 
 
+# Stored compact, as a JSON array in this order (one open survey's conversation and pointer
+# come to about 250 bytes of Redis instead of 480): the format's number, then the fields.
+# The respondent is null when it is the address (a private chat), the expiry is whole epoch
+# seconds. parse() still reads the older JSON object written before this format.
+FORMAT = 1
+
+
+def dumps(conversation: Conversation) -> str:
+    """The conversation as stored: a compact JSON array (see FORMAT)."""
+    state = conversation.state
+    respondent = (
+        None if conversation.respondent == conversation.address else conversation.respondent
+    )
+    expires = conversation.expires_at
+    if expires.tzinfo is None:  # naive UTC, as storage.clock gives it
+        expires = expires.replace(tzinfo=UTC)
+    fields: list[Any] = [
+        FORMAT,
+        conversation.invitation_id,
+        conversation.channel,
+        conversation.address,
+        respondent,
+        1 if conversation.language_explicit else 0,
+        conversation.prompt_ref,
+        int(expires.timestamp()),
+        state.survey_id,
+        state.language,
+        state.current,
+        state.answers,
+        state.skipped,
+    ]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
 def parse(raw: str | None) -> Conversation | None:
     """The conversation stored as `raw` (read with a lock, say), None if there was none."""
-    return Conversation.model_validate_json(raw) if raw is not None else None
+    if raw is None:
+        return None
+    if not raw.startswith("["):  # written before the compact format
+        return Conversation.model_validate_json(raw)
+    (
+        _,
+        invitation_id,
+        channel,
+        address,
+        respondent,
+        explicit,
+        prompt_ref,
+        expires,
+        survey_id,
+        language,
+        current,
+        answers,
+        skipped,
+    ) = json.loads(raw)
+    return Conversation(
+        invitation_id=invitation_id,
+        channel=channel,
+        address=address,
+        respondent=address if respondent is None else respondent,
+        language_explicit=bool(explicit),
+        prompt_ref=prompt_ref,
+        expires_at=datetime.fromtimestamp(expires, UTC).replace(tzinfo=None),
+        state=ConversationState(
+            survey_id=survey_id,
+            language=language,
+            current=current,
+            answers=answers,
+            skipped=skipped,
+        ),
+    )
 
 
 async def load(store: BaseStateStore, invitation_id: int) -> Conversation | None:
@@ -56,7 +126,7 @@ async def load(store: BaseStateStore, invitation_id: int) -> Conversation | None
 
 def _saved(conversation: Conversation) -> dict[StateKey, str]:
     return {
-        conversation_key(conversation.invitation_id): conversation.model_dump_json(),
+        conversation_key(conversation.invitation_id): dumps(conversation),
         active_key(conversation.channel, conversation.respondent): str(conversation.invitation_id),
     }
 
