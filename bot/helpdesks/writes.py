@@ -15,6 +15,7 @@ process until its Retry-After has passed. A sweep each minute queues the rows le
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
@@ -94,6 +95,10 @@ class TicketWrites:
         self._client: ClientSession | None = None
         self._background = Background(CLOSE_TIMEOUT_S)
         self._paused: dict[str, datetime] = {}  # help desk -> until (naive UTC), after a 429
+        # One invitation's answers are queued in the order they were given (the score, then
+        # the comment): each waits for the one before, and their jobs share a lock, which
+        # procrastinate runs one at a time, oldest first.
+        self._order: dict[int, asyncio.Lock] = {}
 
     # --- the answer listener -----------------------------------------------------------------
     async def __call__(self, given: AnswerGiven) -> None:
@@ -106,10 +111,15 @@ class TicketWrites:
         self._background.spawn(self._queue(given), f"ticket-write-{given.invitation_id}")
 
     async def _queue(self, given: AnswerGiven) -> None:
+        order = self._order.setdefault(given.invitation_id, asyncio.Lock())
         try:
-            await self.queue_write(given)
+            async with order:
+                await self.queue_write(given)
         except Exception:  # the database or the queue away: this answer's write is lost
             log.exception("could not queue the write of invitation %s", given.invitation_id)
+        finally:
+            if not order.locked() and self._order.get(given.invitation_id) is order:
+                del self._order[given.invitation_id]
 
     async def queue_write(self, given: AnswerGiven) -> None:
         """Store the answer's write (once) and queue its job."""
@@ -125,7 +135,7 @@ class TicketWrites:
             )
             await session.commit()
         if write_id is not None:
-            await self.defer(write_id, now)
+            await self.defer(write_id, now, invitation_id=invitation.id)
 
     def _helpdesk_of(self, invitation: Invitation | None) -> HelpDesk | None:
         if invitation is None:
@@ -167,11 +177,15 @@ class TicketWrites:
         # The link is unique to the invitation: a retry looks for it on the case.
         return TicketNote(link, text, invitation.survey_id, "reply", public=True)
 
-    async def defer(self, write_id: int, at: datetime) -> bool:
-        """Queue the write's job at `at` (naive UTC); False when one is waiting already."""
-        lock = f"{WRITE_TASK}:{write_id}"
+    async def defer(self, write_id: int, at: datetime, *, invitation_id: int | None = None) -> bool:
+        """Queue the write's job at `at` (naive UTC); False when one is waiting already.
+
+        With ``invitation_id`` the job runs after the ones of that invitation queued before it.
+        """
+        queued = f"{WRITE_TASK}:{write_id}"
+        lock = f"{WRITE_TASK}:invitation:{invitation_id}" if invitation_id is not None else queued
         deferrer = self.queue.app.configure_task(
-            WRITE_TASK, queue=QUEUE, lock=lock, queueing_lock=lock, schedule_at=aware(at)
+            WRITE_TASK, queue=QUEUE, lock=lock, queueing_lock=queued, schedule_at=aware(at)
         )
         try:
             await deferrer.defer_async(write_id=write_id)
