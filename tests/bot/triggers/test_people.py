@@ -98,11 +98,9 @@ async def test_a_slack_event_for_a_person_finds_their_user_by_email(
     status, body = await both.event(by_email("S-1", channel="slack"))
     assert (status, body["decision"], body["link"]) == (202, "scheduled", None)
     [invitation] = await both.invitations()
-    assert (invitation.channel, invitation.address, invitation.status) == (
-        "slack",
-        "U0ANA0001",
-        "scheduled",
-    )
+    assert (invitation.channel, invitation.address) == ("slack", "U0ANA0001")
+    # Due at once: the delivery may have picked it up already.
+    assert invitation.status in {"scheduled", "sending", "sent"}
     status, body = await both.event(
         event("S-2", channel="slack", person={"requester": "zendesk:7"}, recipient=None)
     )
