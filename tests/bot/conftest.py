@@ -16,7 +16,7 @@ from bot.settings import Settings
 from storage.db import Database
 from storage.tables import Answer, Invitation
 from tests.bot.delivery.queue import empty_job_queue
-from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI, signed_headers
+from tests.bot.slack.webapi import SlackAPI, signed_headers
 from tests.bot.telegram.botapi import TOKEN, BotAPI
 from tests.own_redis import OwnRedis
 
@@ -208,9 +208,7 @@ async def slack_harness(
         database,
         redis_url,
         **telegram_webhook(botapi),
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slackapi.base_url,
+        **slackapi.settings(),
     )
     async with running(settings) as server, ClientSession() as http:
         yield SlackHarness(server, http, botapi, database, slackapi)

@@ -15,7 +15,7 @@ from storage.db import Database
 from storage.state import RedisStateStore
 from tests.bot.conftest import SlackHarness, cxbot_settings, telegram_webhook
 from tests.bot.slack.test_survey_flow import say as slack_say
-from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI
+from tests.bot.slack.webapi import SlackAPI
 from tests.bot.telegram.botapi import BotAPI
 from tests.bot.telegram.test_survey_flow import say as telegram_say
 
@@ -30,9 +30,7 @@ async def on_redis(
         postgres_database,
         redis_url,
         **telegram_webhook(botapi),
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slackapi.base_url,
+        **slackapi.settings(),
     )
     async with running(settings) as server, ClientSession() as http:
         yield SlackHarness(server, http, botapi, postgres_database, slackapi)

@@ -15,7 +15,7 @@ from bot.main import running
 from storage.db import Database
 from storage.tables import Followup
 from tests.bot.conftest import SlackHarness, cxbot_settings, telegram_webhook
-from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI
+from tests.bot.slack.webapi import SlackAPI
 from tests.bot.telegram.botapi import BotAPI, callback_update
 
 ALERT_CHAT = -1005001
@@ -92,9 +92,7 @@ async def alert_harness(
     }
     if slackapi is not None:
         values.update(
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=slackapi.base_url,
+            **slackapi.settings(),
             CXBOT_ALERT_SLACK_CHANNEL=ALERT_CHANNEL,
         )
     values.update(overrides)

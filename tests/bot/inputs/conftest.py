@@ -16,7 +16,7 @@ from bot.main import running
 from storage.db import Database
 from storage.tables import Answer, Decision, Invitation, Respondent
 from tests.bot.conftest import WEBHOOK_SECRET
-from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI, signed_headers
+from tests.bot.slack.webapi import SlackAPI, signed_headers
 from tests.bot.telegram.botapi import BotAPI
 from tests.bot.triggers.conftest import RULES, TriggerHarness, trigger_settings
 
@@ -68,9 +68,7 @@ async def inputs(
         redis_url,
         botapi,
         rules_path,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slackapi.base_url,
+        **slackapi.settings(),
     )
     async with running(settings) as server, ClientSession() as http:
         harness = InputHarness(server, http, botapi, database)

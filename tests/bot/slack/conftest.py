@@ -11,7 +11,7 @@ from bot.main import running
 from bot.slack import replay
 from storage.db import Database
 from tests.bot.conftest import SlackHarness, cxbot_settings, telegram_webhook
-from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI
+from tests.bot.slack.webapi import SlackAPI
 from tests.bot.telegram.botapi import BotAPI
 from tests.own_redis import OwnRedis
 
@@ -30,9 +30,7 @@ async def slack_on_own_redis(
         postgres_database,
         own_redis.url,
         **telegram_webhook(botapi),
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slackapi.base_url,
+        **slackapi.settings(),
     )
     async with running(settings) as server, ClientSession() as http:
         yield SlackHarness(server, http, botapi, postgres_database, slackapi)

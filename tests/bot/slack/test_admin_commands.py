@@ -21,8 +21,6 @@ from storage.respondents import find_respondent
 from tests.bot.conftest import API_TOKEN, SlackHarness, cxbot_settings, telegram_webhook
 from tests.bot.slack.test_survey_flow import FORM, tap
 from tests.bot.slack.webapi import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
     SlackAPI,
     as_json,
     dm_channel,
@@ -54,9 +52,7 @@ async def harness(
         database,
         redis_url,
         **telegram_webhook(botapi),
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slackapi.base_url,
+        **slackapi.settings(),
         CXBOT_ADMINS=f"slack:{ADMIN} slack:{LEAD}@billing",
         CXBOT_RULES=str(rules),
         CXBOT_REPORT_MIN_N=2,

@@ -10,7 +10,7 @@ from aiohttp import ClientSession
 
 from bot.main import running
 from storage.db import Database
-from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI
+from tests.bot.slack.webapi import SlackAPI
 from tests.bot.telegram.botapi import BotAPI
 from tests.bot.triggers.conftest import RULES, TriggerHarness, event, trigger_settings
 
@@ -29,9 +29,7 @@ async def slack_triggers(
         redis_url,
         botapi,
         rules_path,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slackapi.base_url,
+        **slackapi.settings(),
     )
     async with running(settings) as server, ClientSession() as http:
         yield TriggerHarness(server, http, botapi, database), slackapi

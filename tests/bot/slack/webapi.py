@@ -76,6 +76,14 @@ class SlackAPI:
     def base_url(self) -> str:
         return f"{self.url}/api/"
 
+    def settings(self) -> dict[str, str]:
+        """Settings for cxbot's Slack app against this server."""
+        return {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": self.base_url,
+        }
+
     def files(self) -> list[SlackUpload]:
         """The completed uploads, in the order they were completed."""
         done = [upload for upload in self.uploads.values() if upload.completed]

@@ -12,7 +12,7 @@ from aiohttp import ClientSession
 
 from bot.main import running
 from storage.db import Database
-from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI
+from tests.bot.slack.webapi import SlackAPI
 from tests.bot.telegram.botapi import BotAPI
 from tests.bot.telegram.test_links import LINK_PREFIX, open_link
 from tests.bot.triggers.conftest import TriggerHarness, event, trigger_settings
@@ -38,9 +38,7 @@ async def both(
         redis_url,
         botapi,
         rules_path,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slackapi.base_url,
+        **slackapi.settings(),
     )
     async with running(settings) as server, ClientSession() as http:
         harness = TriggerHarness(server, http, botapi, database)
