@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from bot import conversations
 from bot.channel import Channel, Receipt
-from bot.runner import answering, expiring, links, reminding, sending
+from bot.conversations import Conversation
+from bot.runner import answering, expiring, links, recovery, reminding, sending
 from bot.runner.outcomes import (
     Acknowledge,
     AnswerGiven,
@@ -156,6 +158,16 @@ class SurveyRunner:
         return await answering.handle_button(
             self.wiring, channel, invitation_id, actor, Text(text), hint
         )
+
+    async def conversation(self, invitation_id: int) -> Conversation | None:
+        """The invitation's conversation as it stands: the state store's, else rebuilt from
+        SQL when the store lost it (nothing is cached here; the next answer does that). None
+        when no survey is under way for it (completed, expired, unknown)."""
+        found = await conversations.load(self.wiring.state, invitation_id)
+        if found is None:
+            rebuilt = await recovery.recover(self.wiring, invitation_id, "en")
+            found = rebuilt if isinstance(rebuilt, Conversation) else None
+        return found
 
     async def remember_language(self, channel: str, actor: str, hint: str | None) -> None:
         """Keep the language a person's client reports, for the invitations that come later."""

@@ -58,7 +58,7 @@ def register_comments(
         except ValueError:
             await notify(place, user, message(Message.BAD_BUTTON, "en"))
             return
-        conversation, notice = await someone_else(state, button.invitation, user)
+        conversation, notice = await someone_else(runner, button.invitation, user)
         if notice is not None:
             await notify(place, user, notice)
             return
@@ -72,8 +72,8 @@ def register_comments(
                 await notify(place, user, message(Message.STALE, language))
                 return
             question = prompt.text
-        # Without the conversation (the state store lost it) the runner rebuilds it from SQL
-        # when the comment comes, and refuses it there if the survey is not theirs.
+        # None: no survey under way for it (completed, expired); the runner says so when the
+        # comment comes.
         target = CommentTarget(button.invitation, button.question, place.channel, place.thread)
         try:
             await client.views_open(
@@ -91,7 +91,7 @@ def register_comments(
         except ValueError:
             await ack(response_action="errors", errors={BLOCK: message(Message.BAD_BUTTON, "en")})
             return
-        conversation, notice = await someone_else(state, target.invitation, user)
+        conversation, notice = await someone_else(runner, target.invitation, user)
         if notice is None and conversation is not None:
             survey = runner.catalog.get(conversation.state.survey_id)
             prompt = current_prompt(survey, conversation.state)

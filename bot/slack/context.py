@@ -7,10 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot import conversations
 from bot.conversations import Conversation
+from bot.runner import SurveyRunner
 from storage.outages import unreachable
-from storage.state import BaseStateStore
 from surveys.messages import Message, message
 
 log = logging.getLogger(__name__)
@@ -44,16 +43,18 @@ def where(body: dict[str, Any]) -> Where:
 
 
 async def someone_else(
-    state: BaseStateStore, invitation_id: int, user: str
+    runner: SurveyRunner, invitation_id: int, user: str
 ) -> tuple[Conversation | None, str | None]:
     """The invitation's live conversation, and the notice for `user` if it is not theirs
     ("this survey is for @Ana", in the survey's language).
 
-    Only a courtesy before the runner, which decides under the survey's lock: with the
-    conversation gone from the state store (None) the runner rebuilds and checks it.
+    Only a courtesy before the runner, which decides under the survey's lock. A conversation
+    the state store lost (Redis flushed, a restart on the in-process store) is rebuilt from
+    SQL, so that the modal still asks the survey's question in its language and a stranger
+    is still told whose survey it is.
     """
     try:
-        conversation = await conversations.load(state, invitation_id)
+        conversation = await runner.conversation(invitation_id)
     except Exception as error:
         if not unreachable(error):
             raise

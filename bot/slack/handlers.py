@@ -65,7 +65,7 @@ def register(
             return
         if not place.in_dm:
             # In a channel anyone can tap: name the person the survey is for.
-            _, notice = await someone_else(state, button.invitation, user)
+            _, notice = await someone_else(runner, button.invitation, user)
             if notice is not None:
                 await notify(place, user, notice)
                 return

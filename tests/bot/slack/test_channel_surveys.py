@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot import conversations
 from tests.bot.conftest import SlackHarness
 from tests.bot.slack.test_survey_flow import FORM
 from tests.bot.slack.webapi import (
@@ -367,3 +368,43 @@ async def test_slow_slack_closes_the_modal_in_time_and_keeps_the_comment(
     await harness.slackapi.wait_for("chat.postEphemeral", 2)
     assert "thank" in ephemerals(harness, CUSTOMER)[-1]["text"].lower()
     assert (await harness.invitation(invitation_id)).status == "completed"
+
+
+async def test_comment_modal_after_the_state_store_lost_the_survey(
+    slack_harness: SlackHarness,
+) -> None:
+    # Redis flushed (or cxbot restarted on the in-process store) between score and comment:
+    # the modal still asks the survey's question in the customer's language, and the comment
+    # lands on the same invitation.
+    harness = slack_harness
+    invitation_id, question = await invite(harness, locale="pl-PL")
+    await tap(harness, question, "9")
+    follow_up = harness.slackapi.sent()[-1]
+    await harness.server.services.state.delete(conversations.conversation_key(invitation_id))
+
+    await tap(harness, follow_up, "Dodaj komentarz")
+
+    (opened,) = harness.slackapi.sent("views.open")
+    view = opened["view"]
+    (field,) = view["blocks"]
+    assert field["label"]["text"] == "Co jest głównym powodem Twojej oceny?"
+    assert view["title"]["text"] != "Your comment" and view["submit"]["text"] != "Send"
+    submitted = view_submission(CUSTOMER, view, {field["block_id"]: "Szybko"})
+    assert (await interact(harness, submitted))[0] == 200
+    stored = await harness.answers(invitation_id)
+    assert [(a.score, a.text) for a in stored] == [(9, None), (None, "Szybko")]
+
+
+async def test_someone_else_is_told_whose_survey_it_is_after_the_state_store_lost_it(
+    slack_harness: SlackHarness,
+) -> None:
+    harness = slack_harness
+    invitation_id, question = await invite(harness)
+    await tap(harness, question, "9")
+    follow_up = harness.slackapi.sent()[-1]
+    await harness.server.services.state.delete(conversations.conversation_key(invitation_id))
+
+    await tap(harness, follow_up, "Add a comment", user=STRANGER)
+
+    assert harness.slackapi.sent("views.open") == []
+    assert ephemerals(harness, STRANGER)[-1]["text"].startswith("This survey is for <@U0CUSTOMER>")

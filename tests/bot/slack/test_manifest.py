@@ -23,7 +23,10 @@ SCOPES: dict[str, str | None] = {
     "users_lookupByEmail": "users:read.email",
     "views_open": None,
 }
-CALL = re.compile(r"\.((?:auth|chat|conversations|files|users|views|reactions)_[A-Za-z0-9_]+)\(")
+# Calls on a Slack client (``client.chat_postMessage(``), not any name that looks like one.
+CALL = re.compile(
+    r"client\.((?:auth|chat|conversations|files|users|views|reactions)_[A-Za-z0-9_]+)\("
+)
 
 
 def methods_called() -> set[str]:
