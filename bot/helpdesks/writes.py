@@ -99,6 +99,7 @@ class TicketWrites:
         # the comment): each waits for the one before, and their jobs share a lock, which
         # procrastinate runs one at a time, oldest first.
         self._order: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}  # invitation -> answers holding or awaiting its lock
 
     # --- the answer listener -----------------------------------------------------------------
     async def __call__(self, given: AnswerGiven) -> None:
@@ -111,15 +112,21 @@ class TicketWrites:
         self._background.spawn(self._queue(given), f"ticket-write-{given.invitation_id}")
 
     async def _queue(self, given: AnswerGiven) -> None:
-        order = self._order.setdefault(given.invitation_id, asyncio.Lock())
+        invitation_id = given.invitation_id
+        order = self._order.setdefault(invitation_id, asyncio.Lock())
+        self._waiting[invitation_id] = self._waiting.get(invitation_id, 0) + 1
         try:
             async with order:
                 await self.queue_write(given)
         except Exception:  # the database or the queue away: this answer's write is lost
-            log.exception("could not queue the write of invitation %s", given.invitation_id)
+            log.exception("could not queue the write of invitation %s", invitation_id)
         finally:
-            if not order.locked() and self._order.get(given.invitation_id) is order:
-                del self._order[given.invitation_id]
+            # Dropped only when no later answer waits on it (a released lock still has its
+            # woken waiter to run, so locked() cannot tell).
+            self._waiting[invitation_id] -= 1
+            if not self._waiting[invitation_id]:
+                del self._waiting[invitation_id]
+                del self._order[invitation_id]
 
     async def queue_write(self, given: AnswerGiven) -> None:
         """Store the answer's write (once) and queue its job."""
