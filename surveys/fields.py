@@ -1,13 +1,17 @@
 """The fields events and invitations share, typed once: the same value is taken or refused alike.
 
 Every text field is stripped, must not be empty, has a maximum length that fits its column, and
-must not hold NUL (PostgreSQL cannot store it). Ids (case, recipient, user) may be sent as JSON
-whole numbers, as help desks and Telegram number them; other numbers, and booleans, are refused.
+must not hold a control character (C0, DEL, C1): NUL cannot be stored by PostgreSQL, and a line
+break, a tab or an escape inside an id or a name is never meant, would split a log line or a
+chat message, and makes a case that `/why` cannot be asked about. Ids (case, recipient, user)
+may be sent as JSON whole numbers, as help desks and Telegram number them; other numbers, and
+booleans, are refused.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -33,7 +37,7 @@ __all__ = [
     "Label",
     "Language",
     "Moment",
-    "NoNul",
+    "NoControl",
     "Priority",
     "Recipient",
     "SurveyId",
@@ -62,9 +66,18 @@ MAX_TAGS = 50
 MAX_ATTRIBUTES_BYTES = 16 * 1024  # `attributes` as compact JSON
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain the NUL character (\\u0000)")
+# C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F): Unicode's category Cc.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str) -> str:
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(
+            f"must not contain a control character (U+{ord(found.group()):04X} at character "
+            f"{found.start() + 1}): ids and names are one line of text, without tabs, line "
+            "breaks, escapes or NUL"
+        )
     return value
 
 
@@ -78,20 +91,20 @@ def _text(name: str, min_length: int = 1) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=LIMITS[name])
 
 
-NoNul = AfterValidator(_no_nul)
+NoControl = AfterValidator(_no_control)
 # Last in an Annotated, so that it runs first, before the string's own checks.
 AsText = BeforeValidator(_whole_number_as_text)
 
-SurveyId = Annotated[str, _text("survey"), NoNul]
-EventType = Annotated[str, _text("type"), NoNul]
-CaseId = Annotated[str, _text("case_id"), NoNul, AsText]
-ChannelName = Annotated[str, _text("channel"), NoNul]
-Recipient = Annotated[str, _text("recipient"), NoNul, AsText]  # chat id, Slack id or email
-UserId = Annotated[str, _text("user"), NoNul, AsText]
-Language = Annotated[str, _text("language", min_length=2), NoNul]
-Zone = Annotated[str, _text("timezone"), NoNul, AfterValidator(check_zone)]
-Label = Annotated[str, _text("team"), NoNul, AsText]  # a team's or an agent's name or id
-Priority = Annotated[str, _text("priority"), NoNul]
+SurveyId = Annotated[str, _text("survey"), NoControl]
+EventType = Annotated[str, _text("type"), NoControl]
+CaseId = Annotated[str, _text("case_id"), NoControl, AsText]
+ChannelName = Annotated[str, _text("channel"), NoControl]
+Recipient = Annotated[str, _text("recipient"), NoControl, AsText]  # chat id, Slack id or email
+UserId = Annotated[str, _text("user"), NoControl, AsText]
+Language = Annotated[str, _text("language", min_length=2), NoControl]
+Zone = Annotated[str, _text("timezone"), NoControl, AfterValidator(check_zone)]
+Label = Annotated[str, _text("team"), NoControl, AsText]  # a team's or an agent's name or id
+Priority = Annotated[str, _text("priority"), NoControl]
 
 
 def _no_comma(tag: str) -> str:
@@ -101,7 +114,7 @@ def _no_comma(tag: str) -> str:
     return tag
 
 
-Tag = Annotated[str, _text("tag"), NoNul, AfterValidator(_no_comma)]
+Tag = Annotated[str, _text("tag"), NoControl, AfterValidator(_no_comma)]
 Tags = Annotated[tuple[Tag, ...], Field(max_length=MAX_TAGS)]
 
 

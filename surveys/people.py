@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from surveys.fields import NoNul
+from surveys.fields import NoControl
 
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _REQUESTER = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}:\S{1,128}")
@@ -18,8 +18,8 @@ class PersonRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: Annotated[str, NoNul] | None = Field(None, max_length=254)
-    requester: Annotated[str, NoNul] | None = Field(None, max_length=161)
+    email: Annotated[str, NoControl] | None = Field(None, max_length=254)
+    requester: Annotated[str, NoControl] | None = Field(None, max_length=161)
 
     @field_validator("email")
     @classmethod
