@@ -16,8 +16,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.background import Background
 from bot.runner import Outcome, SurveyRunner
-from bot.slack.blocks import COMMENT_ACTION, SurveyButton
-from bot.slack.context import SLACK, Notify, Where, someone_else, where
+from bot.slack.blocks import COMMENT_ACTION
+from bot.slack.context import SLACK, Notify, Where, someone_else, tapped
 from bot.slack.modal import BLOCK, COMMENT_VIEW, CommentTarget, comment_view, submitted_text
 from bot.slack.replay import Replays
 from storage.outages import unreachable
@@ -51,13 +51,9 @@ def register_comments(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        user = str(body["user"]["id"])
-        place = where(body)
-        try:
-            button = SurveyButton.unpack(str(action.get("value", "")))
-        except ValueError:
-            await notify(place, user, message(Message.BAD_BUTTON, "en"))
+        if (tap := await tapped(body, action, notify)) is None:
             return
+        user, place, button = tap
         conversation, notice = await someone_else(runner, button.invitation, user)
         if notice is not None:
             await notify(place, user, notice)

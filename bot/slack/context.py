@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.conversations import Conversation
 from bot.runner import SurveyRunner
+from bot.slack.blocks import SurveyButton
 from storage.outages import unreachable
 from surveys.messages import Message, message
 
@@ -40,6 +41,27 @@ def where(body: dict[str, Any]) -> Where:
         str(channel) if channel else None,
         str(thread) if thread else None,
     )
+
+
+class Tapped(NamedTuple):
+    """Who tapped which of our buttons, and where."""
+
+    user: str
+    place: Where
+    button: SurveyButton
+
+
+async def tapped(body: dict[str, Any], action: dict[str, Any], notify: Notify) -> Tapped | None:
+    """The tap of a block_actions payload; None, the tapper told, for a value our buttons never
+    carry (forged, or from an older cxbot)."""
+    user = str(body["user"]["id"])
+    place = where(body)
+    try:
+        button = SurveyButton.unpack(str(action.get("value", "")))
+    except ValueError:
+        await notify(place, user, message(Message.BAD_BUTTON, "en"))
+        return None
+    return Tapped(user, place, button)
 
 
 async def someone_else(

@@ -13,9 +13,9 @@ from bot.errors import DeliveryFailed
 from bot.metrics.counters import HANDLER_ERRORS
 from bot.runner import SurveyRunner
 from bot.slack.admin import SlackAdmin
-from bot.slack.blocks import ACTION_PREFIX, SKIP_VALUE, SurveyButton
+from bot.slack.blocks import ACTION_PREFIX, SKIP_VALUE
 from bot.slack.comments import register_comments
-from bot.slack.context import Where, someone_else, where
+from bot.slack.context import Where, someone_else, tapped
 from bot.slack.replay import Replays
 from storage.outages import unreachable
 from storage.state import BaseStateStore, key
@@ -56,13 +56,9 @@ def register(
     @app.action(re.compile(f"^{ACTION_PREFIX}"))
     async def on_tap(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        user = str(body["user"]["id"])
-        place = where(body)
-        try:
-            button = SurveyButton.unpack(str(action.get("value", "")))
-        except ValueError:
-            await notify(place, user, message(Message.BAD_BUTTON, "en"))
+        if (tap := await tapped(body, action, notify)) is None:
             return
+        user, place, button = tap
         if not place.in_dm:
             # In a channel anyone can tap: name the person the survey is for.
             _, notice = await someone_else(runner, button.invitation, user)
