@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -149,6 +150,18 @@ class Harness:
                 select(Answer).where(Answer.invitation_id == invitation_id).order_by(Answer.id)
             )
             return list(rows.all())
+
+    async def wait_answers(
+        self, invitation_id: int, count: int, within: float = 10.0
+    ) -> list[Answer]:
+        """The answer rows once ``count`` are stored (a kept answer is saved in the background)."""
+        deadline = time.monotonic() + within
+        while len(stored := await self.answers(invitation_id)) < count:
+            if time.monotonic() > deadline:
+                got = [(a.question_id, a.score, a.text) for a in stored]
+                raise AssertionError(f"expected {count} answers to {invitation_id}, got {got}")
+            await asyncio.sleep(0.02)
+        return stored
 
     async def invitation(self, invitation_id: int) -> Invitation:
         """The invitation row as stored."""

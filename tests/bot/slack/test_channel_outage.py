@@ -3,8 +3,6 @@ it is kept, the customer told, and it is saved once Redis is back."""
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.bot.conftest import SlackHarness
 from tests.bot.slack.test_channel_surveys import CUSTOMER, ephemerals, interact, invite, tap
 from tests.bot.slack.webapi import view_submission
@@ -28,14 +26,8 @@ async def test_a_comment_while_redis_is_down_is_kept_and_saved_once_it_is_back(
     assert [a.text for a in await harness.answers(invitation_id)] == [None]
     await own_redis.start()  # back, and empty: the survey is rebuilt from SQL
 
-    for _ in range(250):
-        if len(await harness.answers(invitation_id)) == 2:
-            break
-        await asyncio.sleep(0.02)
-    assert [a.text for a in await harness.answers(invitation_id)] == [
-        None,
-        "Kept through the outage",
-    ]
+    stored = await harness.wait_answers(invitation_id, 2)
+    assert [a.text for a in stored] == [None, "Kept through the outage"]
     await harness.slackapi.wait_for("chat.postEphemeral", 3)
     assert "thank" in ephemerals(harness, CUSTOMER)[-1]["text"].lower()
     assert (await harness.invitation(invitation_id)).status == "completed"
@@ -52,8 +44,4 @@ async def test_a_tap_in_a_channel_while_redis_is_down_is_kept(
     assert "keeping it" in ephemerals(harness, CUSTOMER)[-1]["text"]
     await own_redis.start()
 
-    for _ in range(250):
-        if await harness.answers(invitation_id):
-            break
-        await asyncio.sleep(0.02)
-    assert [a.score for a in await harness.answers(invitation_id)] == [7]
+    assert [a.score for a in await harness.wait_answers(invitation_id, 1)] == [7]

@@ -3,8 +3,6 @@ which Slack never sends twice, is kept and saved once Redis is back."""
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.bot.conftest import SlackHarness
 from tests.bot.slack.test_survey_flow import CUSTOMER, FORM, action_payload, invite
 from tests.bot.slack.webapi import as_json, message_event
@@ -48,11 +46,6 @@ async def test_a_tap_while_redis_is_down_is_kept_and_saved_once_it_is_back(
     assert await harness.answers(invitation_id) == []
     await own_redis.start()
 
-    for _ in range(250):
-        if await harness.answers(invitation_id):
-            break
-        await asyncio.sleep(0.02)
-    assert [(a.question_id, a.score) for a in await harness.answers(invitation_id)] == [
-        ("score", 4)
-    ]
+    stored = await harness.wait_answers(invitation_id, 1)
+    assert [(a.question_id, a.score) for a in stored] == [("score", 4)]
     await harness.slackapi.wait_for("chat.postMessage", 2)  # the comment question follows
