@@ -116,5 +116,6 @@ async def test_a_survey_sent_by_its_link_still_closes_on_time(triggers: TriggerH
 
     # Its expiry job was queued at the send, as a send job's is (not left to the sweep).
     await triggers.wait_status(body["invitation_id"], "expired")
-    [closed] = triggers.botapi.sent("editMessageText")
+    # The status is committed before the message is closed: wait for the edit too.
+    [closed] = await triggers.botapi.wait_for("editMessageText", 1)
     assert "closed" in str(closed["text"])
