@@ -1,19 +1,25 @@
 """The fake Telegram Bot API in a process of its own, so that its CPU is not charged to the bots.
 
 Real Telegram's CPU is not ours: with the fake server in the bots' process, every Bot API call
-also costs the bot the server's request handling and JSON. ``python bench/botapi_process.py``
-serves ``tests/bot/telegram/botapi.py``'s ``BotAPI`` on 127.0.0.1, port 0, prints
-``listening <port>`` and serves until its stdin closes. Besides the Bot API it answers
-``GET /_bench/calls`` with every call it recorded (``method``, ``params``, ``status``), so the
-bench can check what the customers were sent. ``RemoteBotAPI`` starts and reads one.
+also costs the bot the server's request handling and JSON, and whatever stalls that process's
+event loop stamps arrivals late and bunches them up. ``python bench/botapi_process.py
+[--flood-limit N] [--retry-after S]`` serves ``tests/bot/telegram/botapi.py``'s ``BotAPI`` on
+127.0.0.1, port 0, prints ``listening <port>`` and serves until its stdin closes. With
+``--flood-limit`` it answers 429 above N message-sending or editing calls (sendMessage,
+editMessageText, ...) in any one second, counted at arrival: Telegram's per-bot limit as a
+strict moving window. Besides the Bot API it answers ``GET /_bench/calls`` with every call it
+recorded (``method``, ``params``, ``at``, ``status``) and ``POST /_bench/updates`` with a JSON
+list of updates to queue for getUpdates. ``RemoteBotAPI`` starts and reads one.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,23 +31,60 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiohttp import ClientSession, web
 
 from tests.bot.telegram.botapi import BotAPI
+from tests.bot.telegram.botapi import Call as RecordedCall
 
 READY = "listening"
 SCRIPT = str(Path(__file__).resolve())
+# Besides sendMessage (which BotAPI itself counts), the calls that send or change a message.
+EDITS = frozenset(
+    {"editMessageText", "editMessageReplyMarkup", "sendPhoto", "sendDocument", "deleteMessage"}
+)
+COUNTED = EDITS | {"sendMessage"}
 
 
-def calls_route(api: BotAPI) -> web.RouteDef:
+class WindowedBotAPI(BotAPI):
+    """BotAPI whose flood window counts edits and uploads too, not only sendMessage."""
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if method in EDITS and self.flood_limit is not None:
+            form = await request.post()  # cached: BotAPI._handle reads it again
+            at = time.time()
+            if self._flooded(at):
+                params = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+                self.calls.append(RecordedCall(method, params, at=at, status=429))
+                body = {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {self.flood_retry_after}",
+                    "parameters": {"retry_after": self.flood_retry_after},
+                }
+                return web.json_response(body, status=429)
+        return await super()._handle(request)
+
+
+def bench_routes(api: BotAPI) -> list[web.RouteDef]:
     async def calls(_request: web.Request) -> web.Response:
-        found = [{"method": c.method, "params": c.params, "status": c.status} for c in api.calls]
+        found = [
+            {"method": c.method, "params": c.params, "at": c.at, "status": c.status}
+            for c in api.calls
+        ]
         return web.json_response(found)
 
-    return web.get("/_bench/calls", calls)
+    async def updates(request: web.Request) -> web.Response:
+        for update in await request.json():
+            api.push(update)
+        return web.json_response({"ok": True})
+
+    return [web.get("/_bench/calls", calls), web.post("/_bench/updates", updates)]
 
 
-async def serve() -> None:
-    api = BotAPI()
+async def serve(flood_limit: int | None, retry_after: int) -> None:
+    api = WindowedBotAPI()
+    api.flood_limit = flood_limit
+    api.flood_retry_after = retry_after
     app = api.app()
-    app.add_routes([calls_route(api)])
+    app.add_routes(bench_routes(api))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -56,10 +99,11 @@ class Call:
     method: str
     params: dict[str, Any]
     status: int
+    at: float = 0.0
 
 
 class RemoteBotAPI:
-    """The parent's side: the server's URL, and what it recorded."""
+    """The parent's side: the server's URL, what it recorded, and updates to queue."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -76,13 +120,23 @@ class RemoteBotAPI:
             if c.method == method and (chat_id is None or int(c.params["chat_id"]) == chat_id)
         ]
 
+    async def push(self, client: ClientSession, updates: list[dict[str, Any]]) -> None:
+        async with client.post(f"{self.url}/_bench/updates", json=updates) as response:
+            response.raise_for_status()
+
 
 @contextlib.asynccontextmanager
-async def botapi_process() -> AsyncIterator[RemoteBotAPI]:
+async def botapi_process(
+    flood_limit: int | None = None, retry_after: int = 1
+) -> AsyncIterator[RemoteBotAPI]:
     """Start the server process, yield its client, stop it."""
+    options = ["--retry-after", str(retry_after)]
+    if flood_limit is not None:
+        options += ["--flood-limit", str(flood_limit)]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         SCRIPT,
+        *options,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -101,5 +155,13 @@ async def botapi_process() -> AsyncIterator[RemoteBotAPI]:
             await process.wait()
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flood-limit", type=int, help="sends and edits a second before 429")
+    parser.add_argument("--retry-after", type=int, default=1, help="the 429s' retry_after")
+    return parser.parse_args()
+
+
 if __name__ == "__main__":
-    asyncio.run(serve())
+    options = parse_args()
+    asyncio.run(serve(options.flood_limit, options.retry_after))

@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import gc
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -35,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import limits
+from botapi_process import RemoteBotAPI, botapi_process  # bench/botapi_process.py
 from servers import drop_database, ensure_database, serve_botapi  # bench/servers.py
 from sqlalchemy import func, text
 from sqlmodel import SQLModel, col, select
@@ -53,7 +55,7 @@ from tests.bot.delivery.fleet import (
     seed_invitations,
 )
 from tests.bot.delivery.queue import empty_job_queue
-from tests.bot.telegram.botapi import BotAPI
+from tests.bot.telegram.botapi import BotAPI, Call
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/cxbot_bench_delivery"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -87,6 +89,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--poll", type=float, default=2.0, help="CXBOT_DELIVERY_POLL_SECONDS (default 2)"
+    )
+    parser.add_argument(
+        "--server",
+        choices=("process", "inline"),
+        default="process",
+        help="the fake Bot API in a process of its own (default) or in the bench's",
     )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
@@ -212,7 +220,8 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
     print(
         f"invitations: {args.invitations}; workers: {args.workers} x {args.concurrency} jobs; "
         f"rate: {args.rate}; server limit: {args.server_limit}/s (429, retry_after "
-        f"{args.retry_after}); due over {args.spread:g} s; poll {args.poll:g} s"
+        f"{args.retry_after}); due over {args.spread:g} s; poll {args.poll:g} s; "
+        f"fake Bot API: {args.server}"
     )
     print(f"sent: {figures.sent} in {figures.seconds:.1f} s (from the due moment to the last)")
     verdict = "meets" if fraction >= TARGET_FRACTION else "BELOW"
@@ -233,10 +242,23 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
         print(f"NOT FINISHED: {figures.unsettled} still queued when the bench stopped waiting")
     print(f"429s seen: {figures.refused}")
     print(f"statuses: {dict(sorted(figures.statuses.items()))}")
+    print("load average (1, 5, 15 min) at the start: {:.2f} {:.2f} {:.2f}".format(*args.load))
+    print("load average (1, 5, 15 min) at the end:   {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return figures.lost == 0 and figures.duplicated == 0 and figures.unsettled == 0
 
 
-async def run(args: argparse.Namespace, botapi: BotAPI, prefix: str) -> Figures:
+async def recorded(botapi: BotAPI, remote: RemoteBotAPI | None) -> BotAPI:
+    """The server's record: its own (inline), or fetched from its process once it is over."""
+    if remote is None:
+        return botapi
+    fetched = BotAPI()
+    fetched.calls = [Call(c.method, c.params, c.at, c.status) for c in await remote.calls()]
+    return fetched
+
+
+async def run(
+    args: argparse.Namespace, botapi: BotAPI, remote: RemoteBotAPI | None, prefix: str
+) -> Figures:
     database = Database(args.database_url)
     logs = Path(tempfile.mkdtemp(prefix="cxbench-delivery-"))
     setup = WorkerSetup(
@@ -269,7 +291,7 @@ async def run(args: argparse.Namespace, botapi: BotAPI, prefix: str) -> Figures:
             print(f"warning: queueing ended {late:.1f} s after the due moment", file=sys.stderr)
         needed = lead + max(args.invitations / args.per_second, args.spread)
         await wait_settled(database, fleet, 2 * needed + SLACK_S)
-        return await measure(database, botapi, chats, args.per_second)
+        return await measure(database, await recorded(botapi, remote), chats, args.per_second)
     except BaseException:
         print(fleet.logs(), file=sys.stderr)
         raise
@@ -281,15 +303,22 @@ async def run(args: argparse.Namespace, botapi: BotAPI, prefix: str) -> Figures:
 
 async def main() -> int:
     args = parse_args()
+    args.load = os.getloadavg()
     prefix = f"cxbench-delivery-{uuid.uuid4().hex[:10]}"
     created = await ensure_database(args.database_url)  # dropped at the end unless --keep
-    botapi, server = await serve_botapi()
-    botapi.flood_limit = args.server_limit
-    botapi.flood_retry_after = args.retry_after
     try:
-        figures = await run(args, botapi, prefix)
+        if args.server == "process":
+            async with botapi_process(args.server_limit, args.retry_after) as remote:
+                figures = await run(args, BotAPI(url=remote.url), remote, prefix)
+        else:
+            botapi, server = await serve_botapi()
+            botapi.flood_limit = args.server_limit
+            botapi.flood_retry_after = args.retry_after
+            try:
+                figures = await run(args, botapi, None, prefix)
+            finally:
+                await server.cleanup()
     finally:
-        await server.cleanup()
         await delete_redis_keys(args.redis_url, prefix)
         if not args.keep:
             await drop_database(args.database_url)

@@ -33,7 +33,8 @@ AHEAD_S = 0.05
 # KEYS: the streams' next free moments (ms, Redis' own clock); ARGV[1]: how far ahead a moment
 # may be reserved (ms), ARGV[1 + i]: the gap of stream i (ms). The moment is the latest of the
 # streams' next free ones; it is reserved in all of them, or, when it is further ahead, in none.
-# Returns {reserved 1 or 0, ms to the moment, index of the stream that set it (0: none)}.
+# Returns {reserved 1 or 0, ms to the moment, index of the stream that set it (0: none), the
+# moment itself (ms, Redis' clock)}.
 _RESERVE_SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
@@ -45,13 +46,13 @@ for i, key in ipairs(KEYS) do
     end
 end
 if at - now > tonumber(ARGV[1]) then
-    return {0, tostring(at - now), busiest}
+    return {0, tostring(at - now), busiest, tostring(at)}
 end
 for i, key in ipairs(KEYS) do
     local following = at + tonumber(ARGV[i + 1])
     redis.call('SET', key, tostring(following), 'PX', math.ceil(following - now) + 1000)
 end
-return {1, tostring(at - now), busiest}
+return {1, tostring(at - now), busiest, tostring(at)}
 """
 
 
@@ -71,11 +72,14 @@ class Stream:
 @dataclass(frozen=True)
 class Moment:
     """When a send may go: ``wait`` seconds from now, reserved; or, not ``reserved``, when to
-    come back. ``busiest`` is the stream that decided the wait (None: no wait)."""
+    come back. ``busiest`` is the stream that decided the wait (None: no wait). ``at`` is the
+    moment on the pacer's own clock (seconds; Redis' or this process's monotonic one): exact
+    where ``wait`` is blurred by the time its answer took to arrive."""
 
     reserved: bool
     wait: float
     busiest: Stream | None = None
+    at: float = 0.0
 
 
 class Pacer(Protocol):
@@ -102,10 +106,10 @@ class MemoryPacer:
             if free > at:
                 at, busiest = free, stream
         if at - now > AHEAD_S:
-            return Moment(False, at - now, busiest)
+            return Moment(False, at - now, busiest, at)
         for stream in streams:
             self._free[stream.name] = at + stream.gap
-        return Moment(True, at - now, busiest)
+        return Moment(True, at - now, busiest, at)
 
     async def close(self) -> None:
         self._free.clear()
@@ -122,9 +126,10 @@ class RedisPacer:
     async def reserve(self, streams: Sequence[Stream]) -> Moment:
         keys = [f"{self.prefix}:pace:{stream.name}" for stream in streams]
         args = [AHEAD_S * 1000, *(stream.gap * 1000 for stream in streams)]
-        reserved, wait_ms, busiest = await self._script(keys=keys, args=args)
+        reserved, wait_ms, busiest, at_ms = await self._script(keys=keys, args=args)
         wait = max(float(wait_ms), 0.0) / 1000
-        return Moment(bool(reserved), wait, streams[int(busiest) - 1] if busiest else None)
+        stream = streams[int(busiest) - 1] if busiest else None
+        return Moment(bool(reserved), wait, stream, float(at_ms) / 1000)
 
     async def close(self) -> None:
         await self.client.aclose()
