@@ -11,6 +11,7 @@ from bot.delivery.limits import SendLimits
 from bot.delivery.queue import JobQueue, Kind, aware
 from bot.errors import DeliveryFailed
 from bot.metrics.counters import SENDS
+from bot.paced import mark_paced
 from bot.runner import SurveyRunner
 from storage.clock import utcnow
 from storage.db import Database
@@ -82,6 +83,7 @@ class DeliveryJobs:
         while True:
             turn = await self.limits.take(channel, address)
             if turn.granted:
+                mark_paced()  # the send that follows is not a reply to count again
                 return turn.at
             if turn.wait > HOLD_S or (turn.per_address and held + turn.wait > HOLD_S):
                 raise Postponed(aware(self.clock() + timedelta(seconds=turn.wait)), turn.bucket)

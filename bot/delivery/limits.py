@@ -28,6 +28,7 @@ from redis.asyncio import ConnectionPool, Redis
 
 from bot.delivery.errors import InvalidRate
 from bot.delivery.pacing import AHEAD_S, MemoryPacer, Pacer, RedisPacer, Stream, gap_for
+from bot.delivery.replies import ReplyTurns
 from bot.runner import sleep_until
 from bot.settings import Settings
 
@@ -174,6 +175,18 @@ class SendLimits:
         self.pauses = pauses
         self.pacer = pacer
         self._pool = pool
+        self._replies: dict[str, ReplyTurns] = {}
+
+    def replies(self, channel: str) -> ReplyTurns | None:
+        """This process's replies on ``channel``, counted in its bot's (or workspace's) stream;
+        None for a channel without rates."""
+        rates = self.rates.get(channel)
+        if rates is None:
+            return None
+        if channel not in self._replies:
+            overall, _ = rates.streams(channel, "")
+            self._replies[channel] = ReplyTurns(self.pacer, overall)
+        return self._replies[channel]
 
     @classmethod
     def open(
@@ -255,6 +268,8 @@ class SendLimits:
             await self.pauses.pause(one, seconds)
 
     async def close(self) -> None:
+        for replies in self._replies.values():
+            await replies.close()
         await self.pauses.close()
         await self.pacer.close()
         if self._pool is not None:

@@ -180,6 +180,7 @@ async def open_delivery(
     if telegram is not None and (middleware := retry_after_middleware(telegram.bot)):
         middleware.listeners.append(functools.partial(limits.pause, "telegram"))
         middleware.turns.append(functools.partial(limits.wait_for_turn, "telegram"))
+        middleware.replies = limits.replies("telegram")
     if slack is not None and (handler := shared_rate_limit_handler(slack.client)):
         handler.listeners.append(functools.partial(limits.pause, "slack"))
     return Delivery(jobs, queue, limits, options, embedded=settings.embedded_worker)

@@ -15,10 +15,30 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from bot.paced import take_paced
+
 log = logging.getLogger(__name__)
 
 # Told of every 429: (the chat the call was for, if any; seconds Telegram asked to wait).
 RetryAfterListener = Callable[[str | None, float], Awaitable[None]]
+# Awaited before a reply to a customer goes (a message-sending call that took no turn in the
+# shared rate limits): delivery counts it in the bot's paced stream (bot/delivery/replies.py).
+ReplyTurn = Callable[[], Awaitable[None]]
+# The calls that send or change a message: Telegram's per-bot limit counts them.
+MESSAGE_CALLS = frozenset(
+    {
+        "SendMessage",
+        "EditMessageText",
+        "EditMessageReplyMarkup",
+        "EditMessageCaption",
+        "SendPhoto",
+        "SendDocument",
+        "SendMediaGroup",
+        "CopyMessage",
+        "ForwardMessage",
+        "DeleteMessage",
+    }
+)
 # Awaited before a refused call goes again (the chat it is for, if any): delivery waits there
 # for a turn of the shared rate limits, so that retries count against them like first sends.
 RetryTurn = Callable[[str | None], Awaitable[None]]
@@ -33,6 +53,8 @@ class RetryAfter(BaseRequestMiddleware):
     ``turns`` are awaited after the wait, before the call goes again: without them, the
     calls refused together would all go again the moment the pause ends, on top of the sends
     the limits let through then, and be refused again (a 429 every second, for ever).
+    ``replies``, when set, is awaited before each message-sending call that took no turn
+    (bot/paced.py): a reply to a customer, which thus takes its turn in the bot's stream too.
     """
 
     def __init__(self, attempts: int, max_wait: float) -> None:
@@ -40,6 +62,7 @@ class RetryAfter(BaseRequestMiddleware):
         self.max_wait = max_wait
         self.listeners: list[RetryAfterListener] = []
         self.turns: list[RetryTurn] = []
+        self.replies: ReplyTurn | None = None
 
     async def __call__(
         self,
@@ -47,6 +70,11 @@ class RetryAfter(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        if type(method).__name__ in MESSAGE_CALLS and not take_paced() and self.replies:
+            try:
+                await self.replies()
+            except Exception:  # the limits unreachable: the reply goes, unmetered
+                log.exception("taking a reply's turn failed")
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)

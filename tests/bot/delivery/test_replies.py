@@ -1,0 +1,132 @@
+"""Replies to customers take turns in the bot's paced stream, ahead of invitations."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from bot.delivery.limits import SendLimits, channel_rates
+from bot.delivery.replies import ReplyTurns
+from bot.paced import mark_paced
+from bot.settings import Settings
+from bot.telegram.retry import RetryAfter
+from tests.bot.telegram.botapi import TOKEN, BotAPI
+
+# Two sends a second: a moment every 510 ms, far wider than a loaded machine's delays.
+RATE = "2/second"
+GAP = 1.02 / 2
+
+Pair = tuple[SendLimits, SendLimits]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def two_processes(
+    request: pytest.FixtureRequest, redis_url: str
+) -> AsyncIterator[Callable[[], Pair]]:
+    """A worker's limits and a bot's, sharing one bot's stream (on Redis, or in memory)."""
+    opened: list[SendLimits] = []
+    rates = channel_rates(Settings.model_validate({"CXBOT_TELEGRAM_RATE": RATE}))
+
+    def pair() -> Pair:
+        if request.param == "memory":
+            one = SendLimits.open(rates, None, "cxtest")
+            opened.append(one)
+            return one, one
+        prefix = f"cxtest-{secrets.token_hex(5)}"
+        both = SendLimits.open(rates, redis_url, prefix), SendLimits.open(rates, redis_url, prefix)
+        opened.extend(both)
+        return both
+
+    yield pair
+    for limits in opened:
+        await limits.close()
+
+
+def replies_of(limits: SendLimits) -> ReplyTurns:
+    replies = limits.replies("telegram")
+    assert replies is not None
+    return replies
+
+
+async def test_a_reply_while_invitations_go_out_takes_the_next_moment_and_they_yield(
+    two_processes: Callable[[], Pair],
+) -> None:
+    worker, bot = two_processes()
+    assert (await worker.take("telegram", "1")).granted  # an invitation goes out now
+
+    began = time.monotonic()
+    await replies_of(bot)()  # a customer taps: the reply takes the moment after it
+    waited = time.monotonic() - began
+
+    assert waited > GAP - 0.1, waited  # not on top of the invitation
+    # The next invitation comes a gap after the reply, not in its place.
+    later = await worker.take("telegram", "2")
+    assert not later.granted and later.bucket == "telegram"
+
+
+async def test_replies_while_no_invitations_go_out_go_at_once_and_invitations_wait(
+    two_processes: Callable[[], Pair],
+) -> None:
+    worker, bot = two_processes()
+    replies = replies_of(bot)
+    await replies()  # the first learns that nothing goes out (it goes at its moment: now)
+
+    began = time.monotonic()
+    await replies()
+    await replies()
+    gone = time.monotonic() - began
+    await replies.drain()
+
+    assert gone < GAP, gone  # they did not wait their turn...
+    # ... but took it: an invitation now waits for three replies' moments, capped at 1 s
+    # (the first reply's moment was now, the two others push the stream back).
+    turn = await worker.take("telegram", "1")
+    assert not turn.granted and turn.wait > GAP + 0.1, turn
+
+
+async def test_the_middleware_counts_replies_and_not_the_sends_that_took_a_turn(
+    two_processes: Callable[[], Pair], botapi: BotAPI
+) -> None:
+    worker, bot = two_processes()
+    middleware = RetryAfter(attempts=3, max_wait=5.0)
+    middleware.replies = replies_of(bot)
+    session = AiohttpSession(api=TelegramAPIServer.from_base(botapi.url))
+    session.middleware(middleware)
+    telegram = Bot(TOKEN, session=session)
+    try:
+        # An invitation: its turn was taken (the worker's), and the send is marked so.
+        assert (await worker.take("telegram", "1")).granted
+        mark_paced()
+        began = time.monotonic()
+        await telegram.send_message(1, "How likely are you to recommend us?")
+        invitation = time.monotonic() - began
+        await telegram.answer_callback_query("cb1")  # not a message: not counted
+        began = time.monotonic()
+        await telegram.edit_message_text("You gave 9", chat_id=1, message_id=100)
+        reply = time.monotonic() - began
+    finally:
+        await telegram.session.close()
+
+    assert invitation < GAP - 0.1 < reply, (invitation, reply)
+    assert [call.method for call in botapi.calls] == [
+        "sendMessage",
+        "answerCallbackQuery",
+        "editMessageText",
+    ]
+
+
+async def test_replies_go_at_once_when_the_limits_are_unreachable(redis_url: str) -> None:
+    rates = channel_rates(Settings.model_validate({"CXBOT_TELEGRAM_RATE": RATE}))
+    limits = SendLimits.open(rates, "redis://127.0.0.1:1/0", "cxtest")  # nothing listens there
+    try:
+        replies = replies_of(limits)
+        await replies()
+        await replies()  # not waiting on a count that fails each time
+    finally:
+        await limits.close()
