@@ -21,11 +21,13 @@ class DeliveryFailed(BotError):
 
 
 class InvalidRecipient(BotError):
-    """The recipient given for an invitation cannot be used on that channel."""
+    """The recipient given for an invitation cannot be used on that channel; ``field`` is the
+    one at fault (``recipient``, or ``user``)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str = "recipient") -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class ChannelNotConfigured(BotError):

@@ -90,7 +90,9 @@ async def create_invitation(request: web.Request) -> web.Response:
     except ChannelNotConfigured as failure:
         return error(422, "channel_not_configured", str(failure), field="channel")
     except InvalidInvitation as failure:
-        return error(422, "invalid_request", failure.message, field=failure.field)
+        # `fields` as for a field the model refused (and as events answer), `field` as before.
+        listed = [{"field": failure.field, "message": failure.message}]
+        return error(422, "invalid_request", failure.message, field=failure.field, fields=listed)
     except DeliveryFailed as failure:
         # The platform would not answer a recipient lookup; nothing was stored, try again.
         return error(502, "channel_error", f"could not check the recipient: {failure.reason}")

@@ -97,7 +97,7 @@ async def invite(
     try:
         recipient = await resolve(channel, request.recipient, request.user, request.person)
     except InvalidRecipient as error:
-        raise InvalidInvitation("recipient", error.message) from error
+        raise InvalidInvitation(error.field, error.message) from error
     identities = identities_of(request.recipient, request.person)
     async with database.session() as session:
         to = await addressee(session, channel.name, recipient, identities)

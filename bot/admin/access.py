@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from bot.admin.errors import InvalidAdmins
+from bot.telegram_ids import LARGEST
 
 # How each channel spells a user id: Telegram numbers, Slack member ids (U…/W…).
 USER_ID = {
@@ -81,8 +82,10 @@ def _entry(entry: str) -> tuple[str, str, Role]:
     if channel not in USER_ID:
         raise InvalidAdmins(entry, f"unknown channel {channel!r}; use telegram or slack")
     user_id, at, teams_text = rest.partition("@")
-    if not USER_ID[channel].match(user_id):
-        what = "a number" if channel == "telegram" else "a member id like U012ABC"
+    if not USER_ID[channel].match(user_id) or (channel == "telegram" and int(user_id) > LARGEST):
+        what = (
+            f"a number from 1 to {LARGEST}" if channel == "telegram" else "a member id like U012ABC"
+        )
         raise InvalidAdmins(entry, f"a {channel} user id is {what}")
     if not at:
         return channel, user_id, ADMIN

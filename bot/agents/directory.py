@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from bot.errors import BotError
+from bot.telegram_ids import telegram_id
 
 __all__ = ["AgentDirectory", "InvalidAgents"]
 
@@ -42,6 +43,12 @@ class AgentDirectory:
             name, channel, user = match["name"].strip(), match["channel"], match["user"]
             if channel not in CHANNELS:
                 raise InvalidAgents(f"{entry!r}: the channel is one of {', '.join(CHANNELS)}")
+            if channel == "telegram":
+                try:
+                    if telegram_id(user) < 0:
+                        raise ValueError("must be a user's id (positive), not a group's")
+                except ValueError as error:
+                    raise InvalidAgents(f"{entry!r}: the Telegram user id {error}") from None
             if name in chats:
                 raise InvalidAgents(f"agent {name!r} is given twice")
             if (channel, user) in chats.values():

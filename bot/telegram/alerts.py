@@ -20,6 +20,7 @@ from bot.alerts import (
 )
 from bot.alerts.service import BAD_BUTTON
 from bot.alerts.view import BUTTON_PREFIX
+from bot.telegram_ids import telegram_id
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,13 @@ MAX_NOTICE = 200
 
 def _chat(address: str) -> int | str:
     value = address.strip()
-    if value.lstrip("-").isdigit():
-        return int(value)
     if value.startswith("@") and len(value) > 1:
         return value  # a public channel's @username
+    try:
+        return telegram_id(value)
+    except ValueError as error:
+        if value.lstrip("-").isascii() and value.lstrip("-").isdigit():
+            raise AlertsNotConfigured(f"CXBOT_ALERT_TELEGRAM_CHAT {error}") from None
     raise AlertsNotConfigured(
         f"CXBOT_ALERT_TELEGRAM_CHAT must be a Telegram chat id such as -1001234567890 "
         f"(or a channel's @username), not {address!r}"

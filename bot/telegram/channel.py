@@ -20,6 +20,7 @@ from aiogram.methods.base import Response
 from bot.channel import Recipient
 from bot.errors import DeliveryFailed, InvalidRecipient
 from bot.telegram.keyboards import answered_text, prompt_markup, prompt_text
+from bot.telegram_ids import telegram_id
 from surveys.conversation import Prompt
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,9 @@ log = logging.getLogger(__name__)
 
 def _chat_id(value: str, what: str) -> int:
     try:
-        return int(value.strip())
-    except ValueError:
-        raise InvalidRecipient(
-            f"{what} must be a numeric Telegram chat id such as 123456789, not {value!r}"
-        ) from None
+        return telegram_id(value)
+    except ValueError as error:
+        raise InvalidRecipient(f"{what} {error}", field=what) from None
 
 
 class TelegramChannel:
@@ -51,7 +50,9 @@ class TelegramChannel:
         if user is not None:
             person = _chat_id(user, "user")
             if person <= 0:
-                raise InvalidRecipient(f"user must be a Telegram user id (positive), not {user!r}")
+                raise InvalidRecipient(
+                    f"user must be a Telegram user id (positive), not {user!r}", field="user"
+                )
             return Recipient(address=str(chat), external_id=str(person))
         if chat <= 0:
             raise InvalidRecipient(

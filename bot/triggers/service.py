@@ -125,7 +125,7 @@ class Triggers:
             try:
                 recipient = await resolve(channel, event.recipient, event.user, event.person)
             except InvalidRecipient as failure:
-                raise InvalidEvent.at("recipient", failure.message) from failure
+                raise InvalidEvent.at(failure.field, failure.message) from failure
         except InvalidEvent as failure:
             failure.about(event.model_dump(include=set(KNOWN_FIELDS)))
             raise

@@ -37,6 +37,9 @@ def test_the_directory_reads_both_ways_and_refuses_bad_entries() -> None:
         ("ana=whatsapp:1", "the channel is one of telegram, slack"),
         ("ana=telegram:1, ana=slack:U1", "agent 'ana' is given twice"),
         ("ana=telegram:1, bob=telegram:1", "telegram:1 is given for two agents"),
+        ("ana=telegram:abc", "the Telegram user id must be a Telegram id, a whole number"),
+        ("ana=telegram:" + "1" * 23, "is not a Telegram id: Telegram's ids have at most 52"),
+        ("ana=telegram:-1001234567890", "must be a user's id \\(positive\\)"),
     ]:
         with pytest.raises(InvalidAgents, match=said):
             AgentDirectory.parse(bad)

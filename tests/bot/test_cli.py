@@ -105,6 +105,23 @@ async def test_bad_input_is_one_clear_line(
     assert "recipient" in capsys.readouterr().err
 
 
+async def test_send_to_a_chat_id_telegram_cannot_have_says_so(
+    sqlite_database: Database,
+    botapi: BotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env_for(monkeypatch, sqlite_database, botapi)
+    to = "1" * 23
+    argv = ("send", "--survey", "nps", "--channel", "telegram", "--to", to, "--case", "X")
+    assert await run_cli(*argv) == 2
+    assert capsys.readouterr().err == (
+        f"cxbot: recipient: recipient {to} is not a Telegram id: Telegram's ids have at most 52 "
+        "significant bits (1 to 4503599627370495, negative for groups)\n"
+    )
+    assert botapi.sent() == []
+
+
 def test_demo_auto_prints_three_scores(
     tmp_path: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -65,6 +65,7 @@ def test_channel_name_is_not_case_sensitive() -> None:
         ("whatsapp:123", "whatsapp:123", "unknown channel 'whatsapp'"),
         ("telegram:abc", "telegram:abc", "a telegram user id is a number"),
         ("telegram:-5", "telegram:-5", "a telegram user id is a number"),
+        ("telegram:" + "1" * 20, "telegram:" + "1" * 20, "a number from 1 to 4503599627370495"),
         ("slack:u012abc", "slack:u012abc", "a member id like U012ABC"),
         ("telegram:1, slack:C0CHANNEL", "slack:C0CHANNEL", "a member id like U012ABC"),
         ("telegram:777@", "telegram:777@", "teams after @ are names separated by |"),
@@ -92,6 +93,6 @@ def test_a_bad_entry_stops_cxbot_run_with_one_line(
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == [
         "cxbot: CXBOT_ADMINS: bad entry 'telegram:@billing': a telegram user id is a number "
-        "(e.g. telegram:123456, slack:U012ABC, telegram:777@billing, slack:U9ABC@billing|support)"
+        "from 1 to 4503599627370495 (e.g. telegram:123456, slack:U012ABC, telegram:777@billing, slack:U9ABC@billing|support)"
     ]
     assert not (tmp_path / "cxbot.db").exists()  # stopped before touching the database

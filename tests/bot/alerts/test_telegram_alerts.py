@@ -229,13 +229,21 @@ async def test_an_alert_chat_without_telegram_stops_the_start(
             pass
 
 
+@pytest.mark.parametrize(
+    ("chat", "says"),
+    [
+        ("team chat", "must be a Telegram chat id"),
+        ("\u00b2", "must be a Telegram chat id"),  # a digit to str.isdigit(), not to int()
+        ("-100" + "1" * 20, "is not a Telegram id: Telegram's ids have at most 52"),
+    ],
+)
 async def test_an_alert_chat_that_is_no_chat_id_stops_the_start(
-    database: Database, redis_url: str, botapi: BotAPI
+    database: Database, redis_url: str, botapi: BotAPI, chat: str, says: str
 ) -> None:
     settings = cxbot_settings(
-        database, redis_url, **telegram_webhook(botapi), CXBOT_ALERT_TELEGRAM_CHAT="team chat"
+        database, redis_url, **telegram_webhook(botapi), CXBOT_ALERT_TELEGRAM_CHAT=chat
     )
-    with pytest.raises(AlertsNotConfigured, match="must be a Telegram chat id"):
+    with pytest.raises(AlertsNotConfigured, match=says):
         async with running(settings):
             pass
 
