@@ -93,6 +93,7 @@ def test_a_bad_entry_stops_cxbot_run_with_one_line(
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == [
         "cxbot: CXBOT_ADMINS: bad entry 'telegram:@billing': a telegram user id is a number "
-        "from 1 to 4503599627370495 (e.g. telegram:123456, slack:U012ABC, telegram:777@billing, slack:U9ABC@billing|support)"
+        "from 1 to 4503599627370495 (e.g. telegram:123456, slack:U012ABC, telegram:777@billing, "
+        "slack:U9ABC@billing|support)"
     ]
     assert not (tmp_path / "cxbot.db").exists()  # stopped before touching the database
