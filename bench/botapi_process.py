@@ -8,8 +8,9 @@ event loop stamps arrivals late and bunches them up. ``python bench/botapi_proce
 ``--flood-limit`` it answers 429 above N message-sending or editing calls (sendMessage,
 editMessageText, ...) in any one second, counted at arrival: Telegram's per-bot limit as a
 strict moving window. Besides the Bot API it answers ``GET /_bench/calls`` with every call it
-recorded (``method``, ``params``, ``at``, ``status``) and ``POST /_bench/updates`` with a JSON
-list of updates to queue for getUpdates. ``RemoteBotAPI`` starts and reads one.
+recorded (``method``, ``params``, ``at``, ``status``; ``?since=N``: from the N-th on) and
+``POST /_bench/updates`` with a JSON list of updates to queue for getUpdates. ``RemoteBotAPI``
+starts and reads one.
 """
 
 from __future__ import annotations
@@ -64,10 +65,11 @@ class WindowedBotAPI(BotAPI):
 
 
 def bench_routes(api: BotAPI) -> list[web.RouteDef]:
-    async def calls(_request: web.Request) -> web.Response:
+    async def calls(request: web.Request) -> web.Response:
+        since = int(request.query.get("since", "0"))
         found = [
             {"method": c.method, "params": c.params, "at": c.at, "status": c.status}
-            for c in api.calls
+            for c in api.calls[since:]
         ]
         return web.json_response(found)
 
@@ -108,8 +110,12 @@ class RemoteBotAPI:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    async def calls(self) -> list[Call]:
-        async with ClientSession() as client, client.get(f"{self.url}/_bench/calls") as response:
+    async def calls(self, client: ClientSession | None = None, since: int = 0) -> list[Call]:
+        """What the server recorded, from the ``since``-th call on."""
+        if client is None:
+            async with ClientSession() as own:
+                return await self.calls(own, since)
+        async with client.get(f"{self.url}/_bench/calls", params={"since": since}) as response:
             response.raise_for_status()
             return [Call(**found) for found in json.loads(await response.read())]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import math
 import os
@@ -36,7 +37,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import limits
-from botapi_process import RemoteBotAPI, botapi_process  # bench/botapi_process.py
+from answering import (  # bench/answering.py
+    Customers,
+    ReplyFigures,
+    answering_bot,
+    is_invitation,
+    reply_dues,
+    reply_figures,
+)
+from botapi_process import Call as RemoteCall  # bench/botapi_process.py
+from botapi_process import RemoteBotAPI, botapi_process
 from servers import drop_database, ensure_database, serve_botapi  # bench/servers.py
 from sqlalchemy import func, text
 from sqlmodel import SQLModel, col, select
@@ -48,8 +58,6 @@ from tests.bot.delivery.fleet import (
     Fleet,
     WorkerSetup,
     delete_redis_keys,
-    deliveries_per_chat,
-    flood_refusals,
     invitation_rows,
     queue_sends,
     seed_invitations,
@@ -91,6 +99,13 @@ def parse_args() -> argparse.Namespace:
         "--poll", type=float, default=2.0, help="CXBOT_DELIVERY_POLL_SECONDS (default 2)"
     )
     parser.add_argument(
+        "--answering",
+        type=float,
+        default=0.0,
+        help="customers a second tapping a score and commenting during the backlog, through "
+        "a `cxbot run` polling the fake Bot API (needs the default --server process)",
+    )
+    parser.add_argument(
         "--server",
         choices=("process", "inline"),
         default="process",
@@ -100,6 +115,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
+    if args.answering > 0 and args.server != "process":
+        parser.error("--answering needs --server process")
     if args.invitations < 2 or args.workers < 1 or args.concurrency < 1:
         parser.error("--invitations must be at least 2, --workers and --concurrency at least 1")
     try:
@@ -127,6 +144,9 @@ class Figures:
     duplicated: int
     refused: int
     statuses: Counter[str]
+    replies: ReplyFigures | None = None
+    replies_share: float = 0.0
+    counted_rate: float = 0.0
 
 
 async def empty_database(database: Database, url: str) -> None:
@@ -175,26 +195,45 @@ def forced(dues: list[float], per_second: float) -> list[float]:
 
 
 async def measure(
-    database: Database, botapi: BotAPI, chats: list[int], per_second: float
+    database: Database,
+    botapi: BotAPI,
+    chats: list[int],
+    per_second: float,
+    customers: Customers | None = None,
 ) -> Figures:
     rows = await invitation_rows(database)
-    per_chat = deliveries_per_chat(botapi)
-    delivered = botapi.delivered()
+    invitations = [
+        call for call in botapi.calls if call.status == 200 and is_invitation(as_remote(call))
+    ]
+    per_chat = Counter(str(call.params["chat_id"]) for call in invitations)
     first_at: dict[str, float] = {}
-    for call in delivered:
+    for call in invitations:
         first_at.setdefault(str(call.params["chat_id"]), call.at)
     # scheduled_at is naive UTC; the server's times are epoch seconds.
     due = {chat: row.scheduled_at.replace(tzinfo=UTC).timestamp() for chat, row in rows.items()}
     lags = sorted(first_at[chat] - due[chat] for chat in first_at if chat in due)
-    arrivals = sorted(first_at.values())
+    # Every message the server counted, invitations and replies to answering customers: the
+    # i-th cannot arrive before the i-th earliest moment the limit allows, given when each
+    # could go at the soonest (an invitation's due time, a reply's update).
+    counted = [(at, due[chat], True) for chat, at in first_at.items() if chat in due]
+    if customers is not None:
+        calls = [as_remote(call) for call in botapi.calls]
+        counted += [(at, soonest, False) for at, soonest in reply_dues(customers.answered, calls)]
+    counted.sort()
+    earliest = forced([soonest for _, soonest, _ in counted], per_second)
     beyond = sorted(
-        arrived - earliest
-        for arrived, earliest in zip(arrivals, forced(list(due.values()), per_second), strict=False)
+        arrived - soonest
+        for (arrived, _, invitation), soonest in zip(counted, earliest, strict=True)
+        if invitation
     )
+    arrivals = sorted(first_at.values())
     start = min(due.values())
     seconds = arrivals[-1] - start if arrivals else 0.0
+    # While the backlog lasted: every counted message, invitations and replies.
+    during = [at for at, _, _ in counted if start <= at <= arrivals[-1]] if arrivals else []
+    refused = [c for c in botapi.calls if c.status == 429 and is_invitation(as_remote(c))]
     return Figures(
-        sent=len(delivered),
+        sent=len(invitations),
         seconds=seconds,
         rate=(len(arrivals) - 1) / seconds if seconds > 0 else 0.0,
         lag_p50=percentile(lags, 0.50) if lags else math.nan,
@@ -209,9 +248,16 @@ async def measure(
         ),
         unsettled=sum(row.status in WAITING for row in rows.values()),
         duplicated=sum(count > 1 for count in per_chat.values()),
-        refused=len(flood_refusals(botapi)),
+        refused=len(refused),
         statuses=Counter(row.status for row in rows.values()),
+        replies=reply_figures(customers.answered, calls) if customers is not None else None,
+        replies_share=(len(counted) - len(first_at)) / len(counted) if counted else 0.0,
+        counted_rate=(len(during) - 1) / seconds if seconds > 0 else 0.0,
     )
+
+
+def as_remote(call: Call) -> RemoteCall:
+    return RemoteCall(call.method, call.params, call.status, call.at)
 
 
 def report(args: argparse.Namespace, figures: Figures) -> bool:
@@ -240,11 +286,31 @@ def report(args: argparse.Namespace, figures: Figures) -> bool:
     print(f"lost: {figures.lost}; duplicated: {figures.duplicated} (target 0 / 0)")
     if figures.unsettled:
         print(f"NOT FINISHED: {figures.unsettled} still queued when the bench stopped waiting")
-    print(f"429s seen: {figures.refused}")
+    print(f"429s seen by invitations: {figures.refused}")
+    if (replies := figures.replies) is not None:
+        print(
+            f"answering: {replies.customers} customers tapped ({args.answering:g}/s), "
+            f"{replies.thanked} thanked; {replies.replies} replies sent "
+            f"({figures.replies_share:.1%} of the messages counted), {replies.refused} 429s"
+        )
+        print(
+            f"invitations and replies during the backlog: {figures.counted_rate:.2f}/s = "
+            f"{figures.counted_rate / args.per_second:.3f} of the limit"
+        )
+        print(
+            f"reply latency: tap -> 'why?' p50 {replies.tap_p50:.3f} s, p99 "
+            f"{replies.tap_p99:.3f} s; comment -> thanks p50 {replies.comment_p50:.3f} s, "
+            f"p99 {replies.comment_p99:.3f} s"
+        )
     print(f"statuses: {dict(sorted(figures.statuses.items()))}")
     print("load average (1, 5, 15 min) at the start: {:.2f} {:.2f} {:.2f}".format(*args.load))
     print("load average (1, 5, 15 min) at the end:   {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    return figures.lost == 0 and figures.duplicated == 0 and figures.unsettled == 0
+    unthanked = figures.replies.customers - figures.replies.thanked if figures.replies else 0
+    if unthanked:
+        print(f"NOT THANKED: {unthanked} customers who commented got no thanks")
+    return (
+        figures.lost == 0 and figures.duplicated == 0 and figures.unsettled == 0 and not unthanked
+    )
 
 
 async def recorded(botapi: BotAPI, remote: RemoteBotAPI | None) -> BotAPI:
@@ -271,6 +337,7 @@ async def run(
         poll_seconds=args.poll,
     )
     fleet = Fleet(setup, logs)
+    stack = contextlib.AsyncExitStack()
     try:
         await database.upgrade()
         await empty_database(database, args.database_url)
@@ -285,20 +352,32 @@ async def run(
         step = args.spread / args.invitations
         due = [start + timedelta(seconds=i * step) for i in range(args.invitations)]
         ids = await seed_invitations(database, chats, due)
+        customers: Customers | None = None
+        if remote is not None and args.answering > 0:
+            bot = await stack.enter_async_context(answering_bot(setup, logs / "bot.log"))
+            del bot
+            customers = Customers(remote, dict(zip(chats, ids, strict=True)), args.answering)
         await queue_sends(args.database_url, list(zip(ids, due, strict=True)))
         late = (utcnow() - start).total_seconds()
         if late > 0:
             print(f"warning: queueing ended {late:.1f} s after the due moment", file=sys.stderr)
         needed = lead + max(args.invitations / args.per_second, args.spread)
+        settled = asyncio.Event()
+        answering = asyncio.create_task(customers.run(settled.is_set)) if customers else None
         await wait_settled(database, fleet, 2 * needed + SLACK_S)
-        return await measure(database, await recorded(botapi, remote), chats, args.per_second)
+        settled.set()
+        if answering is not None:
+            await answering  # the last customers' comments and thanks
+        record = await recorded(botapi, remote)
+        return await measure(database, record, chats, args.per_second, customers)
     except BaseException:
         print(fleet.logs(), file=sys.stderr)
         raise
     finally:
+        await stack.aclose()
         await fleet.stop()
         await database.dispose()
-        print(f"worker logs: {logs}")
+        print(f"worker and bot logs: {logs}")
 
 
 async def main() -> int:
