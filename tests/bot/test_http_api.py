@@ -80,8 +80,9 @@ async def test_bad_requests_say_what_to_fix(
 async def test_missing_fields_are_listed(harness: Harness) -> None:
     status, body = await harness.post_invitation(survey="nps", extra_field=1)
     assert status == 422
-    fields = {f["field"] for f in body["fields"]}
-    assert {"channel", "recipient", "case_id", "extra_field"} <= fields
+    fields = {f["field"]: f["message"] for f in body["fields"]}
+    assert {"channel", "recipient", "case_id", "extra_field"} <= set(fields)
+    assert "the chat, or else the person (email, requester)" in fields["recipient"]
 
 
 async def test_unknown_survey_lists_the_known_ones(harness: Harness) -> None:

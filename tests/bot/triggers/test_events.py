@@ -150,6 +150,7 @@ async def test_missing_and_wrong_fields_are_listed(triggers: TriggerHarness) -> 
     fields = {f["field"]: f["message"] for f in body["fields"]}
     assert {"case_id", "channel", "recipient", "timezone", "colour"} <= set(fields)
     assert "Europe/Warsaw" in fields["timezone"]
+    assert "the chat, or else the person (email, requester)" in fields["recipient"]
     assert await triggers.invitations() == []
     assert await triggers.decisions("T-1") == []  # no case id: nothing to keep it under
 
