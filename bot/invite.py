@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.addressing import addressee, identities_of, resolve
 from bot.channel import Channel
@@ -18,7 +18,7 @@ from storage.tables import Invitation, InvitationStatus
 from surveys.catalog import Catalog
 from surveys.fields import Attributes, CaseId, ChannelName, Language, SurveyId, UserId
 from surveys.fields import Recipient as RecipientId
-from surveys.people import PersonRef
+from surveys.people import PersonRef, chat_or_person
 
 # Channels cxbot speaks, and what turns each one on.
 KNOWN_CHANNELS: dict[str, str] = {
@@ -46,12 +46,7 @@ class InvitationRequest(BaseModel):
     language: Language | None = None
     user: UserId | None = None
 
-    @field_validator("recipient")
-    @classmethod
-    def _someone(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.data.get("person") is None:
-            raise ValueError("Field required: the chat, or else the person (email, requester)")
-        return value
+    _someone = field_validator("recipient")(chat_or_person)
 
 
 class InvalidInvitation(ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from surveys.fields import NoControl
 
@@ -42,3 +42,11 @@ class PersonRef(BaseModel):
         if self.email is None and self.requester is None:
             raise ValueError("give the person's email or requester (or both)")
         return self
+
+
+def chat_or_person(recipient: str | None, info: ValidationInfo) -> str | None:
+    """A ``recipient`` validator for a model with a ``person`` field declared before it: one
+    of the two is needed (an invitation or event for nobody is refused)."""
+    if recipient is None and info.data.get("person") is None:
+        raise ValueError("Field required: the chat, or else the person (email, requester)")
+    return recipient

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from surveys.errors import InvalidRules
 from surveys.fields import (
@@ -30,7 +30,7 @@ from surveys.fields import (
     UserId,
     Zone,
 )
-from surveys.people import PersonRef
+from surveys.people import PersonRef, chat_or_person
 from surveys.ruleset import Match, Rule, RuleSet, load_rules, parse_rules
 from surveys.schedule import Window, naive_utc, send_time
 
@@ -86,12 +86,7 @@ class Event(BaseModel):
         # Help desks send "" for a field nobody filled in.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("recipient")
-    @classmethod
-    def _someone(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.data.get("person") is None:
-            raise ValueError("Field required: the chat, or else the person (email, requester)")
-        return value
+    _someone = field_validator("recipient")(chat_or_person)
 
     @property
     def addressed_to(self) -> str:
