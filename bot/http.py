@@ -108,8 +108,14 @@ async def show_invitation(request: web.Request) -> web.Response:
     if (denied := _authorized(request)) is not None:
         return denied
     given = request.match_info["id"]
-    if not (given.isascii() and given.isdigit()) or not 0 < int(given) <= MAX_ID:
-        return error(404, "not_found", f"no invitation {given[:20]}: ids are numbers")
+    if not (given.isascii() and given.isdigit()):
+        return error(
+            404, "not_found", f"no invitation {given[:20]}: invitation ids are whole numbers"
+        )
+    # Compared as text first: int() refuses more than 4,300 digits.
+    if len(given.lstrip("0")) > len(str(MAX_ID)) or not 0 < int(given) <= MAX_ID:
+        shown = given if len(given) <= 20 else given[:20] + "..."
+        return error(404, "not_found", f"no invitation {shown}: invitation ids are 1 to {MAX_ID}")
     invitation_id = int(given)
     async with request.app[SERVICES].database.session() as session:
         invitation = await get_invitation(session, invitation_id)

@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 from bot.invite import InvitationRequest
+from storage.tables import MAX_ID
 from surveys.rules import Event, Rule
 
 PATH = "/api/v1/openapi.json"
@@ -183,7 +184,12 @@ def openapi_document() -> Schema:
             "get": {
                 "summary": "An invitation, its status and its answers",
                 "parameters": [
-                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                    }
                 ],
                 "responses": {
                     "200": {"description": "the invitation", **_json(with_answers)},

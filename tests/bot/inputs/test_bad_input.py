@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -145,6 +145,29 @@ async def test_an_invitation_id_beyond_the_database_is_a_404(inputs: InputHarnes
     )
     assert status == 404
     assert error_of(status, content_type, raw)["error"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (HUGE_ID, "invitation ids are 1 to 2147483647"),
+        ("2147483648", "invitation ids are 1 to 2147483647"),
+        ("0", "invitation ids are 1 to 2147483647"),
+        ("7" * 5000, "invitation ids are 1 to 2147483647"),  # more digits than int() reads
+        ("abc", "invitation ids are whole numbers"),
+        ("\u0661", "invitation ids are whole numbers"),
+    ],
+)
+async def test_an_invitation_id_out_of_range_says_so(
+    inputs: InputHarness, given: str, says: str
+) -> None:
+    status, content_type, raw = await inputs.send(
+        f"/api/v1/invitations/{quote(given)}", b"", BEARER, method="GET"
+    )
+    assert status == 404, raw[:300]
+    message = error_of(status, content_type, raw)["message"]
+    assert message.startswith(f"no invitation {given[:20]}"), message
+    assert says in message, message
 
 
 async def test_a_telegram_tap_with_an_id_beyond_the_database_is_answered(
