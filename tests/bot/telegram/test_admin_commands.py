@@ -74,10 +74,6 @@ async def send(harness: Harness, user_id: int, text: str, chat_id: int | None = 
     assert await harness.update(update) == 200
 
 
-def exports_on_disk() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("cxbot-export-*"))
-
-
 async def seed(harness: Harness) -> None:
     # Billing: 10, 9 and a detractor 3 (NPS +33, n=3); support: 0.
     await answer(harness, 1001, "T-1", "billing", 10, None)
@@ -104,9 +100,15 @@ async def test_command_with_the_bots_name_and_every_team(harness: Harness) -> No
     assert "NPS 0" in text and "n=4" in text  # 2 promoters, 2 detractors
 
 
-async def test_export_is_a_csv_document_of_the_answers(harness: Harness) -> None:
+async def test_export_is_a_csv_document_of_the_answers(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The export's temporary file goes to a folder of this test's own: another run's (or a
+    # parallel worker's) exports in the shared temp folder cannot show up here.
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(exports))
     await seed(harness)
-    leftovers = exports_on_disk()
     await send(harness, ADMIN, "/export 30d")
     (document,) = harness.botapi.uploads
     assert (document.method, document.chat_id) == ("sendDocument", ADMIN)
@@ -121,7 +123,7 @@ async def test_export_is_a_csv_document_of_the_answers(harness: Harness) -> None
     assert sorted((r["invitation_id"], r["score"], r["comment"]) for r in rows) == sorted(stored)
     assert len(rows) == 6
     # The temporary file was sent from disk and deleted.
-    assert exports_on_disk() <= leftovers
+    assert list(exports.iterdir()) == []
 
 
 async def test_comments_of_detractors(harness: Harness) -> None:
