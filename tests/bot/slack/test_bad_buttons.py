@@ -14,7 +14,7 @@ from tests.bot.slack.test_channel_surveys import (
     ephemerals,
     interact,
     invite,
-    tap,
+    scored,
 )
 from tests.bot.slack.webapi import block_actions
 
@@ -44,9 +44,7 @@ async def test_an_unreadable_comment_button_opens_no_modal(
     slack_harness: SlackHarness, value: str
 ) -> None:
     harness = slack_harness
-    invitation_id, question = await invite(harness)
-    await tap(harness, question, "9")
-    follow_up = harness.slackapi.sent()[-1]
+    invitation_id, follow_up = await scored(harness)
     payload = block_actions(CUSTOMER, follow_up, button_value(follow_up, "Add a comment"))
     payload["actions"][0]["value"] = value
 

@@ -4,7 +4,15 @@ it is kept, the customer told, and it is saved once Redis is back."""
 from __future__ import annotations
 
 from tests.bot.conftest import SlackHarness
-from tests.bot.slack.test_channel_surveys import CUSTOMER, ephemerals, interact, invite, tap
+from tests.bot.slack.test_channel_surveys import (
+    CUSTOMER,
+    ephemerals,
+    interact,
+    invite,
+    open_comment,
+    scored,
+    tap,
+)
 from tests.bot.slack.webapi import view_submission
 from tests.own_redis import OwnRedis
 
@@ -13,14 +21,11 @@ async def test_a_comment_while_redis_is_down_is_kept_and_saved_once_it_is_back(
     slack_on_own_redis: SlackHarness, own_redis: OwnRedis
 ) -> None:
     harness = slack_on_own_redis
-    invitation_id, question = await invite(harness)
-    await tap(harness, question, "9")
-    await tap(harness, harness.slackapi.sent()[-1], "Add a comment")
-    (opened,) = harness.slackapi.sent("views.open")
-    block = opened["view"]["blocks"][0]["block_id"]
+    invitation_id, follow_up = await scored(harness)
+    view, block = await open_comment(harness, follow_up)
 
     await own_redis.stop()
-    submitted = view_submission(CUSTOMER, opened["view"], {block: "Kept through the outage"})
+    submitted = view_submission(CUSTOMER, view, {block: "Kept through the outage"})
     assert await interact(harness, submitted) == (200, "")  # the modal closes
     assert "keeping it" in ephemerals(harness, CUSTOMER)[-1]["text"]
     assert [a.text for a in await harness.answers(invitation_id)] == [None]

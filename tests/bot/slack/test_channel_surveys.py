@@ -80,6 +80,22 @@ def ephemerals(harness: SlackHarness, user: str) -> list[dict[str, Any]]:
     return [call for call in harness.slackapi.sent("chat.postEphemeral") if call["user"] == user]
 
 
+async def scored(harness: SlackHarness, *, locale: str = "en-US") -> tuple[int, dict[str, Any]]:
+    """The customer, invited in the thread, tapped 9: the invitation and the comment question."""
+    invitation_id, question = await invite(harness, locale=locale)
+    await tap(harness, question, "9")
+    return invitation_id, harness.slackapi.sent()[-1]
+
+
+async def open_comment(
+    harness: SlackHarness, follow_up: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """The customer taps Add a comment: the modal views.open opened, and its text box's block."""
+    await tap(harness, follow_up, "Add a comment")
+    (opened,) = harness.slackapi.sent("views.open")
+    return opened["view"], str(opened["view"]["blocks"][0]["block_id"])
+
+
 async def test_survey_in_a_thread_is_answered_with_private_confirmations(
     slack_harness: SlackHarness,
 ) -> None:
@@ -163,21 +179,15 @@ async def test_someone_else_cannot_open_or_submit_the_comment(
     slack_harness: SlackHarness,
 ) -> None:
     harness = slack_harness
-    invitation_id, question = await invite(harness)
-    await tap(harness, question, "9")
-    follow_up = harness.slackapi.sent()[-1]
+    invitation_id, follow_up = await scored(harness)
 
     await tap(harness, follow_up, "Add a comment", user=STRANGER)
 
     assert harness.slackapi.sent("views.open") == []
     assert ephemerals(harness, STRANGER)[-1]["text"].startswith("This survey is for")
     # Nor does a modal's submission by them count (say, one opened from a forged payload).
-    await tap(harness, follow_up, "Add a comment")
-    (opened,) = harness.slackapi.sent("views.open")
-    block = opened["view"]["blocks"][0]["block_id"]
-    status, text = await interact(
-        harness, view_submission(STRANGER, opened["view"], {block: "I am not Ana"})
-    )
+    view, block = await open_comment(harness, follow_up)
+    status, text = await interact(harness, view_submission(STRANGER, view, {block: "I am not Ana"}))
     assert status == 200
     assert json.loads(text)["response_action"] == "errors"
     assert [a.text for a in await harness.answers(invitation_id)] == [None]
@@ -185,13 +195,10 @@ async def test_someone_else_cannot_open_or_submit_the_comment(
 
 async def test_empty_comment_is_refused_in_the_modal(slack_harness: SlackHarness) -> None:
     harness = slack_harness
-    invitation_id, question = await invite(harness)
-    await tap(harness, question, "9")
-    await tap(harness, harness.slackapi.sent()[-1], "Add a comment")
-    (opened,) = harness.slackapi.sent("views.open")
-    block = opened["view"]["blocks"][0]["block_id"]
+    invitation_id, follow_up = await scored(harness)
+    view, block = await open_comment(harness, follow_up)
 
-    status, text = await interact(harness, view_submission(CUSTOMER, opened["view"], {block: " "}))
+    status, text = await interact(harness, view_submission(CUSTOMER, view, {block: " "}))
 
     assert status == 200
     assert json.loads(text) == {
@@ -204,15 +211,11 @@ async def test_empty_comment_is_refused_in_the_modal(slack_harness: SlackHarness
 
 async def test_comment_after_skipping_meanwhile_is_refused(slack_harness: SlackHarness) -> None:
     harness = slack_harness
-    invitation_id, question = await invite(harness)
-    await tap(harness, question, "9")
-    follow_up = harness.slackapi.sent()[-1]
-    await tap(harness, follow_up, "Add a comment")
-    (opened,) = harness.slackapi.sent("views.open")
+    invitation_id, follow_up = await scored(harness)
+    view, block = await open_comment(harness, follow_up)
     await tap(harness, follow_up, "Skip")  # from another device, with the modal still open
-    block = opened["view"]["blocks"][0]["block_id"]
 
-    _, text = await interact(harness, view_submission(CUSTOMER, opened["view"], {block: "x"}))
+    _, text = await interact(harness, view_submission(CUSTOMER, view, {block: "x"}))
 
     done = "You've already completed this survey. Thank you!"
     assert json.loads(text)["errors"] == {block: done}
@@ -300,10 +303,8 @@ async def test_comment_answers_its_own_survey_when_a_newer_one_waits(
     slack_harness: SlackHarness,
 ) -> None:
     harness = slack_harness
-    in_channel, question = await invite(harness)
-    await tap(harness, question, "9")
-    await tap(harness, harness.slackapi.sent()[-1], "Add a comment")
-    (opened,) = harness.slackapi.sent("views.open")
+    in_channel, follow_up = await scored(harness)
+    view, block = await open_comment(harness, follow_up)
     # Meanwhile another case closes and its survey goes to the customer's DM: their next DM
     # message would answer that one, but the modal was opened for the channel's.
     status, body = await harness.post_invitation(
@@ -311,10 +312,9 @@ async def test_comment_answers_its_own_survey_when_a_newer_one_waits(
     )
     assert status == 202, body
     await harness.slackapi.wait_for("chat.postMessage", 3)
-    block = opened["view"]["blocks"][0]["block_id"]
 
     status, text = await interact(
-        harness, view_submission(CUSTOMER, opened["view"], {block: "Quick and kind"})
+        harness, view_submission(CUSTOMER, view, {block: "Quick and kind"})
     )
 
     assert (status, text) == (200, "")
@@ -351,14 +351,11 @@ async def test_slow_slack_closes_the_modal_in_time_and_keeps_the_comment(
 
     harness = slack_harness
     monkeypatch.setattr(comments, "ACK_WITHIN_S", 0.2)  # Slack's 3 s, scaled down
-    invitation_id, question = await invite(harness)
-    await tap(harness, question, "9")
-    await tap(harness, harness.slackapi.sent()[-1], "Add a comment")
-    (opened,) = harness.slackapi.sent("views.open")
-    block = opened["view"]["blocks"][0]["block_id"]
+    invitation_id, follow_up = await scored(harness)
+    view, block = await open_comment(harness, follow_up)
     gate = harness.slackapi.hold("chat.postEphemeral")  # the thank-you hangs at Slack
 
-    submitted = view_submission(CUSTOMER, opened["view"], {block: "Worth the wait"})
+    submitted = view_submission(CUSTOMER, view, {block: "Worth the wait"})
     status, text = await asyncio.wait_for(interact(harness, submitted), 2.0)
 
     assert (status, text) == (200, "")  # the modal closed while the thanks was still going
@@ -377,9 +374,7 @@ async def test_comment_modal_after_the_state_store_lost_the_survey(
     # the modal still asks the survey's question in the customer's language, and the comment
     # lands on the same invitation.
     harness = slack_harness
-    invitation_id, question = await invite(harness, locale="pl-PL")
-    await tap(harness, question, "9")
-    follow_up = harness.slackapi.sent()[-1]
+    invitation_id, follow_up = await scored(harness, locale="pl-PL")
     await harness.server.services.state.delete(conversations.conversation_key(invitation_id))
 
     await tap(harness, follow_up, "Dodaj komentarz")
@@ -399,9 +394,7 @@ async def test_someone_else_is_told_whose_survey_it_is_after_the_state_store_los
     slack_harness: SlackHarness,
 ) -> None:
     harness = slack_harness
-    invitation_id, question = await invite(harness)
-    await tap(harness, question, "9")
-    follow_up = harness.slackapi.sent()[-1]
+    invitation_id, follow_up = await scored(harness)
     await harness.server.services.state.delete(conversations.conversation_key(invitation_id))
 
     await tap(harness, follow_up, "Add a comment", user=STRANGER)
