@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -143,6 +145,31 @@ def test_unreachable_database_is_one_clear_line(
     assert main(["db", "upgrade"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "PostgreSQL" in err
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "cache.invalid"])
+def test_unreachable_redis_is_one_line_naming_its_host_and_port(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    host: str,
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cxbot.db'}")
+    monkeypatch.setenv("REDIS_URL", f"redis://:s3cret@{host}:{port}/2")
+    monkeypatch.setenv("CXBOT_HTTP_PORT", "0")
+    assert main(["run"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"cxbot: Redis at redis://:***@{host}:{port}/2 is unreachable (")
+    assert "s3cret" not in line and "--port 6379" not in line
+    if host == "127.0.0.1":
+        assert f"--bind 127.0.0.1 --port {port} " in line and f"-p {port}:6379" in line
+    else:  # not this machine's to start
+        assert line.endswith(
+            f"check that Redis runs on cache.invalid port {port} and that this machine reaches it"
+        )
 
 
 @pytest.mark.parametrize(
