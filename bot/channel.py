@@ -21,13 +21,15 @@ class Recipient:
 @dataclass
 class Receipt:
     """The mark that an incoming event (a Telegram update, say) was handled, for whoever
-    dedupes such events: the runner writes it together with the survey state the event
-    changed, one round trip instead of two, and sets ``written``. Left unwritten, the
-    deduper writes it itself."""
+    dedupes such events: the runner looks for it as it takes the survey's lock and writes it
+    together with the survey state the event changed (no round trip of its own), and sets
+    ``seen`` (the mark was there: the event was handled before, nothing was done) or
+    ``written``. Left unwritten, the deduper writes it itself."""
 
     key: StateKey
     ttl: float
     written: bool = False
+    seen: bool = False
 
 
 class Channel(Protocol):

@@ -166,12 +166,19 @@ def forget_on_release(locked: Locked, conversation: Conversation) -> None:
 
 
 def lock_active(
-    store: BaseStateStore, channel: str, respondent: str, timeout: float
+    store: BaseStateStore,
+    channel: str,
+    respondent: str,
+    timeout: float,
+    unless: StateKey | None = None,
 ) -> AbstractAsyncContextManager[Locked]:
     """Lock the survey the respondent's next message answers, reading its conversation with
     the lock and the pointer (one round trip). `locked.pointed` is the invitation id, None
-    (nothing locked) when no survey waits for them."""
-    return store.lock_pointed(active_key(channel, respondent), LOCK, timeout, read=CONVERSATION)
+    (nothing locked) when no survey waits for them; with `unless` (a seen-mark) set,
+    `locked.seen` and nothing locked."""
+    return store.lock_pointed(
+        active_key(channel, respondent), LOCK, timeout, read=CONVERSATION, unless=unless
+    )
 
 
 async def active_invitation(store: BaseStateStore, channel: str, respondent: str) -> int | None:

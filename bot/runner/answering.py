@@ -68,13 +68,11 @@ async def handle_button(
 ) -> Outcome:
     """A reply that names its invitation: a tap (see `SurveyRunner.handle_button`), or a
     comment written for it (`SurveyRunner.handle_comment`)."""
-    async with _lock(w, invitation_id) as locked:
+    async with _lock(w, invitation_id, receipt) as locked:
         done = await _reply_locked(
-            w, locked, channel, invitation_id, actor, reply, hint, acknowledge, receipt
+            w, locked, channel, actor, reply, hint, acknowledge, receipt, invitation_id
         )
-    if receipt is not None:
-        receipt.written = True
-    return await _after(w, done)
+    return await _after(w, done, receipt)
 
 
 async def handle_text(
@@ -87,27 +85,23 @@ async def handle_text(
     receipt: Receipt | None = None,
 ) -> Outcome:
     """A free-text message: it answers the actor's active survey, if there is one."""
-    # The pointer to the survey, its lock and its conversation come in one step.
+    # The seen-mark, the pointer to the survey, its lock and its conversation: one step.
     done: Outcome | _Answered | None = None
-    async with conversations.lock_active(w.state, channel, actor, 30.0) as locked:
-        if locked.pointed is not None:
-            done = await _reply_locked(
-                w, locked, channel, int(locked.pointed), actor, Text(text), hint, None, receipt
-            )
+    unless = receipt.key if receipt is not None else None
+    async with conversations.lock_active(w.state, channel, actor, 30.0, unless) as locked:
+        done = await _reply_locked(w, locked, channel, actor, Text(text), hint, None, receipt)
     if done is None:
         # No pointer: the cache lost it, or nothing waits. SQL, the record, tells which.
         invitation_id = await waiting_in_sql(w, channel, actor)
         if invitation_id is not None:
-            async with _lock(w, invitation_id) as locked:
+            async with _lock(w, invitation_id, receipt) as locked:
                 done = await _reply_locked(
-                    w, locked, channel, invitation_id, actor, Text(text), hint, None, receipt
+                    w, locked, channel, actor, Text(text), hint, None, receipt, invitation_id
                 )
     if done is None:
         await remember_language(w, channel, actor, hint)
         return Outcome(message(Message.HELP, notice_language(hint)), handled=False)
-    if receipt is not None:
-        receipt.written = True
-    return await _after(w, done)
+    return await _after(w, done, receipt)
 
 
 async def remember_language(w: Wiring, channel: str, actor: str, hint: str | None) -> None:
@@ -151,13 +145,16 @@ async def show_again(
     return Outcome()
 
 
-def _lock(w: Wiring, invitation_id: int) -> AbstractAsyncContextManager[Locked]:
-    """The survey's lock, its cached conversation read with it (one round trip); the new
-    state goes with the release."""
+def _lock(
+    w: Wiring, invitation_id: int, receipt: Receipt | None = None
+) -> AbstractAsyncContextManager[Locked]:
+    """The survey's lock, its cached conversation read with it and the receipt's mark looked
+    for (one round trip); the new state and the mark go with the release."""
     return w.state.lock(
         conversations.lock_key(invitation_id),
         timeout=30.0,
         read=conversations.conversation_key(invitation_id),
+        unless=receipt.key if receipt is not None else None,
     )
 
 
@@ -165,15 +162,25 @@ async def _reply_locked(
     w: Wiring,
     locked: Locked,
     channel: str,
-    invitation_id: int,
     actor: str,
     reply: Reply,
     hint: str | None,
     acknowledge: Acknowledge | None,
     receipt: Receipt | None,
-) -> Outcome | _Answered:
-    """The reply, with the invitation's lock held and its conversation read into `locked`;
-    the receipt goes with the release unless the reply fails."""
+    invitation_id: int | None = None,
+) -> Outcome | _Answered | None:
+    """The reply, with the invitation's lock held (``invitation_id``, else the one
+    `locked.pointed` names) and its conversation read into `locked`; the receipt goes with
+    the release unless the reply fails. None when nothing was locked: no pointer, or the
+    receipt's mark was found (then `receipt.seen`, and nothing is done)."""
+    if locked.seen:
+        assert receipt is not None
+        receipt.seen = True
+        return Outcome()
+    if invitation_id is None:
+        if locked.pointed is None:
+            return None
+        invitation_id = int(locked.pointed)
     if receipt is not None:
         locked.set_on_release({receipt.key: "1"}, receipt.ttl)
     try:
@@ -221,8 +228,13 @@ async def _answer_locked(
     return _Answered(conversation, step)
 
 
-async def _after(w: Wiring, done: Outcome | _Answered) -> Outcome:
-    """Once the lock is released: tell the listeners of the answer, if one was stored."""
+async def _after(w: Wiring, done: Outcome | _Answered | None, receipt: Receipt | None) -> Outcome:
+    """Once the lock is released (with the receipt's mark, unless it was seen): tell the
+    listeners of the answer, if one was stored."""
+    if receipt is not None and not receipt.seen:
+        receipt.written = True
+    if done is None:
+        return Outcome()
     if isinstance(done, Outcome):
         return done
     if done.step.recorded is not None and w.listeners:

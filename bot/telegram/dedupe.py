@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.flags import get_flag
 from aiogram.types import TelegramObject, Update
 
 from bot.channel import Receipt
@@ -15,13 +16,20 @@ from storage.state import BaseStateStore, key
 # keeps an update for 24 hours at most (getUpdates and webhook alike): it cannot come again
 # later, so a mark outliving that by an hour is enough.
 SEEN_TTL = 25 * 3600.0
+# A handler flagged so (`flags={RUNNER_CHECKS: True}`) hands its `receipt` to the survey
+# runner before it does anything else, and the runner looks for the mark as it takes the
+# survey's lock (one round trip for both); every other handler runs only if the mark is absent.
+RUNNER_CHECKS = "receipt_checked_by_runner"
 
 
 class HandleOnce(BaseMiddleware):
     """Marks an update seen only after it was handled, so a failed one is tried again.
 
-    Handlers get the mark as ``receipt``: the survey runner writes it with the conversation's
-    new state (one Redis round trip instead of two); otherwise it is written here.
+    An inner middleware of the message and callback_query observers (it runs once a handler
+    was chosen, and reads its flags). Handlers get the mark as ``receipt``: the survey runner
+    looks for it with the survey's lock and writes it with the conversation's new state
+    (one Redis round trip for each instead of two); otherwise it is looked for and written
+    here.
     """
 
     def __init__(self, state: BaseStateStore) -> None:
@@ -33,10 +41,11 @@ class HandleOnce(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        if not isinstance(event, Update):
+        update = data.get("event_update")
+        if not isinstance(update, Update):
             return await handler(event, data)
-        seen = key("seen", "telegram", data["bot"].id, event.update_id)
-        if await self.state.get(seen) is not None:
+        seen = key("seen", "telegram", data["bot"].id, update.update_id)
+        if not get_flag(data, RUNNER_CHECKS) and await self.state.get(seen) is not None:
             return None
         receipt = data["receipt"] = Receipt(seen, SEEN_TTL)
         try:
@@ -45,6 +54,6 @@ class HandleOnce(BaseMiddleware):
             if receipt.written:  # with the answer, but the update failed after all
                 await self.state.delete(seen)
             raise
-        if not receipt.written:
+        if not receipt.written and not receipt.seen:
             await self.state.set(seen, "1", SEEN_TTL)
         return result

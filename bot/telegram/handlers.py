@@ -7,13 +7,13 @@ import logging
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, ErrorEvent, Message
-from pydantic import ValidationError
 
 from bot.channel import Receipt
 from bot.errors import DeliveryFailed
 from bot.metrics.counters import HANDLER_ERRORS
 from bot.runner import Outcome, SurveyRunner, notice_language
 from bot.telegram.callbacks import SKIP_VALUE, SurveyButton
+from bot.telegram.dedupe import RUNNER_CHECKS
 from bot.telegram.links import start_token
 from surveys.conversation import Skip, Tap
 from surveys.messages import Message as Text
@@ -29,15 +29,13 @@ MAX_NOTICE = 200
 def build_router(runner: SurveyRunner) -> Router:
     router = Router(name="surveys")
 
-    # `receipt` comes from HandleOnce (bot/telegram/dedupe.py), by aiogram's keyword injection.
-    @router.callback_query()
-    async def on_tap(query: CallbackQuery, receipt: Receipt | None = None) -> None:
-        hint = query.from_user.language_code
-        try:
-            button = SurveyButton.unpack(query.data or "")
-        except (ValueError, TypeError, ValidationError):
-            await query.answer(message(Text.BAD_BUTTON, notice_language(hint)))
-            return
+    # `receipt` comes from HandleOnce (bot/telegram/dedupe.py), by aiogram's keyword injection;
+    # the two handlers flagged RUNNER_CHECKS hand it to the runner before doing anything else.
+    @router.callback_query(SurveyButton.filter(), flags={RUNNER_CHECKS: True})
+    async def on_tap(
+        query: CallbackQuery, callback_data: SurveyButton, receipt: Receipt | None = None
+    ) -> None:
+        button = callback_data
         reply: Tap | Skip = (
             Skip(button.question)
             if button.value == SKIP_VALUE
@@ -49,11 +47,17 @@ def build_router(runner: SurveyRunner) -> Router:
             button.invitation,
             str(query.from_user.id),
             reply,
-            hint,
+            query.from_user.language_code,
             acknowledge=answer.early,
             receipt=receipt,
         )
-        await answer.finish(outcome)
+        if receipt is None or not receipt.seen:  # seen: answered the first time
+            await answer.finish(outcome)
+
+    @router.callback_query()
+    async def on_bad_tap(query: CallbackQuery) -> None:
+        # Not a button of ours, or one whose data no longer reads (SurveyButton's filter).
+        await query.answer(message(Text.BAD_BUTTON, notice_language(query.from_user.language_code)))
 
     @router.message(Command("start", "help"))
     async def on_start(msg: Message, command: CommandObject) -> None:
@@ -68,7 +72,7 @@ def build_router(runner: SurveyRunner) -> Router:
             outcome = await runner.remind(CHANNEL, actor, hint)
         await _show(msg, outcome)
 
-    @router.message()
+    @router.message(flags={RUNNER_CHECKS: True})
     async def on_message(msg: Message, receipt: Receipt | None = None) -> None:
         if msg.from_user is None or msg.from_user.is_bot:
             return

@@ -63,7 +63,9 @@ class TelegramService:
         admin: AdminCommands | None = None,
     ) -> None:
         """Connect incoming updates to the runner (done once the runner exists)."""
-        self.dispatcher.update.outer_middleware(HandleOnce(state))
+        once = HandleOnce(state)  # inner: it reads the chosen handler's flags
+        self.dispatcher.message.middleware(once)
+        self.dispatcher.callback_query.middleware(once)
         if alerts is not None:  # before the survey router, which answers every other callback
             self.dispatcher.include_router(build_alert_router(alerts))
         if admin is not None:  # before the survey router, whose /help and catch-all come first

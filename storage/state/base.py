@@ -35,6 +35,8 @@ class Locked:
     """
 
     value: str | None = None
+    # The `unless` mark was set: nothing was locked or read (the event was handled before).
+    seen: bool = False
     # For `lock_pointed`: the pointer's value, which named the key locked (None: no pointer,
     # nothing locked).
     pointed: str | None = None
@@ -100,14 +102,23 @@ class BaseStateStore(ABC):
 
     @abstractmethod
     def lock(
-        self, key: StateKey, timeout: float = 10.0, *, read: StateKey | None = None
+        self,
+        key: StateKey,
+        timeout: float = 10.0,
+        *,
+        read: StateKey | None = None,
+        unless: StateKey | None = None,
     ) -> AbstractAsyncContextManager[Locked]:
         """`async with store.lock(key) as locked:` excludes every other holder of the key.
 
         Waits up to `timeout` seconds, then raises StateLockTimeout. Locking a key does not
         touch its value: lock, then read and write the same key. `read` names a key whose
         value comes with the lock (`locked.value`); writes staged on `locked` are made when
-        the lock is released, whether or not the block raised.
+        the lock is released, whether or not the block raised. `unless` names a mark (an
+        event's seen-mark, written with an earlier release): found set when the lock is
+        free, nothing is locked or read and `locked.seen` is True, in the same step (Redis:
+        the same round trip), so a redelivered event waits for the first to finish, then
+        sees its mark.
         """
 
     @abstractmethod
@@ -118,11 +129,13 @@ class BaseStateStore(ABC):
         timeout: float = 10.0,
         *,
         read: str | None = None,
+        unless: StateKey | None = None,
     ) -> AbstractAsyncContextManager[Locked]:
-        """`lock(key(lock, v), read=key(read, v))` where v is the value `pointer` holds, read
-        in the same step as the lock is taken (Redis: one round trip for all three), so the
-        pointer cannot move in between. `locked.pointed` is v; when `pointer` is absent,
-        `locked.pointed` is None and nothing is locked.
+        """`lock(key(lock, v), read=key(read, v), unless=unless)` where v is the value
+        `pointer` holds, read in the same step as the lock is taken (Redis: one round trip
+        for all of it), so the pointer cannot move in between. `locked.pointed` is v; when
+        `unless` is set, `locked.seen` is True and nothing else is looked at; when `pointer`
+        is absent, `locked.pointed` is None and nothing is locked.
         """
 
     @abstractmethod

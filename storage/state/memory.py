@@ -90,6 +90,7 @@ class MemoryStateStore(BaseStateStore):
         timeout: float = 10.0,  # noqa: ASYNC109
         *,
         read: StateKey | None = None,
+        unless: StateKey | None = None,
     ) -> AsyncIterator[Locked]:
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
@@ -100,6 +101,12 @@ class MemoryStateStore(BaseStateStore):
             except TimeoutError:
                 raise StateLockTimeout(key.render("memory"), timeout) from None
             now = time.monotonic()
+            # Looked at once the lock is ours, as Redis does: a holder handling the same event
+            # has released it by now, mark written.
+            if unless is not None and self._alive(unless, now) is not None:
+                lock.release()
+                yield Locked(seen=True)
+                return
             locked = Locked(self._alive(read, now) if read is not None else None)
             try:
                 yield locked
@@ -121,19 +128,27 @@ class MemoryStateStore(BaseStateStore):
         timeout: float = 10.0,  # noqa: ASYNC109
         *,
         read: str | None = None,
+        unless: StateKey | None = None,
     ) -> AsyncIterator[Locked]:
         deadline = time.monotonic() + timeout
         while True:
-            pointed = self._alive(pointer, time.monotonic())
+            now = time.monotonic()
+            if unless is not None and self._alive(unless, now) is not None:
+                yield Locked(seen=True)
+                return
+            pointed = self._alive(pointer, now)
             if pointed is None:
                 yield Locked()
                 return
             reading = state_key(read, pointed) if read is not None else None
             left = max(deadline - time.monotonic(), 0.0)
-            async with self.lock(state_key(lock, pointed), left, read=reading) as locked:
+            async with self.lock(
+                state_key(lock, pointed), left, read=reading, unless=unless
+            ) as locked:
                 # Waiting for the lock let others run: lock what the pointer names now.
-                if self._alive(pointer, time.monotonic()) == pointed:
-                    locked.pointed = pointed
+                if locked.seen or self._alive(pointer, time.monotonic()) == pointed:
+                    if not locked.seen:
+                        locked.pointed = pointed
                     yield locked
                     return
 

@@ -51,20 +51,36 @@ end
 return 0
 """
 
-# Take the lock KEYS[1] (token ARGV[1], expiring after ARGV[2] ms) and, if taken, read KEYS[2]:
-# {1, value} (value nil when absent), or 0 while someone else holds the lock.
+# Take the lock KEYS[1] (token ARGV[1], expiring after ARGV[2] ms) and, if taken, read KEYS[2]
+# when ARGV[3] is "1". The key after those, if any, is a mark (a seen-mark): while it is set,
+# nothing is locked or read. 2 when the mark is set, 0 while someone else holds the lock, else
+# {1, value} ({1} when there is nothing to read or the key is absent).
 ACQUIRE_AND_READ = """
+local mark = 2
+if ARGV[3] == "1" then
+    mark = 3
+end
+if KEYS[mark] and redis.call("EXISTS", KEYS[mark]) == 1 then
+    return 2
+end
 if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then
     return 0
 end
+if ARGV[3] ~= "1" then
+    return {1}
+end
 return {1, redis.call("GET", KEYS[2])}
 """
-# Read the pointer KEYS[1]; if set, take the lock ARGV[3] .. pointer (token ARGV[1], ARGV[2] ms)
-# and read ARGV[4] .. pointer (ARGV[4] "": nothing to read). {2} without a pointer, 0 while
-# someone else holds the lock, else {1, pointer, value} (value nil when absent). The two keys
-# are built here from the pointer, so they cannot be declared up front: fine on one Redis
-# server (what this store talks to), not on a Redis Cluster.
+# Unless the mark KEYS[2] (if given) is set ({3}), read the pointer KEYS[1]; if set, take the
+# lock ARGV[3] .. pointer (token ARGV[1], ARGV[2] ms) and read ARGV[4] .. pointer (ARGV[4] "":
+# nothing to read). {2} without a pointer, 0 while someone else holds the lock, else
+# {1, pointer, value} (value nil when absent). The two keys are built here from the pointer,
+# so they cannot be declared up front: fine on one Redis server (what this store talks to),
+# not on a Redis Cluster.
 ACQUIRE_POINTED = """
+if KEYS[2] and redis.call("EXISTS", KEYS[2]) == 1 then
+    return {3}
+end
 local pointed = redis.call("GET", KEYS[1])
 if not pointed then
     return {2}
@@ -218,18 +234,26 @@ class RedisStateStore(BaseStateStore):
         timeout: float = 10.0,  # noqa: ASYNC109
         *,
         read: StateKey | None = None,
+        unless: StateKey | None = None,
     ) -> AsyncIterator[Locked]:
         name = key.render(f"{self.prefix}:{LOCK_PREFIX}")
         token = os.urandom(16).hex()
         try:
-            value = await self._acquire(
-                name, token, timeout, self._name(read) if read is not None else None
+            seen, value = await self._acquire(
+                name,
+                token,
+                timeout,
+                self._name(read) if read is not None else None,
+                self._name(unless) if unless is not None else None,
             )
         except asyncio.CancelledError:
             # Cancelled while our SET may have landed: free the lock if it is ours.
             with contextlib.suppress(StateStoreUnavailable):
                 await self._compare_and_delete(name, token)
             raise
+        if seen:
+            yield Locked(seen=True)
+            return
         locked = Locked(value)
         try:
             yield locked
@@ -246,15 +270,21 @@ class RedisStateStore(BaseStateStore):
         timeout: float = 10.0,  # noqa: ASYNC109
         *,
         read: str | None = None,
+        unless: StateKey | None = None,
     ) -> AsyncIterator[Locked]:
         token = os.urandom(16).hex()
         # The names `lock(key(lock, v), read=key(read, v))` would use, up to the v.
         lock_prefix = key(lock).render(f"{self.prefix}:{LOCK_PREFIX}") + ":"
         read_prefix = key(read).render(self.prefix) + ":" if read is not None else ""
-        taken: tuple[str, str | None] | None = None
+        taken: tuple[str, str | None] | bool = False
         try:
             taken = await self._acquire_pointer(
-                self._name(pointer), token, timeout, lock_prefix, read_prefix
+                self._name(pointer),
+                token,
+                timeout,
+                lock_prefix,
+                read_prefix,
+                self._name(unless) if unless is not None else None,
             )
         except asyncio.CancelledError:
             # Cancelled while our script may have taken a lock: free it if it is ours. The
@@ -264,8 +294,8 @@ class RedisStateStore(BaseStateStore):
                 if pointed is not None:
                     await self._compare_and_delete(lock_prefix + pointed, token)
             raise
-        if taken is None:
-            yield Locked()
+        if isinstance(taken, bool):  # the mark was set (True), or there is no pointer
+            yield Locked(seen=taken)
             return
         pointed, value = taken
         locked = Locked(value, pointed=pointed)
@@ -283,19 +313,23 @@ class RedisStateStore(BaseStateStore):
         timeout: float,  # noqa: ASYNC109
         lock_prefix: str,
         read_prefix: str,
-    ) -> tuple[str, str | None] | None:
+        unless: str | None,
+    ) -> tuple[str, str | None] | bool:
+        """(pointer, value read) once locked; True when the mark `unless` is set, False when
+        there is no pointer."""
         px = _milliseconds(self.lock_ttl)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         pause = LOCK_RETRY_FIRST_S
+        keys = [pointer] if unless is None else [pointer, unless]
         while True:
             with self._reachable():
                 taken = await self._acquire_pointed(
-                    keys=[pointer], args=[token, px, lock_prefix, read_prefix]
+                    keys=keys, args=[token, px, lock_prefix, read_prefix]
                 )
             if taken:
-                if taken[0] == 2:
-                    return None
+                if taken[0] != 1:
+                    return bool(taken[0] == 3)
                 pointed, value = _text(taken[1]), taken[2] if len(taken) > 2 else None
                 assert pointed is not None
                 return pointed, _text(value)
@@ -328,21 +362,27 @@ class RedisStateStore(BaseStateStore):
         token: str,
         timeout: float,  # noqa: ASYNC109
         read: str | None,
-    ) -> str | None:
+        unless: str | None,
+    ) -> tuple[bool, str | None]:
+        """(True, None) when the mark `unless` is set (nothing locked); else, once locked,
+        (False, the value read)."""
         px = _milliseconds(self.lock_ttl)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         pause = LOCK_RETRY_FIRST_S
+        keys = [name, *(k for k in (read, unless) if k is not None)]
+        args: list[str | int] = [token, px, "1" if read is not None else ""]
         while True:
             with self._reachable():
-                if read is None:
+                if read is None and unless is None:
                     if await self.client.set(name, token, nx=True, px=px):
-                        return None
+                        return False, None
                 else:
-                    taken = await self._acquire_and_read(keys=[name, read], args=[token, px])
+                    taken = await self._acquire_and_read(keys=keys, args=args)
+                    if taken == 2:
+                        return True, None
                     if taken:
-                        value = taken[1] if len(taken) > 1 else None
-                        return value.decode() if isinstance(value, bytes) else value
+                        return False, _text(taken[1]) if len(taken) > 1 else None
             left = deadline - loop.time()
             if left <= 0:
                 raise StateLockTimeout(name, timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlmodel import select
@@ -103,6 +104,41 @@ async def test_same_update_twice_records_once(harness: Harness) -> None:
     assert len(await harness.answers(invitation_id)) == 1
     assert len(harness.botapi.sent("editMessageText")) == 1
     assert len(harness.botapi.sent()) == 2  # the question and one follow-up, nothing more
+
+
+async def test_the_same_update_twice_at_once_is_handled_once(harness: Harness) -> None:
+    # A webhook call that timed out on Telegram's side is sent again while the first still
+    # runs: the second waits for the survey's lock, then finds the first one's mark.
+    invitation_id = await harness.invite()
+    question = harness.botapi.sent()[0]
+    update = callback_update(
+        harness.botapi.next_update_id(),
+        CUSTOMER,
+        button_data(question, "10"),
+        message_id=int(str(question["_message_id"])),
+    )
+    assert await asyncio.gather(harness.update(update), harness.update(update)) == [200, 200]
+    comment = message_update(harness.botapi.next_update_id(), CUSTOMER, "quick and kind")
+    assert await asyncio.gather(harness.update(comment), harness.update(comment)) == [200, 200]
+
+    stored = await harness.answers(invitation_id)
+    assert [(a.question_id, a.score, a.text) for a in stored] == [
+        ("score", 10, None),
+        ("why", None, "quick and kind"),
+    ]
+    assert len(harness.botapi.sent("answerCallbackQuery")) == 1
+    texts = harness.botapi.texts(CUSTOMER)
+    assert len(texts) == 3 and "thank" in texts[-1].lower()  # question, follow-up, thanks
+
+
+async def test_a_button_that_does_not_read_is_answered_once(harness: Harness) -> None:
+    update = callback_update(
+        harness.botapi.next_update_id(), CUSTOMER, "cx:x:score:1", message_id=1
+    )
+    assert await harness.update(update) == 200
+    assert await harness.update(update) == 200  # delivered again: seen, nothing more
+    answers = harness.botapi.sent("answerCallbackQuery")
+    assert len(answers) == 1 and answers[0].get("text")
 
 
 async def test_an_update_that_failed_after_its_answer_is_handled_again(
