@@ -162,8 +162,10 @@ class TestLinks:
             )
             await session.commit()
 
-        # The sweep that queues what SQL has pending (once a minute) closes it.
-        assert await harness.server.services.delivery.jobs.catch_up() == 1
+        # The sweep that queues what SQL has pending (once a minute) closes it. It is this
+        # call, or cxbot's own run of it when a minute turned since the update (then this
+        # call finds the job waiting and adds none).
+        assert await harness.server.services.delivery.jobs.catch_up() in (0, 1)
         await harness.wait_status(body["id"], "expired")
         assert harness.botapi.sent() == []
 
