@@ -176,13 +176,18 @@ _CATALOG: dict[Message, Texts] = {
         "pl": "Krótkie przypomnienie: nadal chętnie poznamy Twoją opinię.",
         "ro": "Îți reamintim: ne-ar plăcea în continuare să aflăm părerea ta.",
     },
+    # Said to an account other than the one the link is for: the first to open it, or the
+    # chat the invitation was made out to (which never "used" it), so it speaks of neither.
     Message.LINK_TAKEN: {
-        "en": "This survey link has already been used from another Telegram account, so it "
-        "can't be answered here. Thank you all the same!",
-        "pl": "Ten link do ankiety został już użyty na innym koncie Telegrama, więc tutaj nie "
-        "można już na nią odpowiedzieć. Mimo to dziękujemy!",
-        "ro": "Linkul acestui sondaj a fost deja folosit de pe alt cont de Telegram, așa că "
-        "nu poți răspunde aici. Îți mulțumim oricum!",
+        "en": "This survey link belongs to another Telegram account, so it can't be answered "
+        "here. If the survey is meant for you, please open the link from that account. "
+        "Thank you all the same!",
+        "pl": "Ten link do ankiety należy do innego konta Telegrama, więc tutaj nie można na "
+        "nią odpowiedzieć. Jeśli ankieta jest dla Ciebie, otwórz link na tamtym koncie. "
+        "Mimo to dziękujemy!",
+        "ro": "Linkul acestui sondaj aparține altui cont de Telegram, așa că nu poți răspunde "
+        "aici. Dacă sondajul îți este destinat, deschide linkul din acel cont. Îți mulțumim "
+        "oricum!",
     },
     Message.LINK_UNKNOWN: {
         "en": "Sorry, this survey link isn't valid. Please check that you opened the whole "

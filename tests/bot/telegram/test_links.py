@@ -116,6 +116,23 @@ class TestLinks:
         stored = await harness.invitation(body["id"])
         assert (stored.address, stored.status) == ("2002", "started")
 
+    async def test_a_known_chats_link_opened_elsewhere_says_whose_it_is(
+        self, harness: Harness
+    ) -> None:
+        # Made for the chat 1001, never opened from anywhere: nobody "used" it.
+        invitation_id = await harness.invite(chat_id=1001)
+        token = token_of(await harness.status(invitation_id))
+
+        await open_link(harness, token, 3003)
+
+        assert harness.botapi.texts(3003) == [
+            "This survey link belongs to another Telegram account, so it can't be answered "
+            "here. If the survey is meant for you, please open the link from that account. "
+            "Thank you all the same!"
+        ]
+        stored = await harness.invitation(invitation_id)
+        assert (stored.address, stored.status) == ("1001", "sent")
+
     async def test_two_accounts_opening_at_once_bind_it_once(self, harness: Harness) -> None:
         token = token_of(await invite_person(harness))
 
