@@ -50,3 +50,21 @@ async def test_a_tap_in_a_channel_while_redis_is_down_is_kept(
     await own_redis.start()
 
     assert [a.score for a in await harness.wait_answers(invitation_id, 1)] == [7]
+
+
+async def test_a_comment_beyond_the_kept_limit_stays_in_the_box(
+    slack_on_own_redis: SlackHarness, own_redis: OwnRedis
+) -> None:
+    harness = slack_on_own_redis
+    invitation_id, follow_up = await scored(harness)
+    view, block = await open_comment(harness, follow_up)
+    assert harness.server.services.slack is not None
+    harness.server.services.slack.replays.limit = 0  # as many kept already as it keeps
+
+    await own_redis.stop()
+    submitted = view_submission(CUSTOMER, view, {block: "Not lost silently"})
+    # A 500: Slack says it failed and the modal stays open with the text in it.
+    assert (await interact(harness, submitted))[0] == 500
+    assert not any("keeping it" in notice["text"] for notice in ephemerals(harness, CUSTOMER))
+    await own_redis.start()
+    assert [a.text for a in await harness.answers(invitation_id)] == [None]

@@ -49,3 +49,20 @@ async def test_a_tap_while_redis_is_down_is_kept_and_saved_once_it_is_back(
     stored = await harness.wait_answers(invitation_id, 1)
     assert [(a.question_id, a.score) for a in stored] == [("score", 4)]
     await harness.slackapi.wait_for("chat.postMessage", 2)  # the comment question follows
+
+
+async def test_a_tap_beyond_the_kept_limit_gets_slacks_error_and_no_promise(
+    slack_on_own_redis: SlackHarness, own_redis: OwnRedis
+) -> None:
+    harness = slack_on_own_redis
+    invitation_id = await invite(harness)
+    question = harness.slackapi.sent()[0]
+    assert harness.server.services.slack is not None
+    harness.server.services.slack.replays.limit = 0  # as many taps kept already as it keeps
+
+    await own_redis.stop()
+    # A 500: Slack shows the person its error; nobody is told the answer is kept.
+    assert await harness.slack_request(action_payload(CUSTOMER, question, "4"), FORM) == 500
+    assert harness.slackapi.sent("chat.postEphemeral") == []
+    await own_redis.start()
+    assert await harness.answers(invitation_id) == []
