@@ -19,8 +19,7 @@ from bot.runner import Outcome, SurveyRunner
 from bot.slack.blocks import COMMENT_ACTION
 from bot.slack.context import SLACK, Notify, Where, someone_else, tapped
 from bot.slack.modal import BLOCK, COMMENT_VIEW, CommentTarget, comment_view, submitted_text
-from bot.slack.replay import Replays
-from storage.outages import unreachable
+from bot.slack.replay import Replays, keep_on_outage
 from storage.state import BaseStateStore
 from surveys.conversation import current_prompt
 from surveys.messages import Message, message
@@ -151,14 +150,7 @@ class _Comment:
     def kept(self, error: Exception) -> bool:
         """Keep the comment to try again if `error` is an outage; False when not kept."""
         what = f"comment on invitation {self.target.invitation} by {self.user}"
-        if (
-            self.replays is None
-            or not unreachable(error)
-            or not self.replays.keep(what, self._again)
-        ):
-            return False
-        log.warning("slack: %s kept to try again: %s", what, error)
-        return True
+        return keep_on_outage(self.replays, what, self._again, error)
 
     async def finish(self, answering: asyncio.Future[Outcome], language: str) -> None:
         """Once the modal has closed: say what became of the comment."""

@@ -16,8 +16,7 @@ from bot.slack.admin import SlackAdmin
 from bot.slack.blocks import ACTION_PREFIX, SKIP_VALUE
 from bot.slack.comments import register_comments
 from bot.slack.context import Where, someone_else, tapped
-from bot.slack.replay import Replays
-from storage.outages import unreachable
+from bot.slack.replay import Replays, keep_on_outage
 from storage.state import BaseStateStore, key
 from surveys.conversation import Skip, Tap
 from surveys.messages import Message, message
@@ -80,9 +79,8 @@ def register(
         except Exception as error:
             # Slack never sends an interaction again: keep the tap while a store is away.
             what = f"tap on invitation {button.invitation} by {user}"
-            if replays is None or not unreachable(error) or not replays.keep(what, answer):
+            if not keep_on_outage(replays, what, answer, error):
                 raise
-            log.warning("slack: %s kept to try again: %s", what, error)
             await notify(place, user, message(Message.ANSWER_KEPT, "en"))
 
     @app.command("/cx")

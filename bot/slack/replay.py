@@ -30,6 +30,15 @@ MOST_DELAY_S = 30.0
 Attempt = Callable[[], Awaitable[None]]
 
 
+def keep_on_outage(replays: Replays | None, what: str, attempt: Attempt, error: Exception) -> bool:
+    """Keep `attempt`, which failed with `error`, to try again if that was an outage and there
+    is room (logged); False when not kept: the caller lets the failure through."""
+    if replays is None or not unreachable(error) or not replays.keep(what, attempt):
+        return False
+    log.warning("slack: %s kept to try again: %s", what, error)
+    return True
+
+
 class Replays:
     """Attempts kept until they succeed, fail for a reason other than an outage, or an hour
     passed. `keep` never waits; the attempts run as background tasks."""
