@@ -56,6 +56,7 @@ class Message(StrEnum):
     ANSWERED = "answered"
     CANCEL = "cancel"
     COMMENT_FAILED = "comment_failed"
+    COMMENT_BOX_FAILED = "comment_box_failed"
     HELPDESK_REPLY = "helpdesk_reply"
     ANSWER_KEPT = "answer_kept"
     DEMO_SUMMARY = "demo_summary"
@@ -212,6 +213,12 @@ _CATALOG: dict[Message, Texts] = {
         "ro": "Răspuns înregistrat. Mulțumim!",
     },
     Message.CANCEL: {"en": "Cancel", "pl": "Anuluj", "ro": "Anulează"},
+    # Slack would not open the comment modal (the tap's trigger expired, or Slack failed).
+    Message.COMMENT_BOX_FAILED: {
+        "en": "Sorry, the comment box didn't open. Please tap “{button}” again.",
+        "pl": "Przepraszamy, okno komentarza się nie otworzyło. Naciśnij ponownie „{button}”.",
+        "ro": "Ne pare rău, fereastra pentru comentariu nu s-a deschis. Apasă din nou „{button}”.",
+    },
     Message.COMMENT_FAILED: {
         "en": "Sorry, your comment could not be saved. Please tap “Add a comment” again.",
         "pl": "Przepraszamy, nie udało się zapisać komentarza. "

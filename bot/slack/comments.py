@@ -11,8 +11,9 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.background import Background
 from bot.runner import Outcome, SurveyRunner
@@ -74,9 +75,18 @@ def register_comments(
             await client.views_open(
                 trigger_id=str(body["trigger_id"]), view=comment_view(target, question, language)
             )
-        except SlackApiError as error:
-            # expired_trigger_id: the tap took more than three seconds to reach us.
-            log.warning("slack: could not open the comment modal: %s", error.response.get("error"))
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+            # expired_trigger_id: the tap took more than three seconds to reach us; or Slack
+            # failed. The customer tapped and saw nothing: tell them, the button still works.
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else error
+            log.warning(
+                "slack: could not open the comment modal of invitation %s for %s: %s",
+                button.invitation,
+                user,
+                reason,
+            )
+            label = message(Message.ADD_COMMENT_BUTTON, language)
+            await notify(place, user, message(Message.COMMENT_BOX_FAILED, language, button=label))
 
     @app.view(COMMENT_VIEW)
     async def on_comment_sent(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
