@@ -49,11 +49,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.heap import freeze_startup_objects
-from bot.invite import InvitationRequest, invite
 from bot.services import Services, open_services
 from bot.settings import Settings
 from storage.tables import Answer, Invitation, InvitationStatus
 from tests.bot.telegram.botapi import TOKEN, callback_update, message_update
+from tests.bot.telegram.sent import questions_sent, send_nps
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/cxbot_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -197,26 +197,10 @@ async def invite_customers(
     invitations: dict[int, int] = {}
 
     async def one(chat: int) -> None:
-        receipt = await invite(
-            InvitationRequest(
-                survey="nps", channel="telegram", recipient=str(chat), case_id=f"{run}-{chat}"
-            ),
-            catalog=services.catalog,
-            database=services.database,
-            channels=services.channels,
-        )
-        invitation_id = receipt.invitation.id
-        assert invitation_id is not None
-        status = await services.runner.deliver(invitation_id)
-        assert status == InvitationStatus.SENT, status
-        invitations[chat] = invitation_id
+        invitations[chat] = await send_nps(services, chat, f"{run}-{chat}")
 
     await bounded(concurrency, [lambda chat=chat: one(chat) for chat in chats])
-    questions = {
-        int(c.params["chat_id"]): int(c.params["_message_id"])
-        for c in await server.calls()
-        if c.method == "sendMessage" and int(c.params["chat_id"]) in invitations
-    }
+    questions = questions_sent(await server.calls())
     return {chat: (invitations[chat], questions[chat]) for chat in chats}
 
 
@@ -572,9 +556,5 @@ async def main() -> int:
     return 1 if failed else 0
 
 
-def run_main() -> Any:
-    return asyncio.run(main())
-
-
 if __name__ == "__main__":
-    raise SystemExit(run_main())
+    raise SystemExit(asyncio.run(main()))

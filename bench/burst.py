@@ -24,7 +24,6 @@ import logging
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 # Run as `python bench/burst.py` from the repository: the burst lives in tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -136,15 +135,11 @@ async def main() -> int:
         expected = args.customers + (args.customers + 1) // 2
         results.append(await one_run(args, Outage(args.outage, after=expected // 2)))
         report(f"Redis stopped {args.outage:g} s in the middle", results[-1])
-    failed = any(not result.complete for result in results)
-    if failed:
+    if any(not result.complete for result in results):
         print("VERIFICATION FAILED")
-    return 1 if failed else 0
-
-
-def run_main() -> Any:
-    return asyncio.run(main())
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_main())
+    raise SystemExit(asyncio.run(main()))

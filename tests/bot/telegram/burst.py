@@ -21,14 +21,14 @@ from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col, select
 
-from bot.invite import InvitationRequest, invite
 from bot.main import running
 from bot.services import Services
 from bot.settings import Settings
 from storage.db import Database
 from storage.outages import unreachable
-from storage.tables import Answer, InvitationStatus
+from storage.tables import Answer
 from tests.bot.telegram.botapi import BotAPI, callback_update, message_update
+from tests.bot.telegram.sent import questions_sent, send_nps
 from tests.own_redis import OwnRedis
 
 FIRST_CHAT = 7_000_000
@@ -137,19 +137,7 @@ async def deliver_surveys(services: Services, chats: list[int], concurrency: int
 
     async def deliver_one(chat: int) -> None:
         async with turns:
-            receipt = await invite(
-                InvitationRequest(
-                    survey="nps", channel="telegram", recipient=str(chat), case_id=f"B-{chat}"
-                ),
-                catalog=services.catalog,
-                database=services.database,
-                channels=services.channels,
-            )
-            invitation_id = receipt.invitation.id
-            assert invitation_id is not None
-            status = await services.runner.deliver(invitation_id)
-            assert status == InvitationStatus.SENT, status
-            invitations[chat] = invitation_id
+            invitations[chat] = await send_nps(services, chat, f"B-{chat}")
 
     await asyncio.gather(*(one(chat) for chat in chats))
     return invitations
@@ -173,11 +161,7 @@ async def run_burst(
     async with running(settings) as server:
         services = server.services
         invitations = await deliver_surveys(services, chats, deliver_concurrency)
-        questions = {
-            int(call.params["chat_id"]): int(call.params["_message_id"])
-            for call in botapi.calls
-            if call.method == "sendMessage"
-        }
+        questions = questions_sent(botapi.calls)
         seen_calls = len(botapi.calls)
         peaks = Peaks(redis, settings.database_url)
         async with sampling(peaks):
