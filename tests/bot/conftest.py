@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -213,15 +214,21 @@ class SlackHarness(Harness):
             return response.status
 
 
+@asynccontextmanager
+async def running_with_slack(
+    database: Database, redis_url: str, botapi: BotAPI, slackapi: SlackAPI, **overrides: Any
+) -> AsyncIterator[SlackHarness]:
+    """cxbot with Telegram (webhook) and Slack on against the local APIs, ``overrides`` on top."""
+    settings = cxbot_settings(
+        database, redis_url, **telegram_webhook(botapi), **slackapi.settings(), **overrides
+    )
+    async with running(settings) as server, ClientSession() as http:
+        yield SlackHarness(server, http, botapi, database, slackapi)
+
+
 @pytest.fixture
 async def slack_harness(
     database: Database, redis_url: str, botapi: BotAPI, slackapi: SlackAPI
 ) -> AsyncIterator[SlackHarness]:
-    settings = cxbot_settings(
-        database,
-        redis_url,
-        **telegram_webhook(botapi),
-        **slackapi.settings(),
-    )
-    async with running(settings) as server, ClientSession() as http:
-        yield SlackHarness(server, http, botapi, database, slackapi)
+    async with running_with_slack(database, redis_url, botapi, slackapi) as harness:
+        yield harness

@@ -7,13 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import ClientSession
 from redis.asyncio import Redis
 
-from bot.main import running
 from storage.db import Database
 from storage.state import RedisStateStore
-from tests.bot.conftest import SlackHarness, cxbot_settings, telegram_webhook
+from tests.bot.conftest import SlackHarness, running_with_slack
 from tests.bot.slack.test_survey_flow import say as slack_say
 from tests.bot.slack.webapi import SlackAPI
 from tests.bot.telegram.botapi import BotAPI
@@ -26,14 +24,8 @@ HOUR = 3600 * 1000
 async def on_redis(
     postgres_database: Database, redis_url: str, botapi: BotAPI, slackapi: SlackAPI
 ) -> AsyncIterator[SlackHarness]:
-    settings = cxbot_settings(
-        postgres_database,
-        redis_url,
-        **telegram_webhook(botapi),
-        **slackapi.settings(),
-    )
-    async with running(settings) as server, ClientSession() as http:
-        yield SlackHarness(server, http, botapi, postgres_database, slackapi)
+    async with running_with_slack(postgres_database, redis_url, botapi, slackapi) as harness:
+        yield harness
 
 
 async def seen_ttls(harness: SlackHarness, redis_url: str) -> dict[str, int]:

@@ -14,9 +14,15 @@ from bot.main import running
 from storage.clock import utcnow
 from storage.db import Database
 from storage.tables import Digest
-from tests.bot.conftest import Harness, SlackHarness, cxbot_settings, telegram_webhook
+from tests.bot.conftest import (
+    Harness,
+    SlackHarness,
+    cxbot_settings,
+    running_with_slack,
+    telegram_webhook,
+)
 from tests.bot.slack.test_survey_flow import FORM
-from tests.bot.slack.webapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI
+from tests.bot.slack.webapi import SlackAPI
 from tests.bot.telegram.botapi import BotAPI, message_update
 from tests.storage.reportdata import Seed, seed
 
@@ -70,18 +76,11 @@ SLACK_CHANNEL = "C0SUPPORTLEADS"
 async def slack_harness(
     database: Database, redis_url: str, botapi: BotAPI, slackapi: SlackAPI
 ) -> AsyncIterator[SlackHarness]:
-    settings = cxbot_settings(
-        database,
-        redis_url,
-        **telegram_webhook(botapi),
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slackapi.base_url,
-        CXBOT_ADMINS=f"slack:{SLACK_ADMIN}",
-    )
     slackapi.add_user(SLACK_ADMIN, "admin@example.test")
-    async with running(settings) as server, ClientSession() as http:
-        yield SlackHarness(server, http, botapi, database, slackapi)
+    async with running_with_slack(
+        database, redis_url, botapi, slackapi, CXBOT_ADMINS=f"slack:{SLACK_ADMIN}"
+    ) as harness:
+        yield harness
 
 
 async def test_cx_digest_in_a_slack_channel_posts_text_and_charts_there(

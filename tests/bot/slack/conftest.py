@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import ClientSession
 
-from bot.main import running
 from bot.slack import replay
 from storage.db import Database
-from tests.bot.conftest import SlackHarness, cxbot_settings, telegram_webhook
+from tests.bot.conftest import SlackHarness, running_with_slack
 from tests.bot.slack.webapi import SlackAPI
 from tests.bot.telegram.botapi import BotAPI
 from tests.own_redis import OwnRedis
@@ -26,11 +24,5 @@ async def slack_on_own_redis(
 ) -> AsyncIterator[SlackHarness]:
     monkeypatch.setattr(replay, "FIRST_DELAY_S", 0.05)  # the outage lasts a moment here
     monkeypatch.setattr(replay, "MOST_DELAY_S", 0.2)
-    settings = cxbot_settings(
-        postgres_database,
-        own_redis.url,
-        **telegram_webhook(botapi),
-        **slackapi.settings(),
-    )
-    async with running(settings) as server, ClientSession() as http:
-        yield SlackHarness(server, http, botapi, postgres_database, slackapi)
+    async with running_with_slack(postgres_database, own_redis.url, botapi, slackapi) as harness:
+        yield harness

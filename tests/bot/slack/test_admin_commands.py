@@ -12,13 +12,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp import ClientSession
 
 from bot.admin.replies import NOT_ALLOWED
-from bot.main import running
 from storage.db import Database
 from storage.respondents import find_respondent
-from tests.bot.conftest import API_TOKEN, SlackHarness, cxbot_settings, telegram_webhook
+from tests.bot.conftest import API_TOKEN, SlackHarness, running_with_slack
 from tests.bot.slack.test_survey_flow import FORM, tap
 from tests.bot.slack.webapi import (
     SlackAPI,
@@ -48,19 +46,18 @@ async def harness(
 ) -> AsyncIterator[SlackHarness]:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    settings = cxbot_settings(
+    for user in (ADMIN, LEAD):
+        slackapi.add_user(user, f"{user.lower()}@example.test")
+    async with running_with_slack(
         database,
         redis_url,
-        **telegram_webhook(botapi),
-        **slackapi.settings(),
+        botapi,
+        slackapi,
         CXBOT_ADMINS=f"slack:{ADMIN} slack:{LEAD}@billing",
         CXBOT_RULES=str(rules),
         CXBOT_REPORT_MIN_N=2,
-    )
-    for user in (ADMIN, LEAD):
-        slackapi.add_user(user, f"{user.lower()}@example.test")
-    async with running(settings) as server, ClientSession() as http:
-        yield SlackHarness(server, http, botapi, database, slackapi)
+    ) as harness:
+        yield harness
 
 
 async def cx(harness: SlackHarness, user: str, text: str, channel: str = CHANNEL) -> None:
