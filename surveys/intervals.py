@@ -76,9 +76,11 @@ def nps_interval(promoters: int, detractors: int, n: int) -> Interval | None:
 
 
 def mean_interval(kind: QuestionKind, distribution: Mapping[int, int]) -> Interval | None:
-    """mean ± t(0.975, n-1) · s / sqrt(n) on `kind`'s scale; None below two answers."""
+    """mean ± t(0.975, n-1) · s / sqrt(n) on `kind`'s scale; None below two answers, and when
+    every answer is the same: s is then 0, and an interval of zero width would claim a
+    certainty that a dozen alike answers do not give (the t interval needs a spread)."""
     n = sum(distribution.values())
-    if n < 2:
+    if n < 2 or sum(1 for count in distribution.values() if count) < 2:
         return None
     mean = sum(value * count for value, count in distribution.items()) / n
     variance = sum(count * (value - mean) ** 2 for value, count in distribution.items()) / (n - 1)

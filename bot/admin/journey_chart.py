@@ -1,4 +1,5 @@
-"""The /journey PNG: per scale, one bar per touchpoint in journey order, with its 95% interval.
+"""The /journey PNG: per scale, one bar per touchpoint in journey order, with its 95% interval
+(none drawn where there is none: one answer, or CES answers all alike).
 
 matplotlib's object API on an Agg canvas, as bot.admin.charts: safe in a worker thread.
 """
@@ -6,6 +7,7 @@ matplotlib's object API on an Agg canvas, as bot.admin.charts: safe in a worker 
 from __future__ import annotations
 
 import io
+import math
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -41,8 +43,9 @@ def journey_chart(journey: Journey) -> bytes | None:
                 continue
             positions.append(position)
             values.append(score.value)
-            below.append(score.value - spread.low if spread else 0.0)
-            above.append(spread.high - score.value if spread else 0.0)
+            # No interval (one answer, or all alike): no error bar, not a cap of zero width.
+            below.append(score.value - spread.low if spread else math.nan)
+            above.append(spread.high - score.value if spread else math.nan)
             friction = step is journey.friction and kind is journey.friction_kind
             colours.append(_FRICTION if friction else _BAR)
         ax.bar(positions, values, color=colours, yerr=[below, above], capsize=4)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.admin.report_text import context_parts, interval_text, score_value
+from bot.admin.report_text import context_parts, score_value, spread_text
 from storage.reports import Journey, Touchpoint
 from surveys.definitions import QuestionKind
 
@@ -31,7 +31,7 @@ def _step(number: int, step: Touchpoint, journey: Journey) -> str:
         lines.append("   no answers in this period")
     for kind, score in step.scores.items():
         assert score.value is not None  # only kinds with answers are listed
-        spread = interval_text(kind, step.intervals[kind])
+        spread = spread_text(kind, score, step.intervals[kind])
         shown = f"{kind.value.upper()} {score_value(kind, score.value)} (n={score.n}"
         lines.append(f"   {shown}, {spread})" if spread else f"   {shown})")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ __all__ = [
     "interval_text",
     "report_text",
     "score_value",
+    "spread_text",
     "summary_text",
 ]
 
@@ -110,13 +111,27 @@ def _headline(summary: ScoreSummary) -> str:
     name = summary.kind.value.upper()
     if score.value is None:
         return f"{name} n/a (n=0)"
-    spread = f", {interval_text(summary.kind, summary.interval)}" if summary.interval else ""
-    headline = f"{name} {score_value(summary.kind, score.value)} (n={score.n}{spread})"
+    spread = spread_text(summary.kind, score, summary.interval)
+    shown = f", {spread}" if spread else ""
+    headline = f"{name} {score_value(summary.kind, score.value)} (n={score.n}{shown})"
     if summary.kind is QuestionKind.CES and score.percent_easy is not None:
         easy = easy_interval(score)
         within = f" ({interval_text(QuestionKind.CSAT, easy)})" if easy else ""
         headline += f" · {score.percent_easy:.0f}% easy{within}"
     return headline
+
+
+def spread_text(kind: QuestionKind, score: Score, interval: Interval | None) -> str:
+    """The interval of `score` as interval_text() says it; when answers that are all alike
+    give none (the CES mean), says so instead of showing nothing, or a zero width."""
+    if (
+        interval is None
+        and score.n >= 2
+        and len([c for c in score.distribution.values() if c]) == 1
+    ):
+        (value,) = (v for v, c in score.distribution.items() if c)
+        return f"no interval: all {score.n} answers are {value}"
+    return interval_text(kind, interval)
 
 
 def interval_text(kind: QuestionKind, interval: Interval | None) -> str:

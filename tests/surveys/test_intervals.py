@@ -67,6 +67,13 @@ def test_ces_mean_uses_t_at_small_n() -> None:
     assert mean_interval(CES, {4: 1}) is None  # one answer has no spread
 
 
+def test_ces_answers_all_alike_have_no_mean_interval() -> None:
+    # s = 0 would give 7.0..7.0: a certainty twelve answers do not give.
+    assert mean_interval(CES, {7: 12}) is None
+    assert mean_interval(CES, {1: 0, 4: 30, 7: 0}) is None  # zero counts are not answers
+    assert mean_interval(CES, {4: 29, 5: 1}) is not None
+
+
 def test_interval_follows_the_kind_and_ces_easy_is_a_share() -> None:
     assert bounds(interval(csat([5, 5, 5, 5]))) == pytest.approx(bounds(wilson_interval(4, 4)))
     assert bounds(interval(nps([10, 0]))) == pytest.approx(bounds(nps_interval(1, 1, 2)))

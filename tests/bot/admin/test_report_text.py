@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import pytest
+from matplotlib.axes import Axes
 
+from bot.admin.journey_chart import journey_chart
+from bot.admin.journey_text import journey_text
 from bot.admin.report_text import comments_text, export_caption, report_text, summary_text
-from storage.reports import Comment, CommentsPage, GroupScore, ScoreSummary
+from storage.reports import Comment, CommentsPage, GroupScore, Journey, ScoreSummary, Touchpoint
 from surveys.definitions import QuestionKind
 from surveys.intervals import interval
 from surveys.report_query import ReportQuery, parse_report_args
@@ -135,6 +140,44 @@ def test_csat_and_ces_show_their_distribution() -> None:
     assert summary_text(ces).splitlines()[6] == (
         "change         +1.8 vs previous 7 days (4.0 / 7): within the noise (95% CI -6.0..+6.0)"
     )
+
+
+def test_ces_answers_all_alike_say_there_is_no_interval() -> None:
+    alike = summary(CES, {7: 12}, args="7d", min_n=10)
+    assert summary_text(alike).splitlines()[0] == (
+        "CES 7.0 / 7 (n=12, no interval: all 12 answers are 7) · 100% easy (95% CI 76..100%) · "
+        "last 7 days · UTC time"
+    )
+    one = summary(CES, {5: 1}, args="7d", min_n=10)
+    assert summary_text(one).splitlines()[0].startswith("CES 5.0 / 7 (n=1) · ")
+
+
+def test_a_journey_step_with_ces_answers_all_alike_has_no_interval_in_text_or_chart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alike = score_from_counts(CES, {6: 5})
+    spread = score_from_counts(CES, {2: 2, 4: 3})
+    steps = (
+        Touchpoint("signup", {CES: alike}, {CES: interval(alike)}),
+        Touchpoint("renewal", {CES: spread}, {CES: interval(spread)}),
+    )
+    found = Journey(query("7d", "journey"), steps, None, None, min_n=30)
+    lines = journey_text(found).splitlines()
+    assert "   CES 6.0 / 7 (n=5, no interval: all 5 answers are 6)" in lines
+    assert "   CES 3.2 / 7 (n=5, 95% CI 1.8..4.6)" in lines
+
+    drawn: list[Any] = []
+    bar = Axes.bar
+
+    def recorded(self: Axes, *args: Any, **kwargs: Any) -> Any:
+        drawn.append(kwargs["yerr"])
+        return bar(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "bar", recorded)
+    assert journey_chart(found) is not None
+    ((below, above),) = drawn
+    assert math.isnan(below[0]) and math.isnan(above[0])  # no error bar, not one of zero width
+    assert below[1] == pytest.approx(3.2 - 1.8, abs=0.05) and above[1] > 0
 
 
 def test_no_answers() -> None:
