@@ -264,8 +264,10 @@ async def _strip_decisions(
         if on != "*":
             by_channel.setdefault(on, set()).update(names)
     for decision in linked:
-        by_channel.setdefault(decision.channel, set()).update(_named_in(decision))
+        by_channel.setdefault(decision.channel, set()).add(_addressed(decision))
+        anywhere |= _person_named(decision)  # an email or help desk id: any channel
     anywhere |= {name for names in by_channel.values() for name in names if "@" in name}
+    anywhere.discard("")
     every_name = {name for names in by_channel.values() for name in names} | anywhere
     where: list[Any] = [
         (col(Decision.channel) == on) & func.lower(col(Decision.recipient)).in_(_lower(names))
@@ -294,8 +296,11 @@ async def _strip_decisions(
             )
         ).all()
     )
-    lowered = set(_lower(every_name))
-    theirs = [d for d in candidates if _about(d, lowered)]
+    # Picked by any name on any channel above; theirs only where the name counts.
+    counted = {on: set(_lower(names | anywhere)) for on, names in by_channel.items()}
+    everywhere = set(_lower(anywhere))
+    searched = set(_lower(every_name))
+    theirs = [d for d in candidates if _about(d, counted.get(d.channel, everywhere), searched)]
     decisions = {decision.id: decision for decision in [*linked, *theirs]}
     for decision in decisions.values():
         decision.recipient = token
@@ -305,28 +310,34 @@ async def _strip_decisions(
     return len(decisions)
 
 
-def _named_in(decision: Decision) -> set[str]:
-    """Who a decision's event is about: the user of a shared place, else the recipient; and
-    the person's email and requester id, when it named one."""
-    event = decision.event
-    user = event.get("user")
-    names = {str(user) if user else decision.recipient}
-    person = event.get("person")
-    if isinstance(person, Mapping):
-        names |= {str(value) for key, value in person.items() if value and key != "name"}
-    names.discard("")
-    return names
+def _addressed(decision: Decision) -> str:
+    """Who a decision's event is for on its channel: the user of a shared place (a group
+    chat, a Slack channel or thread), else the recipient."""
+    user = decision.event.get("user")
+    return str(user) if user else decision.recipient
 
 
-def _about(decision: Decision, names: set[str]) -> bool:
-    """Whether the decision is about the person known by ``names`` (lower case)."""
-    if any(name.lower() in names for name in _named_in(decision)):
+def _person_named(decision: Decision) -> set[str]:
+    """The person's email and requester id, when the event named one (valid on any channel)."""
+    person = decision.event.get("person")
+    if not isinstance(person, Mapping):
+        return set()
+    return {str(value) for key, value in person.items() if value and key != "name"}
+
+
+def _about(decision: Decision, names: set[str], searched: set[str]) -> bool:
+    """Whether the decision is about the person: its addressee or person is one of ``names``
+    (lower case: their ids on the decision's channel, and those that count on any channel),
+    or, refused, its excerpt holds one of ``searched`` (every name they were known by; the
+    excerpt says nothing of which channel an id in it is on)."""
+    named = {_addressed(decision), *_person_named(decision)} - {""}
+    if any(name.lower() in names for name in named):
         return True
     excerpt = decision.event.get("excerpt")
     if decision.outcome != DecisionOutcome.REJECTED.value or not isinstance(excerpt, str):
         return False
     text = excerpt.lower()
-    return any(name in text for name in names if len(name) >= EXCERPT_NAME_MIN)
+    return any(name in text for name in searched if len(name) >= EXCERPT_NAME_MIN)
 
 
 def _like(text: str) -> str:

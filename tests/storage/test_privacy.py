@@ -336,6 +336,45 @@ class TestForget:
         async with database.session() as session:
             assert await find_respondent(session, "telegram", "2002") is not None
 
+    async def test_the_same_id_on_another_channel_is_someone_else(self, database: Database) -> None:
+        # A chat id is an id on its channel only: another channel (a WhatsApp number, say)
+        # may give someone else the same digits. An email counts on every channel.
+        await surveyed(database, "48600100", "T-1", score=9)
+        await decided(
+            database,
+            "W-1",
+            recipient="48600100",
+            channel="whatsapp",
+            event={"case_id": "W-1", "recipient": "48600100", "team": "billing"},
+            detail="quarantine: 48600100 was surveyed",
+        )
+        await decided(
+            database,
+            "W-2",
+            recipient="48600101",
+            channel="whatsapp",
+            event={"case_id": "W-2", "recipient": "48600101", "user": "48600100"},
+        )
+        await decided(
+            database,
+            "Q-1",
+            recipient="48600100",
+            event={"case_id": "Q-1", "recipient": "48600100"},
+        )
+
+        async with database.session() as session:
+            result = await forget_respondent(session, "telegram", "48600100", ADMIN)
+            await session.commit()
+
+        assert result is not None
+        (theirs,) = await rows(database, Decision, col(Decision.case_id) == "Q-1")
+        assert theirs.recipient == result.token
+        (elsewhere,) = await rows(database, Decision, col(Decision.case_id) == "W-1")
+        assert (elsewhere.recipient, elsewhere.event["recipient"]) == ("48600100", "48600100")
+        assert elsewhere.detail == "quarantine: 48600100 was surveyed"
+        (group,) = await rows(database, Decision, col(Decision.case_id) == "W-2")
+        assert group.event["user"] == "48600100"
+
     async def test_audit_names_the_actor_but_not_the_forgotten_id(self, database: Database) -> None:
         await surveyed(database, "5550001", "T-1", score=3, comment="call me on 5550001")
         async with database.session() as session:
