@@ -132,7 +132,14 @@ async def _link(settings: Settings, invitation_id: int, qr: str | None) -> int:
     from bot.services import open_services
     from storage.invitations import get_invitation
     from storage.links import ensure_link_token
+    from storage.tables import MAX_ID
 
+    if not 0 < invitation_id <= MAX_ID:  # beyond the column: the query itself would fail
+        print(
+            f"cxbot: no invitation {invitation_id}: invitation ids are 1 to {MAX_ID}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     services = await open_services(settings)
     try:
         async with services.database.session() as session:

@@ -79,3 +79,18 @@ async def test_link_of_an_unknown_invitation_is_one_clear_line(
     env_for(monkeypatch, sqlite_database, botapi)
     assert await run_cli("link", "42") == 2
     assert capsys.readouterr().err.strip() == "cxbot: no invitation 42"
+
+
+@pytest.mark.parametrize("given", ["99999999999999999999", "2147483648", "0", "-5"])
+async def test_link_to_an_id_out_of_range_says_so(
+    database: Database,
+    botapi: BotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    given: str,
+) -> None:
+    env_for(monkeypatch, database, botapi)
+    assert await run_cli("link", "--", given) == 2
+    assert capsys.readouterr().err == (
+        f"cxbot: no invitation {given}: invitation ids are 1 to 2147483647\n"
+    )
