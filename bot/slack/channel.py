@@ -64,7 +64,8 @@ class SlackChannel:
             if user is not None and user.strip() != user_id:
                 raise InvalidRecipient(
                     "a Slack user id or email as recipient is a DM: leave out user, give the "
-                    "same id, or make recipient the channel (C012AB3CD) to post there"
+                    "same id, or make recipient the channel (C012AB3CD) to post there",
+                    field="user",
                 )
             address = SlackAddress(user_id)
         else:
@@ -72,7 +73,8 @@ class SlackChannel:
                 raise InvalidRecipient(
                     f'recipient {value!r} is a Slack channel: add "user" with the customer\'s '
                     "Slack user id (U012AB3CD, also from a Slack Connect organisation) or "
-                    "email, so that only they can answer"
+                    "email, so that only they can answer",
+                    field="user",
                 )
             user_id = await self._user_id(user.strip(), "user")
             address = SlackAddress(user_id, place.channel, place.thread)
@@ -82,22 +84,23 @@ class SlackChannel:
 
     async def _user_id(self, value: str, field: str) -> str:
         if "@" in value:
-            return await self._lookup_email(value)
+            return await self._lookup_email(value, field)
         if USER_ID.match(value):
             return value
         if field == "user":
             raise InvalidRecipient(
-                f"user must be a Slack user id such as U012AB3CD or an email, not {value!r}"
+                f"user must be a Slack user id such as U012AB3CD or an email, not {value!r}",
+                field="user",
             )
         raise InvalidRecipient(f"recipient must be {FORMS}, not {value!r}")
 
-    async def _lookup_email(self, email: str) -> str:
+    async def _lookup_email(self, email: str, field: str) -> str:
         try:
             found = await self.client.users_lookupByEmail(email=email)
         except SlackApiError as error:
             if _code(error) in ("users_not_found", "invalid_email"):
                 raise InvalidRecipient(
-                    f"no Slack user in this workspace has the email {email!r}"
+                    f"no Slack user in this workspace has the email {email!r}", field=field
                 ) from None
             raise _delivery_failed(error) from error
         return str(found["user"]["id"])

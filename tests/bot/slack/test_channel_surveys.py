@@ -277,24 +277,31 @@ async def test_bot_outside_the_channel_fails_the_invitation(slack_harness: Slack
 
 
 @pytest.mark.parametrize(
-    ("recipient", "user", "said"),
+    ("recipient", "user", "field", "said"),
     [
-        (SUPPORT, None, 'add "user"'),
-        (f"{SUPPORT}/yesterday", CUSTOMER, "thread_ts"),
-        (SUPPORT, "C0OTHER", "user must be a Slack user id"),
-        ("https://example.test/archives/C0SUPPORT/p1712345678123456", CUSTOMER, "message link"),
-        (CUSTOMER, STRANGER, "is a DM"),
+        (SUPPORT, None, "user", 'add "user"'),
+        (f"{SUPPORT}/yesterday", CUSTOMER, "recipient", "thread_ts"),
+        (SUPPORT, "C0OTHER", "user", "user must be a Slack user id"),
+        (SUPPORT, "nobody@example.test", "user", "no Slack user in this workspace has"),
+        (
+            "https://example.test/archives/C0SUPPORT/p1712345678123456",
+            CUSTOMER,
+            "recipient",
+            "message link",
+        ),
+        (CUSTOMER, STRANGER, "user", "is a DM"),
     ],
 )
-async def test_unusable_channel_recipient_is_a_422(
-    slack_harness: SlackHarness, recipient: str, user: str | None, said: str
+async def test_unusable_channel_recipient_is_a_422_naming_the_field_at_fault(
+    slack_harness: SlackHarness, recipient: str, user: str | None, field: str, said: str
 ) -> None:
     body: dict[str, Any] = {"survey": "nps", "channel": "slack", "recipient": recipient}
     if user is not None:
         body["user"] = user
     status, answer = await slack_harness.post_invitation(case_id="SC-422", **body)
     assert status == 422
-    assert answer["field"] == "recipient"
+    assert answer["field"] == field
+    assert [f["field"] for f in answer["fields"]] == [field]
     assert said in answer["message"]
     assert slack_harness.slackapi.sent() == []
 
