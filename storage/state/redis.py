@@ -10,6 +10,7 @@ from typing import Self
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import InvalidResponse
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from storage.errors import StateLockTimeout, StateStoreUnavailable
@@ -391,7 +392,14 @@ class RedisStateStore(BaseStateStore):
 
     async def ping(self) -> None:
         with self._reachable():
-            await self.client.ping()
+            try:
+                await self.client.ping()
+            except InvalidResponse as exc:  # REDIS_URL names another server's port
+                cause = (
+                    f"it answered, but not as Redis does: {exc}; is that Redis's port? a "
+                    "Redis with TLS takes rediss://"
+                )
+                raise StateStoreUnavailable(self.url, cause) from exc
 
     async def close(self) -> None:
         await self.client.aclose()

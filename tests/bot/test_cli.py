@@ -172,6 +172,30 @@ def test_unreachable_redis_is_one_line_naming_its_host_and_port(
         )
 
 
+async def test_a_redis_url_at_something_else_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    async def not_redis(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")  # REDIS_URL names a web server's port
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(not_redis, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cxbot.db'}")
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{port}/0")
+    argv = ("send", "--survey", "nps", "--channel", "telegram", "--to", "1001", "--case", "X")
+    async with server:
+        assert await run_cli(*argv) == 2  # `cxbot run` says the same (it needs the main thread)
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(
+        f"cxbot: Redis at redis://127.0.0.1:{port}/0 is unreachable (it answered, but not as "
+        "Redis does: Protocol Error: b'HTTP/1.1 400 Bad Request'; is that Redis's port? a "
+        "Redis with TLS takes rediss://); "
+    ), line
+
+
 @pytest.mark.parametrize(
     ("argv", "heavy"),
     [
