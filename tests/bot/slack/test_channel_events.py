@@ -6,13 +6,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession
 
-from bot.main import running
 from storage.db import Database
 from tests.bot.slack.webapi import SlackAPI
 from tests.bot.telegram.botapi import BotAPI
-from tests.bot.triggers.conftest import RULES, TriggerHarness, event, trigger_settings
+from tests.bot.triggers.conftest import RULES, TriggerHarness, event, running_triggers
 
 SUPPORT = "C0SUPPORT"
 THREAD = "1712345678.123456"
@@ -24,15 +22,10 @@ async def slack_triggers(
 ) -> AsyncIterator[tuple[TriggerHarness, SlackAPI]]:
     rules_path = tmp_path / "rules.yaml"
     rules_path.write_text(RULES, encoding="utf-8")
-    settings = trigger_settings(
-        database,
-        redis_url,
-        botapi,
-        rules_path,
-        **slackapi.settings(),
-    )
-    async with running(settings) as server, ClientSession() as http:
-        yield TriggerHarness(server, http, botapi, database), slackapi
+    async with running_triggers(
+        database, redis_url, botapi, rules_path, **slackapi.settings()
+    ) as harness:
+        yield harness, slackapi
 
 
 async def test_quarantine_counts_the_person_in_a_channel_not_the_channel(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -161,12 +162,22 @@ def trigger_settings(
     )
 
 
+@asynccontextmanager
+async def running_triggers(
+    database: Database, redis_url: str, botapi: BotAPI, rules: Path | None, **overrides: Any
+) -> AsyncIterator[TriggerHarness]:
+    """cxbot with the rules file ``rules`` (None: no CXBOT_RULES) and the signing secrets."""
+    settings = trigger_settings(database, redis_url, botapi, rules, **overrides)
+    async with running(settings) as server, ClientSession() as http:
+        harness = TriggerHarness(server, http, botapi, database)
+        if rules is not None:
+            harness.rules_path = rules
+        yield harness
+
+
 @pytest.fixture
 async def triggers(
     database: Database, redis_url: str, botapi: BotAPI, rules_path: Path
 ) -> AsyncIterator[TriggerHarness]:
-    settings = trigger_settings(database, redis_url, botapi, rules_path)
-    async with running(settings) as server, ClientSession() as http:
-        harness = TriggerHarness(server, http, botapi, database)
-        harness.rules_path = rules_path
+    async with running_triggers(database, redis_url, botapi, rules_path) as harness:
         yield harness

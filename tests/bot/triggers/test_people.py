@@ -8,14 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession
 
-from bot.main import running
 from storage.db import Database
 from tests.bot.slack.webapi import SlackAPI
 from tests.bot.telegram.botapi import BotAPI
 from tests.bot.telegram.test_links import LINK_PREFIX, open_link
-from tests.bot.triggers.conftest import TriggerHarness, event, trigger_settings
+from tests.bot.triggers.conftest import TriggerHarness, event, running_triggers
 
 EMAIL = "ana@example.com"
 
@@ -33,16 +31,9 @@ async def both(
     """Rules, Telegram and Slack together."""
     slackapi.add_user("U0ANA0001", email=EMAIL)
     slackapi.add_user("U0BOB0002", email="bo@example.com")
-    settings = trigger_settings(
-        database,
-        redis_url,
-        botapi,
-        rules_path,
-        **slackapi.settings(),
-    )
-    async with running(settings) as server, ClientSession() as http:
-        harness = TriggerHarness(server, http, botapi, database)
-        harness.rules_path = rules_path
+    async with running_triggers(
+        database, redis_url, botapi, rules_path, **slackapi.settings()
+    ) as harness:
         yield harness
 
 

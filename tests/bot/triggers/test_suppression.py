@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-from aiohttp import ClientSession
-
-from bot.main import running
 from storage.db import Database
 from surveys.rules import in_sample
 from tests.bot.telegram.botapi import BotAPI
-from tests.bot.triggers.conftest import TriggerHarness, event, trigger_settings
+from tests.bot.triggers.conftest import TriggerHarness, event, running_triggers
 
 
 def sales_case(inside: bool) -> str:
@@ -75,15 +72,13 @@ async def test_a_rule_paused_in_the_file_suppresses_paused_rule(
 async def test_without_a_rules_file_every_event_is_suppressed_saying_what_to_set(
     database: Database, redis_url: str, botapi: BotAPI
 ) -> None:
-    settings = trigger_settings(database, redis_url, botapi, None)
-    async with running(settings) as server, ClientSession() as http:
-        harness = TriggerHarness(server, http, botapi, database)
+    async with running_triggers(database, redis_url, botapi, None) as harness:
         status, body = await harness.event(event())
         assert status == 200
         assert (body["reason"], body["rule"]) == ("no_rule", None)
         assert "CXBOT_RULES" in body["detail"]
         assert [d.reason for d in await harness.decisions("T-1")] == ["no_rule"]
-        assert "CXBOT_RULES" in await server.services.triggers.rules_text()
+        assert "CXBOT_RULES" in await harness.server.services.triggers.rules_text()
         status, body = await harness.put_rules("rules: []\n")
         assert status == 409 and "CXBOT_RULES" in body["message"]
     assert botapi.sent() == []
