@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import statistics
 import sys
 import time
@@ -473,6 +474,7 @@ async def measure(args: argparse.Namespace, mode: str, run: str) -> tuple[float,
     rounds: list[tuple[Result, Result]] = []
     prefixes: list[str] = []
     dialect = ""
+    load_before = os.getloadavg()[0]
     try:
         async with bot_api_server(mode) as server:
             for index in range(args.rounds):
@@ -519,12 +521,21 @@ async def measure(args: argparse.Namespace, mode: str, run: str) -> tuple[float,
         print(f"  {label:<9} answers/s {spread(rates)}; CPU ms/answer {spread(cpu)}")
     ratios = [cx.rate / bare.rate if bare.rate > 0 else 0.0 for cx, bare in rounds]
     ratio = statistics.median(ratios)
-    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
-    print(f"ratio cxbot/replying: {spread(ratios)} ({verdict} target {TARGET_RATIO})")
+    print(f"ratio cxbot/replying: {spread(ratios)}")
     # Both sides are CPU-bound on a quiet machine: there the rates' ratio is this one. On a
     # loaded machine the wall-clock rates depend on who got the CPU; this ratio much less.
     cpu_ratios = [bare.cpu_per_answer_ms / cx.cpu_per_answer_ms for cx, bare in rounds]
     print(f"ratio of CPU per answer, replying/cxbot: {spread(cpu_ratios)}")
+    load_after = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after; {cores} cores")
+    # Met only when both say so: the rates alone can pass on a loaded machine, where neither
+    # side gets the CPU it could use and the engine's extra work hides in the waiting.
+    met = ratio >= TARGET_RATIO and statistics.median(cpu_ratios) >= TARGET_RATIO
+    verdict = "meets" if met else "BELOW"
+    print(f"target {TARGET_RATIO} of replying, by rate and by CPU per answer: {verdict}")
+    if max(load_before, load_after) > cores:
+        print("  (the machine was loaded: the CPU ratio is the figure to read)")
     n = args.customers
     print(
         f"checked: {2 * n} answers and {n} completed invitations in SQL, what each customer "
