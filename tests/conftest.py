@@ -1,5 +1,9 @@
 """Shared fixtures: real PostgreSQL, SQLite and Redis, each test starting from empty.
 
+Parallel runs (pytest-xdist's `-n`, or several people on one machine): every pytest process
+gets its own PostgreSQL database and Redis key prefixes, and the few tests that hold many
+PostgreSQL connections at once take turns machine-wide (`CONNECTION_HEAVY` below).
+
 Loop scoping (pytest-asyncio, function-scoped loops): an AsyncEngine or Redis client belongs to
 the loop that first used it, so every Database and state store here is created per test and
 closed at teardown. Session-wide setup (the PostgreSQL database, the SQLite template) runs in
@@ -7,9 +11,11 @@ a throwaway thread with its own `asyncio.run`, so it works whatever loop is runn
 """
 
 import asyncio
+import fcntl
 import os
 import secrets
 import shutil
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager
@@ -33,6 +39,24 @@ POSTGRES_URL = os.environ.get(
 REDIS_URL = os.environ.get("CXBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 T = TypeVar("T")
+
+# Tests holding many PostgreSQL connections at once (the peak seen in pg_stat_activity for the
+# run's database, subprocesses included). The server allows 100 in all; other tests hold 9 at
+# most. These take turns through a file lock, across xdist workers and across pytest runs on
+# this machine, so four workers stay near 30 + 3 x 9 rather than 30 + 32 + 20 + 20.
+CONNECTION_HEAVY = {
+    "tests/bot/telegram/test_burst.py::"
+    "test_300_taps_and_150_comments_all_stored_with_redis_stopped_in_the_middle": 32,
+    "tests/bot/delivery/test_workers.py::"
+    "test_two_workers_deliver_each_invitation_once_through_429s_and_a_kill": 30,
+    "tests/storage/test_invitations.py::TestCreateInvitation::"
+    "test_twenty_concurrent_creations_make_one_row": 20,
+    "tests/storage/test_respondents.py::TestRespondents::"
+    "test_concurrent_first_contacts_make_one_row": 20,
+    "tests/bot/triggers/test_events.py::"
+    "test_the_same_event_ten_times_at_once_schedules_one_invitation": 16,
+}
+CONNECTION_HEAVY_LOCK = Path(tempfile.gettempdir()) / "cxbot-tests-connection-heavy.lock"
 
 
 def run_in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -66,6 +90,31 @@ async def _first_unreachable_server() -> str | None:
         await database.dispose()
         await redis.close()
     return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark CONNECTION_HEAVY's tests; a name there that its collected file lacks is an error."""
+    files = {item.nodeid.split("::")[0] for item in items}
+    found: set[str] = set()
+    for item in items:
+        name = item.nodeid.split("[")[0]
+        if name in CONNECTION_HEAVY:
+            item.add_marker(pytest.mark.connection_heavy)
+            found.add(name)
+    stale = {name for name in CONNECTION_HEAVY if name.split("::")[0] in files} - found
+    if stale:
+        raise pytest.UsageError(f"CONNECTION_HEAVY names tests that do not exist: {sorted(stale)}")
+
+
+@pytest.fixture(autouse=True)
+def _connection_heavy_tests_take_turns(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Hold the machine-wide lock through a CONNECTION_HEAVY test (autouse: set up first)."""
+    if request.node.get_closest_marker("connection_heavy") is None:
+        yield
+        return
+    with CONNECTION_HEAVY_LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
