@@ -50,11 +50,11 @@ CONNECTION_HEAVY = {
     "tests/bot/delivery/test_workers.py::"
     "test_two_workers_deliver_each_invitation_once_through_429s_and_a_kill": 30,
     "tests/storage/test_invitations.py::TestCreateInvitation::"
-    "test_twenty_concurrent_creations_make_one_row": 20,
+    "test_twenty_concurrent_creations_make_one_row[postgresql]": 20,
     "tests/storage/test_respondents.py::TestRespondents::"
-    "test_concurrent_first_contacts_make_one_row": 20,
+    "test_concurrent_first_contacts_make_one_row[postgresql]": 20,
     "tests/bot/triggers/test_events.py::"
-    "test_the_same_event_ten_times_at_once_schedules_one_invitation": 16,
+    "test_the_same_event_ten_times_at_once_schedules_one_invitation[postgresql]": 16,
 }
 CONNECTION_HEAVY_LOCK = Path(tempfile.gettempdir()) / "cxbot-tests-connection-heavy.lock"
 
@@ -97,10 +97,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     files = {item.nodeid.split("::")[0] for item in items}
     found: set[str] = set()
     for item in items:
-        name = item.nodeid.split("[")[0]
-        if name in CONNECTION_HEAVY:
+        if item.nodeid in CONNECTION_HEAVY:  # a parametrized test's PostgreSQL case only
             item.add_marker(pytest.mark.connection_heavy)
-            found.add(name)
+            found.add(item.nodeid)
     stale = {name for name in CONNECTION_HEAVY if name.split("::")[0] in files} - found
     if stale:
         raise pytest.UsageError(f"CONNECTION_HEAVY names tests that do not exist: {sorted(stale)}")
