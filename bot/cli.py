@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+# Long-running commands: their stderr is a log collector's, so with CXBOT_LOG_FORMAT=json even
+# the reason they stop is a JSON record. One-shot commands print to the person who ran them.
+SERVICES = ("run", "worker")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -269,8 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as failure:
         first = failure.errors(include_url=False)[0]
-        print(f"cxbot: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        log_format = _log_format_asked()
+        if args.command in SERVICES and log_format == "json":
+            configure_logging("INFO", "json")
+        return _refuse(args.command, log_format, f"bad setting {first['loc'][0]}: {first['msg']}")
     level = settings.log_level.upper()
     one_shot = ("demo", "send", "link", "surveys", "db", "rules")
     if args.command in one_shot and "CXBOT_LOG_LEVEL" not in os.environ:
@@ -280,21 +286,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         import asyncio
 
         return asyncio.run(_main(args, settings))
-    except (StorageError, SurveyError) as failure:
-        print(f"cxbot: {failure}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (StorageError, SurveyError, BotError) as failure:
+        return _refuse(args.command, settings.log_format, str(failure))
     except InvalidInvitation as failure:
-        print(f"cxbot: {failure.field}: {failure.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except BotError as failure:
-        print(f"cxbot: {failure}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _refuse(args.command, settings.log_format, f"{failure.field}: {failure.message}")
     except ValidationError as failure:
         first = failure.errors(include_url=False)[0]
-        print(f"cxbot: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _refuse(
+            args.command, settings.log_format, f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+        )
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # A log record, not Python's bare traceback: one JSON line with CXBOT_LOG_FORMAT=json.
+        import logging
+
+        logging.getLogger("bot.cli").exception("cxbot %s stopped on an error", args.command)
+        return EXIT_FAILED
+
+
+def _refuse(command: str, log_format: str, message: str) -> int:
+    """Say why ``command`` cannot go on: a service told to log JSON says it as a JSON record."""
+    if command in SERVICES and log_format == "json":
+        import logging
+
+        logging.getLogger("bot.cli").error("%s", message)
+    else:
+        print(f"cxbot: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _log_format_asked() -> str:
+    """CXBOT_LOG_FORMAT from the environment or .env, for when the settings as a whole are bad."""
+    value = os.environ.get("CXBOT_LOG_FORMAT")
+    if value is None and os.path.exists(".env"):
+        from dotenv import dotenv_values
+
+        value = dotenv_values(".env").get("CXBOT_LOG_FORMAT")
+    return "json" if value == "json" else "text"
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class BotError(Exception):
     """Root of the bot layer's errors."""
@@ -38,3 +40,11 @@ class ChannelNotConfigured(BotError):
         self.channel = channel
         self.known = known
         self.hint = hint
+
+
+class CannotListen(BotError):
+    """The HTTP server could not bind its address (the port is taken, or the host is not ours)."""
+
+    def __init__(self, host: str, port: int, settings: str, error: OSError) -> None:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        super().__init__(f"cannot listen on {host}:{port} ({settings}): {reason}")

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.heap import freeze_startup_objects
 from bot.http import build_app
+from bot.listen import listen
 from bot.services import Services, open_services
 from bot.settings import Settings
 
@@ -33,7 +34,9 @@ async def running(settings: Settings) -> AsyncIterator[Server]:
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
-        await site.start()
+        await listen(
+            site, settings.http_host, settings.http_port, "CXBOT_HTTP_HOST, CXBOT_HTTP_PORT"
+        )
         port = runner.addresses[0][1]
         host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
         if services.telegram is not None:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from bot.health import add_health_routes
+from bot.listen import listen
 from bot.metrics.scrape import add_metrics_route
 from bot.services import Services
 
@@ -38,7 +39,12 @@ async def worker_http(services: Services) -> AsyncIterator[str | None]:
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.http_host, settings.worker_http_port)
-        await site.start()
+        await listen(
+            site,
+            settings.http_host,
+            settings.worker_http_port,
+            "CXBOT_HTTP_HOST, CXBOT_WORKER_HTTP_PORT",
+        )
         port = runner.addresses[0][1]
         host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
         log.info("cxbot worker: health and metrics on %s:%s", settings.http_host, port)
