@@ -21,7 +21,6 @@ from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import migrate
 from storage.errors import DatabaseUnavailable
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///cxbot.db"
@@ -148,6 +147,10 @@ class Database:
 
     async def upgrade(self) -> None:
         """Run the Alembic migrations up to head on this engine."""
+        # Imported here, not with the package: `python -m storage.migrate` (the README's rollback
+        # recipe) would otherwise find its module already imported and warn about it.
+        from storage import migrate
+
         await migrate.upgrade(self.engine)
 
     async def dispose(self) -> None:

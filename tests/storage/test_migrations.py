@@ -3,6 +3,8 @@
 import asyncio
 import secrets
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -114,3 +116,16 @@ def test_config_points_at_the_packaged_migrations() -> None:
     assert config.get_main_option("script_location") == str(MIGRATIONS)
     assert config.get_main_option("sqlalchemy.url") == "postgresql+asyncpg://user:p%40ss@host/db"
     assert (MIGRATIONS / "versions" / "0001_initial.py").is_file()
+
+
+def test_the_rollback_recipe_runs_without_a_warning(tmp_path: Path) -> None:
+    # README, *Upgrades and rollbacks*: `python -m storage.migrate --url "$DATABASE_URL" history`.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cx.db'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "storage.migrate", "--url", url, "history"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "0001, Initial schema" in done.stdout
+    assert done.stderr == ""
