@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from storage.errors import StorageError
+from storage.outages import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,8 @@ async def read_json(request: web.Request) -> Any:
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error answered in the JSON error shape: a bad body (400), aiohttp's own 4xx
-    (413 body too large, 404, 405), and a failure nobody expected (500, logged)."""
+    (413 body too large, 404, 405), a store away for now (503 with Retry-After, one warning)
+    and a failure nobody expected (500, logged with its traceback)."""
     try:
         check = request.app.get(CHECKED_BODIES, {}).get(request.path)
         if check is not None and request.method == "POST":
@@ -135,15 +137,19 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if failure.status < 400 or failure.content_type == "application/json":
             raise
         return _http_error(failure)
-    except StorageError as failure:
-        # Nothing was stored (the transaction did not commit): the sender should try again.
-        log.warning("%s %s: %s", request.method, request.path, failure)
-        response = error(503, "store_unavailable", "a store cxbot needs is unreachable; retry")
+    except Exception as failure:
+        if not isinstance(failure, StorageError) and not unreachable(failure):
+            log.exception("%s %s failed", request.method, request.path)
+            return error(500, "internal_error", "cxbot failed on this request; see its log")
+        # A store away for now (PostgreSQL, Redis or the job queue's connection, whichever
+        # layer noticed): the same request again is safe (cases are deduplicated) and will
+        # succeed once it is back.
+        log.warning("%s %s: a store is unreachable (%s)", request.method, request.path, failure)
+        response = error(
+            503, "store_unavailable", "a store or service cxbot needs is unreachable; retry"
+        )
         response.headers["Retry-After"] = "30"
         return response
-    except Exception:
-        log.exception("%s %s failed", request.method, request.path)
-        return error(500, "internal_error", "cxbot failed on this request; see its log")
     if response.status >= 400 and response.content_type != "application/json":
         # A library's own plain answer (aiogram's "Unauthorized"), in our shape.
         return _restated(response)

@@ -1,5 +1,6 @@
 """Telling a store that is unreachable for now from a request that can never succeed."""
 
+from psycopg import OperationalError as PsycopgOperationalError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -11,6 +12,7 @@ _PASSING = (
     DatabaseUnavailable,
     StateLockTimeout,
     OperationalError,
+    PsycopgOperationalError,  # the job queue's connection (procrastinate wraps it)
     InterfaceError,
     PoolTimeout,
     ConnectionError,
