@@ -138,7 +138,8 @@ def _answers(ok: dict[str, tuple[str, str]], *errors: str) -> Schema:
         "413": "body over 1 MiB",
         "422": "the fields listed are wrong",
         "502": "the chat platform did not answer a recipient lookup; nothing stored",
-        "503": "CXBOT_API_TOKEN is not set: the API is off",
+        "503": "the API is off (CXBOT_API_TOKEN is not set), or a store is unreachable for now "
+        "(store_unavailable, with Retry-After): send the same request again",
     }
     for code in ("401", "503", *errors):
         answers[code] = {"description": meanings[code], **_json(_ref("Error"))}

@@ -100,6 +100,9 @@ async def test_invitations_while_postgresql_is_away_get_a_503_to_retry(
             async with http.get(f"{api}/1", headers=AUTH) as response:
                 assert response.status == 503
         assert [r.levelname for r in caplog.records] == ["WARNING"] * 3  # no tracebacks
+        async with http.get(f"{server.url}/api/v1/openapi.json") as response:
+            described = (await response.json())["paths"]["/api/v1/invitations"]["post"]
+        assert "store_unavailable" in described["responses"]["503"]["description"]
         assert not any(r.exc_info for r in caplog.records)
         await link.open()  # back on the same port
         for _ in range(20):  # as a sender does on a 503: again, until the pool reconnects
