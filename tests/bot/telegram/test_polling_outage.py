@@ -82,6 +82,13 @@ async def test_a_comment_sent_while_redis_was_down_is_stored_once_it_is_back(
         )
     )
     await botapi.wait_for("sendMessage", 2)  # the comment question
+    # The question goes out before the tap's handling ends (its state written to Redis) and
+    # before the poll confirms it: stop Redis only once the tap's update is confirmed.
+    for _ in range(250):
+        if not botapi.updates:
+            break
+        await asyncio.sleep(0.02)
+    assert not botapi.updates
 
     await own_redis.stop()  # it comes back empty: no persistence
     comment = message_update(botapi.next_update_id(), CUSTOMER, "Came back")
