@@ -1,4 +1,5 @@
-"""Liveness and readiness: `/livez`, `/readyz` and `/healthz`, which name a store that is down.
+"""Liveness and readiness: `/livez`, `/readyz` and `/healthz`, which name a store that is down
+(and the queue, where this process sends and its worker does not run).
 
 The answers are unauthenticated, so they say *which* store is down and never where it is: hosts,
 user names and database names go to the log (once per outage), not to whoever asks.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,16 +24,21 @@ CHECK_SECONDS = 2.0  # under the container health checks' timeout (4-5 s), both 
 Check = Callable[[], Awaitable[None]]
 
 
+class Stopped(Exception):
+    """Raised by a check whose part of this process is not running (state ``stopped``)."""
+
+
 @dataclass
 class Probes:
-    """The stores cxbot needs to be ready, each with a ping that raises when it is unreachable."""
+    """What cxbot needs to be ready, each with a check that raises when it is not: the stores
+    (StorageError: unreachable) and, where this process sends, the queue's worker (Stopped)."""
 
-    checks: Mapping[str, Check]
+    checks: dict[str, Check]
     timeout: float = CHECK_SECONDS
     _down: set[str] = field(default_factory=set)
 
     async def run(self) -> dict[str, str]:
-        """Each store's state: ``ok``, ``unreachable`` or ``timeout``."""
+        """Each one's state: ``ok``, ``unreachable``, ``timeout`` or ``stopped``."""
         names = list(self.checks)
         found = await asyncio.gather(*(self._one(name) for name in names))
         return dict(zip(names, found, strict=True))
@@ -44,9 +50,11 @@ class Probes:
             return self._failed(name, "timeout", f"no answer within {self.timeout:g} s")
         except StorageError as failure:
             return self._failed(name, "unreachable", str(failure))
+        except Stopped as failure:
+            return self._failed(name, "stopped", str(failure))
         if name in self._down:
             self._down.discard(name)
-            log.info("%s is reachable again", name)
+            log.info("%s is ok again", name)
         return "ok"
 
     def _failed(self, name: str, state: str, detail: str) -> str:

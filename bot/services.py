@@ -55,6 +55,8 @@ class Services:
 
     def __post_init__(self) -> None:
         self.probes = Probes({"database": self.database.ping, "state": self.state.ping})
+        if self.delivery.embedded:  # `cxbot run` sends too: ready only while its worker runs
+            self.probes.checks["queue"] = self.delivery.check_worker
 
     async def invite(self, request: InvitationRequest) -> Receipt:
         """Store an invitation (once per case + survey) with this installation's parts."""

@@ -33,6 +33,7 @@ async def work(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     services = await open_services(settings)
+    services.probes.checks["queue"] = services.delivery.check_worker  # /readyz: it sends
     # As in `cxbot run`: a full collection of the startup objects stalls the process ~0.2 s,
     # and the sends it holds moments for would reach the platform late and bunched up.
     freeze_startup_objects()

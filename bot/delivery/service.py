@@ -14,6 +14,7 @@ from bot.delivery.limits import SendLimits, channel_rates
 from bot.delivery.queue import JobQueue, Kind
 from bot.delivery.tasks import register_tasks
 from bot.delivery.worker import QueueWorker, WorkerOptions
+from bot.health import Stopped
 from bot.runner import SurveyRunner
 from bot.settings import Settings
 from bot.slack import SlackService
@@ -110,8 +111,15 @@ class Delivery:
             await self._stop_worker()
         failure = ending.exception() if ending.done() and not ending.cancelled() else None
         ending.cancel()
-        if failure is not None:  # the worker gave up by itself (the database went away)
+        if failure is not None:  # the worker failed for good (its start, not a lost database)
             raise failure
+
+    async def check_worker(self) -> None:
+        """Readiness where this process sends: raises Stopped while its worker takes no jobs
+        (not started yet, stopping, or replacing one that stopped with PostgreSQL)."""
+        problem = "not running" if self.worker is None else self.worker.problem
+        if problem is not None:
+            raise Stopped(f"the job queue's worker in this process: {problem}")
 
     async def drain(self) -> None:
         """Wait until the invitations submitted here have been sent or have failed.

@@ -4,6 +4,11 @@ A procrastinate worker writes a heartbeat every few seconds. A worker killed mid
 -9, a lost machine) stops writing it, and its jobs stay "doing": every live worker looks for
 such jobs and puts them back in the queue, where the job sees its invitation `sending` and
 marks it failed rather than sending it twice (see SurveyRunner.deliver).
+
+procrastinate stops its worker when a connection it needs fails (PostgreSQL restarted or went
+away: "Side task listener failed ... stopping worker"); QueueWorker then waits, with backoff,
+until the queue's database answers again and starts a new one, and says meanwhile that none
+runs (`problem`, which readiness reports).
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
-from procrastinate import App
+import psycopg
+from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 from procrastinate.worker import Worker
@@ -32,6 +40,14 @@ SHUTDOWN_GRACE_S = 60.0
 STOP_ASK_S = 0.2
 # How often a worker looks whether the queue outgrew its statistics (one cheap query).
 STATISTICS_CHECK_S = 2.0
+# After procrastinate's worker stopped by itself, the queue's database is asked again after
+# this long, then twice as long each time it does not answer, up to RESTART_MAX_S.
+RESTART_FIRST_S = 0.25
+RESTART_MAX_S = 2.0
+# How long one of those questions may take, and how long the pool may take to hand out a
+# connection once PostgreSQL takes one again (see QueueWorker._renew_pool).
+RESTART_PING_S = 10.0
+POOL_READY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -67,8 +83,28 @@ async def revive_stalled(app: App, stalled_after_seconds: float) -> int:
     return revived
 
 
+class _Worker(Worker):
+    """procrastinate's Worker, telling whoever made it when it is asked to stop.
+
+    procrastinate asks its own worker to stop when a side task (the listener on PostgreSQL's
+    notifications, the heartbeat) fails; the sends under way then finish and run() returns.
+    """
+
+    def __init__(self, *, on_stop: Callable[[], None], **options: Any) -> None:
+        super().__init__(**options)
+        self._on_stop = on_stop
+
+    def stop(self) -> None:
+        self._on_stop()
+        super().stop()  # type: ignore[no-untyped-call]
+
+
 class QueueWorker:
-    """One procrastinate worker on cxbot's queue, run as a task of the current loop."""
+    """One procrastinate worker on cxbot's queue, run as a task of the current loop.
+
+    A worker that stops without stop() (see _Worker) is replaced by a new one as soon as the
+    queue's database answers; `problem` says why none runs meanwhile.
+    """
 
     def __init__(
         self,
@@ -82,18 +118,47 @@ class QueueWorker:
         self.before = before  # run first, in the worker's task (stop() cancels it too)
         self.name = f"{socket.gethostname()}-{os.getpid()}"
         self._task: asyncio.Task[None] | None = None
-        self._worker: Worker | None = None
+        self._worker: _Worker | None = None
+        self._stopping = False  # stop() was called: a worker that stops now is not replaced
+        self._down: str | None = None  # why no worker takes jobs now; None while one does
+        self._down_at = 0.0
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    @property
+    def problem(self) -> str | None:
+        """Why this process takes no jobs now (None: it does, or it is starting)."""
+        if self._stopping:
+            return "stopping"
+        if not self.running:
+            return "not running"
+        return self._down
+
+    def _went_down(self, why: str) -> None:
+        if self._stopping or self._down is not None:
+            return
+        self._down, self._down_at = why, time.monotonic()
+        log.error(
+            "the job queue's worker stopped (%s): nothing is sent until PostgreSQL answers "
+            "and a new one starts",
+            why,
+        )
+
+    def _came_back(self) -> None:
+        if self._down is not None:
+            log.warning(
+                "the job queue's worker runs again, %.1f s after it stopped",
+                time.monotonic() - self._down_at,
+            )
+        self._down = None
 
     def start(self) -> None:
         if not self.running:
             self._task = asyncio.create_task(self._run(), name="cxbot delivery worker")
 
     async def _run(self) -> None:
-        options = self.options
         if self.before is not None:
             await self.before()
         upkeep = (
@@ -107,7 +172,21 @@ class QueueWorker:
         # What App.run_worker_async does, keeping the Worker, so that stop() can ask it to stop
         # instead of cancelling it (see there).
         self.queue.app.perform_import_paths()  # type: ignore[no-untyped-call]
-        self._worker = Worker(
+        try:
+            while not self._stopping:
+                await self._run_one()
+                if not self._stopping:
+                    await self._wait_for_database()
+        finally:
+            for task in upkeep:
+                task.cancel()
+            await asyncio.gather(*upkeep, return_exceptions=True)
+
+    async def _run_one(self) -> None:
+        """One procrastinate worker, until it stops; raises only if stop() was called."""
+        options = self.options
+        self._worker = _Worker(
+            on_stop=lambda: self._went_down("procrastinate stopped it"),
             app=self.queue.app,
             queues=[QUEUE],
             name=self.name,
@@ -121,15 +200,65 @@ class QueueWorker:
         )
         try:
             await self._worker.run()  # type: ignore[no-untyped-call]
+        except Exception as error:
+            if self._stopping:
+                raise
+            self._went_down(f"{type(error).__name__}: {error}")
+        else:
+            self._went_down("it ended by itself")
         finally:
-            for task in upkeep:
-                task.cancel()
-            await asyncio.gather(*upkeep, return_exceptions=True)
+            self._worker = None
+
+    async def _wait_for_database(self) -> None:
+        """Until the queue's database answers, asking again with backoff."""
+        delay = RESTART_FIRST_S
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await asyncio.wait_for(self._reconnect(), RESTART_PING_S)
+            except Exception as error:  # unreachable still, or not answering
+                log.info("the job queue's database does not answer yet (%s)", error)
+                delay = min(delay * 2, RESTART_MAX_S)
+            else:
+                self._came_back()
+                return
+
+    async def _reconnect(self) -> None:
+        """Raises unless the queue's database answers, through the pool as the next worker
+        will ask it; renews the pool where it lags behind the server (see _renew_pool)."""
+        connector = self.queue.app.connector
+        if isinstance(connector, PsycopgConnector):
+            await self._renew_pool(connector)
+        await self.queue.app.job_manager.check_connection_async()
+
+    async def _renew_pool(self, connector: PsycopgConnector) -> None:
+        """Drop the pool's broken connections, and open a new pool if it is slow to refill.
+
+        A restart breaks every pooled connection, and psycopg's pool reconnects with its own
+        backoff (1, 2, 4 ... s): after an outage of 20 s its next try came 8 s after the
+        server was back. So once the server takes a connection of ours, a pool that cannot
+        hand one out within POOL_READY_S is closed and opened anew (a deferral that asks it
+        in that moment fails, as it would have on a broken connection).
+        """
+        pool = connector.pool
+        if isinstance(pool.conninfo, str):  # the server first: no new pool while it is away
+            connection = await psycopg.AsyncConnection.connect(pool.conninfo)
+            await connection.close()
+        await pool.check()
+        try:
+            async with pool.connection(timeout=POOL_READY_S):
+                return
+        except psycopg.Error as error:  # PoolTimeout, or one more broken connection
+            log.warning("the job queue's connection pool lags behind (%s); opening it anew", error)
+        await connector.close_async()
+        await connector.open_async()
 
     async def _revive_forever(self) -> None:
         while True:
             try:
                 await revive_stalled(self.queue.app, self.options.stalled_after_seconds)
+            except ConnectorException as error:  # the database is away (see _run)
+                log.warning("looking for stalled jobs failed (%s); trying again", error.__cause__)
             except Exception:
                 log.exception("looking for stalled jobs failed; trying again")
             await asyncio.sleep(self.options.heartbeat_seconds)
@@ -143,7 +272,8 @@ class QueueWorker:
             await asyncio.sleep(STATISTICS_CHECK_S)
 
     async def wait(self) -> None:
-        """Until the worker ends by itself (it does only on a fatal error)."""
+        """Until the worker ends by itself (it does only on a fatal error: a stopped
+        procrastinate worker is replaced, not an end)."""
         if self._task is not None:
             await self._task
 
@@ -155,8 +285,10 @@ class QueueWorker:
         then runs on for ever (seen: one test in ten starting and stopping cxbot at once hung).
         Its own stop() is forgotten too when it comes before the worker's run() began, so it
         is asked again until the worker has stopped. Before the worker exists (the catch-up
-        of `before` runs) the task is cancelled: nothing of procrastinate's runs yet.
+        of `before` runs, or while the database is waited for after a worker stopped) the task
+        is cancelled: nothing of procrastinate's runs then.
         """
+        self._stopping = True
         task, self._task = self._task, None
         if task is None:
             return
@@ -165,7 +297,7 @@ class QueueWorker:
                 if self._worker is None:
                     task.cancel()
                 else:
-                    self._worker.stop()  # type: ignore[no-untyped-call]
+                    self._worker.stop()
                 await asyncio.wait({task}, timeout=STOP_ASK_S)
             await task
         self._worker = None

@@ -27,7 +27,7 @@ async def test_live_ready_and_health_when_the_stores_answer(harness: Harness) ->
     url = harness.server.url
     for path, expected in (
         ("/livez", {"status": "ok"}),
-        ("/readyz", {"status": "ok", "database": "ok", "state": "ok"}),
+        ("/readyz", {"status": "ok", "database": "ok", "state": "ok", "queue": "ok"}),
     ):
         async with harness.http.get(url + path) as response:
             assert response.status == 200

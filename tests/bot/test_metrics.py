@@ -125,10 +125,11 @@ async def test_a_failed_update_is_a_handler_error(metered: Harness) -> None:
 
 
 async def test_the_worker_serves_health_and_its_own_counters(
-    database: Database, redis_url: str
+    postgres_database: Database, redis_url: str
 ) -> None:
+    # PostgreSQL only: `cxbot worker` refuses SQLite, whose queue lives inside `cxbot run`.
     settings = cxbot_settings(
-        database,
+        postgres_database,
         redis_url,
         CXBOT_METRICS_TOKEN=METRICS_TOKEN,
         CXBOT_WORKER_HTTP_PORT=0,
