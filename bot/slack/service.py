@@ -86,6 +86,13 @@ class SlackService:
                 # Slack never sends ({"event": {"user": 0}}); that is a bad request, not ours.
                 return error(400, "invalid_request", "not a Slack event or interaction")
             bolt_response = await self.app.async_dispatch(bolt_request)
+            if bolt_response.status == 401:  # bolt's own '{"error": "invalid request"}'
+                return error(
+                    401,
+                    "unauthorized",
+                    "the Slack signature is wrong, or its timestamp over five minutes old "
+                    "(is SLACK_SIGNING_SECRET the app's?)",
+                )
             response: web.Response = await to_aiohttp_response(bolt_response)
             return response
 
