@@ -38,7 +38,32 @@ class Prompt:
 
 
 def prompt_for(survey: Survey, question_id: str, language: str) -> Prompt:
-    """The prompt for one question of `survey`; KeyError when the survey has no such question."""
+    """The prompt for one question of `survey`; KeyError when the survey has no such question.
+
+    Built once per question and language of a survey object (a loaded survey does not
+    change, a Prompt is frozen) and kept for the last `_SURVEYS_KEPT` surveys asked about.
+    """
+    held = _built.get(id(survey))
+    if held is None or held[0] is not survey:
+        if len(_built) >= _SURVEYS_KEPT:
+            del _built[next(iter(_built))]  # the survey asked about first
+        held = _built[id(survey)] = (survey, {})
+    prompts = held[1]
+    found = prompts.get((question_id, language))
+    if found is None:
+        found = prompts[(question_id, language)] = _build(survey, question_id, language)
+    return found
+
+
+# Every answer asks for the prompt it answered and the one it moves to: building them (the
+# choices' captions, the hint's message) was most of the state machine's time. Held by the
+# survey object's id, with the survey itself so that the id cannot be reused meanwhile;
+# a catalogue reload brings new objects, and the old ones leave after _SURVEYS_KEPT more.
+_SURVEYS_KEPT = 64
+_built: dict[int, tuple[Survey, dict[tuple[str, str], Prompt]]] = {}
+
+
+def _build(survey: Survey, question_id: str, language: str) -> Prompt:
     question = survey.question(question_id)
     choices: tuple[Choice, ...] = ()
     hint: str | None = None
