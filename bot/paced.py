@@ -10,18 +10,31 @@ itself (bot/delivery/replies.py). A context variable, so that it is one task's a
 from __future__ import annotations
 
 from contextvars import ContextVar
+from dataclasses import dataclass
 
-_PACED: ContextVar[bool] = ContextVar("cxbot_paced", default=False)
+# A paced send tells when it really departed if it left later than this after its moment.
+LATE_S = 0.001
 
 
-def mark_paced() -> None:
+@dataclass(frozen=True)
+class PacedTurn:
+    """The turn a send took: its moment (epoch seconds) and its slot in the bot's window."""
+
+    at: float
+    slot: str
+
+
+_PACED: ContextVar[PacedTurn | None] = ContextVar("cxbot_paced", default=None)
+
+
+def mark_paced(at: float, slot: str) -> None:
     """The current task's next message-sending call has its turn already."""
-    _PACED.set(True)
+    _PACED.set(PacedTurn(at, slot))
 
 
-def take_paced() -> bool:
-    """Whether the current task's call has its turn already; the mark is used up."""
-    if not _PACED.get():
-        return False
-    _PACED.set(False)
-    return True
+def take_paced() -> PacedTurn | None:
+    """The turn the current task's call took already, if any; the mark is used up."""
+    paced = _PACED.get()
+    if paced is not None:
+        _PACED.set(None)
+    return paced

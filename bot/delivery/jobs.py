@@ -83,7 +83,7 @@ class DeliveryJobs:
         while True:
             turn = await self.limits.take(channel, address)
             if turn.granted:
-                mark_paced()  # the send that follows is not a reply to count again
+                mark_paced(turn.at, turn.slot)  # the send that follows is no reply to count
                 return turn.at
             if turn.wait > HOLD_S or (turn.per_address and held + turn.wait > HOLD_S):
                 raise Postponed(aware(self.clock() + timedelta(seconds=turn.wait)), turn.bucket)

@@ -16,6 +16,7 @@ Redis a send, and never the one that said no, since the streams are the stricter
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Mapping
@@ -31,6 +32,8 @@ from bot.delivery.pacing import AHEAD_S, MemoryPacer, Pacer, RedisPacer, Stream,
 from bot.delivery.replies import ReplyTurns
 from bot.runner import sleep_until
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Never tell a caller to come back sooner than this: a lost race is retried, not spun on.
 MIN_WAIT_S = 0.005
@@ -58,8 +61,14 @@ class ChannelRates:
 
     def streams(self, overall: str, one: str) -> tuple[Stream, Stream]:
         """The paced streams a send joins: the whole bot's (or workspace's), and its chat's."""
+        window = self.overall.get_expiry()
         return (
-            Stream(overall, gap_for(self.overall.amount / self.overall.get_expiry())),
+            Stream(
+                overall,
+                gap_for(self.overall.amount / window, windowed=True),
+                window,
+                self.overall.amount,
+            ),
             Stream(one, gap_for(self.per_address.amount / self.per_address.get_expiry())),
         )
 
@@ -91,13 +100,15 @@ class Turn:
     """The limits' answer to "may I send now?": ``wait`` seconds (0: go), and why.
 
     ``per_address`` is True when only this chat (or DM) is busy: other sends could go.
-    A granted turn's ``at`` is the moment (epoch seconds) the message is to go, 0: now.
+    A granted turn's ``at`` is the moment (epoch seconds) the message is to go, 0: now;
+    ``slot`` its place in the bot's window (see SendLimits.departed).
     """
 
     wait: float
     bucket: str = ""
     per_address: bool = False
     at: float = 0.0
+    slot: str = ""
 
     @property
     def granted(self) -> bool:
@@ -228,7 +239,15 @@ class SendLimits:
                 chat.name if per_address else overall,
                 per_address,
             )
-        return Turn(0.0, at=time.time() + moment.wait)
+        return Turn(0.0, at=time.time() + moment.wait, slot=moment.slot)
+
+    async def departed(self, channel: str, slot: str, late: float) -> None:
+        """The send given ``slot`` left ``late`` seconds after its moment: its successors in
+        the bot's window keep their distance from when it really went."""
+        rates = self.rates.get(channel)
+        if rates is not None and slot:
+            overall, _ = rates.streams(channel, "")
+            await self.pacer.depart(overall, slot, late)
 
     async def _paused(self, overall: str, one: str) -> Turn | None:
         now = time.time()
@@ -264,6 +283,9 @@ class SendLimits:
             return
         overall, one = self._buckets(channel, address or "")
         await self.pauses.pause(overall, seconds)
+        if (rates := self.rates.get(channel)) is not None:
+            margin = await self.pacer.widen(rates.streams(overall, one)[0])
+            log.info("%s: a 429; the window's margin is now %.0f ms", channel, margin * 1000)
         if address is not None:
             await self.pauses.pause(one, seconds)
 

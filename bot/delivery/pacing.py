@@ -21,33 +21,63 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-# How much wider than the rate needs the gap between two sends is: 2% (34 ms instead of 33 at
-# 30/second), which leaves 20 ms a second for the arrivals to jitter. An arrival late by more
-# than that beside the one a second later is a 429 (a pause of retry_after for the whole bot).
-# The headroom is also how far a backlog falls behind what the limit allows: 6.7 s at 10,000
-# due at once. 0.5% (1.7 s) was tried: on a loaded machine it doubled the 429s (25-28 against
-# 10-15 in 1,000 sends) and sent slower (bench/README.md).
+# How much wider than the rate needs the gap between two sends of a stream without a window
+# (a chat's) is: 2%, 1.02 s at one a second, which leaves 20 ms for the arrivals to jitter.
 HEADROOM = 1.02
 # A moment is reserved at most this far ahead; a caller further back is told when to come back.
 AHEAD_S = 0.05
 
+# A stream with a window (the bot's: `count` sends a `window`) is spaced exactly at its rate
+# (33.3 ms at 30/second), and keeps the moments of its last `count` sends: a send goes no
+# sooner than WINDOW_MARGIN_S after a window has passed since the `count`-th last one
+# departed. A send that left late (a slow claim in SQL, a busy event loop) reports when it
+# really went (depart), so that the one `count` later keeps its distance from the actual
+# departure, not from the moment handed out: a late send makes its successors wait, instead
+# of landing among them in the platform's window (a 429). The margin is the headroom left for
+# the way from departure to arrival to jitter, and how far a backlog falls behind what the
+# limit allows: 5 ms a window, 1.7 s at 10,000 due at once (2% of the gap was 6.7 s, and did
+# not follow late sends).
+WINDOW_MARGIN_S = 0.005
+# ... at least. A 429 says arrivals jitter more than the margin allows (a loaded machine, a
+# slow network): each one widens it (twice as wide, plus the least), up to MARGIN_MAX_S, and
+# each send after narrows it by MARGIN_DECAY, back to the least in about 350 sends (12 s at
+# 30/second) without a 429. A 429 costs the whole bot its retry_after (a second); a wider
+# margin costs it a few milliseconds a second while it lasts.
+MARGIN_MAX_S = 0.1
+MARGIN_DECAY = 0.998
+
 # KEYS: the streams' next free moments (ms, Redis' own clock), then the first stream's "paced"
 # key (the last moment handed out in it by this script, for replies to see that invitations
-# are going out); ARGV[1]: how far ahead a moment may be reserved (ms), ARGV[1 + i]: the gap
-# of stream i (ms). The moment is the latest of the streams' next free ones; it is reserved in
-# all of them, or, when it is further ahead, in none.
+# are going out) and its window's sorted set (slot -> departure, ms). ARGV[1]: how far ahead
+# a moment may be reserved (ms), ARGV[1 + i]: the gap of stream i (ms); then the first
+# stream's window (ms), count (0: no window) and margin (ms). The moment is the latest of the
+# streams' next free ones and the window's; it is reserved in all of them, or, when it is
+# further ahead, in none. The window's margin is the least one or, after 429s, the widened one
+# (KEYS: last), which each reservation narrows by the decay (ARGV: last).
 # Returns {reserved 1 or 0, ms to the moment, index of the stream that set it (0: none), the
-# moment itself (ms, Redis' clock)}.
+# moment itself (ms, Redis' clock; also the send's slot in the window)}.
 _RESERVE_SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
-local streams = #KEYS - 1
+local streams = #KEYS - 3
+local sent, widened = KEYS[streams + 2], KEYS[streams + 3]
+local window, count = tonumber(ARGV[streams + 2]), tonumber(ARGV[streams + 3])
+local least = tonumber(ARGV[streams + 4])
+local margin = math.max(tonumber(redis.call('GET', widened) or '0'), least)
 local at, busiest = now, 0
 for i = 1, streams do
-    local key = KEYS[i]
-    local free = tonumber(redis.call('GET', key) or '0')
+    local free = tonumber(redis.call('GET', KEYS[i]) or '0')
     if free > at then
         at, busiest = free, i
+    end
+end
+if count > 0 then
+    local oldest = redis.call('ZREVRANGE', sent, count - 1, count - 1, 'WITHSCORES')
+    if oldest[2] then
+        local free = tonumber(oldest[2]) + window + margin
+        if free > at then
+            at, busiest = free, 1
+        end
     end
 end
 if at - now > tonumber(ARGV[1]) then
@@ -58,26 +88,61 @@ for i = 1, streams do
     redis.call('SET', KEYS[i], tostring(following), 'PX', math.ceil(following - now) + 1000)
 end
 redis.call('SET', KEYS[streams + 1], tostring(at), 'PX', math.ceil(at - now) + 10000)
+if count > 0 then
+    redis.call('ZADD', sent, at, tostring(at))
+    redis.call('ZREMRANGEBYRANK', sent, 0, -(count + 1))
+    redis.call('PEXPIRE', sent, math.ceil(at - now + window) + 10000)
+    if margin > least then
+        redis.call('SET', widened, tostring(margin * tonumber(ARGV[streams + 5])), 'PX', 600000)
+    end
+end
 return {1, tostring(at - now), busiest, tostring(at)}
 """
 
+# KEYS[1]: a stream's widened margin (ms); ARGV: the least one, the most. Twice, plus the least.
+_WIDEN_SCRIPT = """
+local least = tonumber(ARGV[1])
+local margin = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), least)
+margin = math.min(margin * 2 + least, tonumber(ARGV[2]))
+redis.call('SET', KEYS[1], tostring(margin), 'PX', 600000)
+return tostring(margin)
+"""
+
+# KEYS[1]: a window's sorted set; ARGV: a slot, when it really departed (ms). Only later.
+_DEPART_SCRIPT = """
+return redis.call('ZADD', KEYS[1], 'XX', 'GT', ARGV[2], ARGV[1])
+"""
+
 # Replies counted in a stream (see bot/delivery/replies.py). KEYS[1]: the stream's next free
-# moment, KEYS[2]: its "paced" key; ARGV: the gap (ms), replies that wait for a moment, replies
-# that went already, how far ahead those may push the stream at most (ms). The waiting ones
-# take the next free moments one gap apart, ahead of any invitation not yet handed one; the
-# ones gone are counted after them (a burst of replies above the rate pushes the invitations
-# back by at most the cap: the rest is the platform's to refuse).
+# moment, KEYS[2]: its "paced" key, KEYS[3]: its window; ARGV: the gap (ms), replies that wait
+# for a moment, replies that went already, how far ahead those may push the stream at most
+# (ms), the window (ms) and count (0: none). The waiting ones take the next free moments one
+# gap apart, ahead of any invitation not yet handed one; the ones gone are counted after them
+# (a burst of replies above the rate pushes the invitations back by at most the cap: the rest
+# is the platform's to refuse). All of them take their places in the window.
 # Returns {ms to the first waiting reply's moment, ms since the last paced moment (negative:
 # one is booked ahead; a huge number: none known)}.
 _ACCOUNT_SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
 local gap, waiting, gone = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local window, count = tonumber(ARGV[5]), tonumber(ARGV[6])
 local first = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
 local following = first + waiting * gap
 following = math.max(following, math.min(following + gone * gap, now + tonumber(ARGV[4])))
 if following > now then
     redis.call('SET', KEYS[1], tostring(following), 'PX', math.ceil(following - now) + 1000)
+end
+if count > 0 then
+    for i = 0, waiting - 1 do
+        local at = first + i * gap
+        redis.call('ZADD', KEYS[3], at, tostring(at))
+    end
+    for i = 1, math.min(gone, count) do
+        redis.call('ZADD', KEYS[3], now, 'gone:' .. tostring(now) .. ':' .. i)
+    end
+    redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(count + 1))
+    redis.call('PEXPIRE', KEYS[3], math.ceil(following - now + window) + 10000)
 end
 local paced = redis.call('GET', KEYS[2])
 local since = paced and (now - tonumber(paced)) or 1e12
@@ -87,17 +152,22 @@ return {tostring(first - now), tostring(since)}
 REPLIES_CAP_S = 1.0
 
 
-def gap_for(per_second: float) -> float:
-    """Seconds between two sends of a stream limited to ``per_second``, with the headroom."""
-    return HEADROOM / per_second
+def gap_for(per_second: float, *, windowed: bool = False) -> float:
+    """Seconds between two sends of a stream limited to ``per_second``: with the headroom, or
+    exact for a stream with a window (its margin is its headroom)."""
+    return (1.0 if windowed else HEADROOM) / per_second
 
 
 @dataclass(frozen=True)
 class Stream:
-    """A sequence of sends to keep ``gap`` seconds apart: a bot's, a chat's."""
+    """A sequence of sends to keep ``gap`` seconds apart: a bot's, a chat's. With a
+    ``count``, also never more than that many within ``window`` seconds of departures (the
+    bot's)."""
 
     name: str
     gap: float
+    window: float = 0.0
+    count: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,6 +181,8 @@ class Moment:
     wait: float
     busiest: Stream | None = None
     at: float = 0.0
+    # The send's place in its first stream's window, to tell when it really departed.
+    slot: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +202,14 @@ class Pacer(Protocol):
         """The first moment free in every stream, taken in all if it is at most AHEAD_S away."""
         ...
 
+    async def depart(self, stream: Stream, slot: str, late: float) -> None:
+        """The send of ``slot`` went ``late`` seconds after its moment."""
+        ...
+
+    async def widen(self, stream: Stream) -> float:
+        """A 429: widen the margin of ``stream``'s window; returns the new one (seconds)."""
+        ...
+
     async def count(self, stream: Stream, waiting: int, gone: int) -> Counted:
         """Count replies in ``stream``: ``waiting`` take its next moments, ahead of sends not
         yet handed one; ``gone`` (sent already) push it back, by REPLIES_CAP_S at most."""
@@ -144,6 +224,31 @@ class MemoryPacer:
     def __init__(self) -> None:
         self._free: dict[str, float] = {}
         self._paced: dict[str, float] = {}
+        self._sent: dict[str, dict[str, float]] = {}  # window: slot -> departure
+        self._margin: dict[str, float] = {}
+        self._slots = 0
+
+    def _window_free(self, stream: Stream) -> float:
+        departures = sorted(self._sent.get(stream.name, {}).values())
+        if stream.count <= 0 or len(departures) < stream.count:
+            return 0.0
+        return departures[-stream.count] + stream.window + self._margin_of(stream)
+
+    def _margin_of(self, stream: Stream) -> float:
+        return max(self._margin.get(stream.name, 0.0), WINDOW_MARGIN_S)
+
+    async def widen(self, stream: Stream) -> float:
+        margin = min(self._margin_of(stream) * 2 + WINDOW_MARGIN_S, MARGIN_MAX_S)
+        self._margin[stream.name] = margin
+        return margin
+
+    def _place(self, stream: Stream, slot: str, at: float) -> None:
+        if stream.count <= 0:
+            return
+        sent = self._sent.setdefault(stream.name, {})
+        sent[slot] = at
+        for old in sorted(sent, key=sent.__getitem__)[: max(len(sent) - stream.count, 0)]:
+            del sent[old]
 
     async def reserve(self, streams: Sequence[Stream]) -> Moment:
         now = time.monotonic()
@@ -152,12 +257,23 @@ class MemoryPacer:
             free = self._free.get(stream.name, 0.0)
             if free > at:
                 at, busiest = free, stream
+        if (free := self._window_free(streams[0])) > at:
+            at, busiest = free, streams[0]
+        slot = repr(at)
         if at - now > AHEAD_S:
-            return Moment(False, at - now, busiest, at)
+            return Moment(False, at - now, busiest, at, slot)
         for stream in streams:
             self._free[stream.name] = at + stream.gap
         self._paced[streams[0].name] = at
-        return Moment(True, at - now, busiest, at)
+        self._place(streams[0], slot, at)
+        if streams[0].count > 0:
+            self._margin[streams[0].name] = self._margin_of(streams[0]) * MARGIN_DECAY
+        return Moment(True, at - now, busiest, at, slot)
+
+    async def depart(self, stream: Stream, slot: str, late: float) -> None:
+        sent = self._sent.get(stream.name, {})
+        if slot in sent:
+            sent[slot] = max(sent[slot], float(slot) + late)
 
     async def count(self, stream: Stream, waiting: int, gone: int) -> Counted:
         now = time.monotonic()
@@ -165,38 +281,70 @@ class MemoryPacer:
         following = first + waiting * stream.gap
         cap = now + REPLIES_CAP_S
         self._free[stream.name] = max(following, min(following + gone * stream.gap, cap))
+        for i in range(waiting):
+            self._place(stream, repr(first + i * stream.gap), first + i * stream.gap)
+        for _ in range(min(gone, stream.count)):
+            self._slots += 1
+            self._place(stream, f"gone:{self._slots}", now)
         paced = self._paced.get(stream.name)
         return Counted(first - now, now - paced if paced is not None else math.inf)
 
     async def close(self) -> None:
         self._free.clear()
         self._paced.clear()
+        self._sent.clear()
+        self._margin.clear()
 
 
 class RedisPacer:
-    """Streams in Redis: ``<prefix>:pace:<stream>`` holds its next free moment."""
+    """Streams in Redis: ``<prefix>:pace:<stream>`` holds its next free moment,
+    ``...:paced`` the last one handed to a paced send, ``...:sent`` its window's departures,
+    ``...:margin`` its window's margin when 429s widened it."""
 
     def __init__(self, client: Redis, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
         self._script = client.register_script(_RESERVE_SCRIPT)
         self._count = client.register_script(_ACCOUNT_SCRIPT)
+        self._depart = client.register_script(_DEPART_SCRIPT)
+        self._widen = client.register_script(_WIDEN_SCRIPT)
 
     def _key(self, stream: Stream) -> str:
         return f"{self.prefix}:pace:{stream.name}"
 
     async def reserve(self, streams: Sequence[Stream]) -> Moment:
-        keys = [*(self._key(stream) for stream in streams), f"{self._key(streams[0])}:paced"]
-        args = [AHEAD_S * 1000, *(stream.gap * 1000 for stream in streams)]
+        first = self._key(streams[0])
+        keys = [*(self._key(stream) for stream in streams)]
+        keys += [f"{first}:paced", f"{first}:sent", f"{first}:margin"]
+        args = [
+            AHEAD_S * 1000,
+            *(stream.gap * 1000 for stream in streams),
+            streams[0].window * 1000,
+            streams[0].count,
+            WINDOW_MARGIN_S * 1000,
+            MARGIN_DECAY,
+        ]
         reserved, wait_ms, busiest, at_ms = await self._script(keys=keys, args=args)
         wait = max(float(wait_ms), 0.0) / 1000
         stream = streams[int(busiest) - 1] if busiest else None
-        return Moment(bool(reserved), wait, stream, float(at_ms) / 1000)
+        slot = at_ms.decode() if isinstance(at_ms, bytes) else str(at_ms)
+        return Moment(bool(reserved), wait, stream, float(slot) / 1000, slot)
+
+    async def depart(self, stream: Stream, slot: str, late: float) -> None:
+        departed = float(slot) + late * 1000
+        await self._depart(keys=[f"{self._key(stream)}:sent"], args=[slot, departed])
+
+    async def widen(self, stream: Stream) -> float:
+        keys = [f"{self._key(stream)}:margin"]
+        margin = await self._widen(keys=keys, args=[WINDOW_MARGIN_S * 1000, MARGIN_MAX_S * 1000])
+        return float(margin) / 1000
 
     async def count(self, stream: Stream, waiting: int, gone: int) -> Counted:
         key = self._key(stream)
+        keys = [key, f"{key}:paced", f"{key}:sent"]
         args = [stream.gap * 1000, waiting, gone, REPLIES_CAP_S * 1000]
-        wait_ms, since_ms = await self._count(keys=[key, f"{key}:paced"], args=args)
+        args += [stream.window * 1000, stream.count]
+        wait_ms, since_ms = await self._count(keys=keys, args=args)
         since = float(since_ms)
         return Counted(max(float(wait_ms), 0.0) / 1000, math.inf if since >= 1e12 else since / 1000)
 

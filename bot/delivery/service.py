@@ -189,6 +189,7 @@ async def open_delivery(
         middleware.listeners.append(functools.partial(limits.pause, "telegram"))
         middleware.turns.append(functools.partial(limits.wait_for_turn, "telegram"))
         middleware.replies = limits.replies("telegram")
+        middleware.departed = functools.partial(limits.departed, "telegram")
     if slack is not None and (handler := shared_rate_limit_handler(slack.client)):
         handler.listeners.append(functools.partial(limits.pause, "slack"))
     return Delivery(jobs, queue, limits, options, embedded=settings.embedded_worker)

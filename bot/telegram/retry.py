@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
@@ -15,7 +16,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
-from bot.paced import take_paced
+from bot.paced import LATE_S, take_paced
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ RetryAfterListener = Callable[[str | None, float], Awaitable[None]]
 # Awaited before a reply to a customer goes (a message-sending call that took no turn in the
 # shared rate limits): delivery counts it in the bot's paced stream (bot/delivery/replies.py).
 ReplyTurn = Callable[[], Awaitable[None]]
+# Told of a paced send that left late: (its slot in the bot's window, seconds after its moment).
+Departed = Callable[[str, float], Awaitable[None]]
 # The calls that send or change a message: Telegram's per-bot limit counts them.
 MESSAGE_CALLS = frozenset(
     {
@@ -63,6 +66,8 @@ class RetryAfter(BaseRequestMiddleware):
         self.listeners: list[RetryAfterListener] = []
         self.turns: list[RetryTurn] = []
         self.replies: ReplyTurn | None = None
+        self.departed: Departed | None = None
+        self._reports: set[asyncio.Task[None]] = set()
 
     async def __call__(
         self,
@@ -70,11 +75,8 @@ class RetryAfter(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if type(method).__name__ in MESSAGE_CALLS and not take_paced() and self.replies:
-            try:
-                await self.replies()
-            except Exception:  # the limits unreachable: the reply goes, unmetered
-                log.exception("taking a reply's turn failed")
+        if type(method).__name__ in MESSAGE_CALLS:
+            await self._before_message()
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)
@@ -92,6 +94,27 @@ class RetryAfter(BaseRequestMiddleware):
                 await asyncio.sleep(error.retry_after)
                 await self._wait_turn(method)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _before_message(self) -> None:
+        paced = take_paced()
+        if paced is None and self.replies is not None:  # a reply to a customer
+            try:
+                await self.replies()
+            except Exception:  # the limits unreachable: the reply goes, unmetered
+                log.exception("taking a reply's turn failed")
+        elif paced is not None and self.departed is not None:
+            late = time.time() - paced.at
+            if late > LATE_S:  # told in the background: the send goes now
+                report = asyncio.create_task(self._report(paced.slot, late))
+                self._reports.add(report)
+                report.add_done_callback(self._reports.discard)
+
+    async def _report(self, slot: str, late: float) -> None:
+        assert self.departed is not None
+        try:
+            await self.departed(slot, late)
+        except Exception as error:  # the next ones keep to the moments handed out
+            log.warning("telling a late departure failed: %r", error)
 
     async def _wait_turn(self, method: TelegramMethod[TelegramType]) -> None:
         chat = _chat(method)

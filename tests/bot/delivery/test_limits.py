@@ -8,11 +8,13 @@ import secrets
 import statistics
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Literal, overload
 
 import pytest
 
 from bot.delivery import InvalidRate, pacing
 from bot.delivery.limits import SendLimits, channel_rates
+from bot.delivery.pacing import Moment
 from bot.errors import DeliveryFailed
 from bot.services import open_services
 from bot.settings import Settings
@@ -197,22 +199,34 @@ async def two_processes(
         await limits.close()
 
 
-async def reserved_moments(limits: Pair, count: int) -> list[float]:
+@overload
+async def reserved_moments(limits: Pair, count: int) -> list[float]: ...
+
+
+@overload
+async def reserved_moments(
+    limits: Pair, count: int, *, moments_of: Literal[True], first_chat: int = 0
+) -> list[Moment]: ...
+
+
+async def reserved_moments(
+    limits: Pair, count: int, *, moments_of: bool = False, first_chat: int = 0
+) -> list[float] | list[Moment]:
     """The moments the pacer reserves, on its own clock, for ``count`` sends to different
     chats of one bot that ask by turns from both takers, straight on when told to wait."""
-    moments: list[float] = []
-    chat = 0
+    moments: list[Moment] = []
+    chat = first_chat
     while len(moments) < count:
         chat += 1
         one = limits[chat % 2]
         streams = one.rates["telegram"].streams("telegram", f"telegram:{chat}")
         moment = await one.pacer.reserve(streams)
         if moment.reserved:
-            moments.append(moment.at)
+            moments.append(moment)
         else:
             assert moment.busiest is not None and moment.busiest.name == "telegram"
             await asyncio.sleep(max(moment.wait - pacing.AHEAD_S, 0.0))
-    return moments
+    return moments if moments_of else [moment.at for moment in moments]
 
 
 async def test_sends_of_one_bot_get_moments_an_even_gap_apart(
@@ -221,15 +235,47 @@ async def test_sends_of_one_bot_get_moments_an_even_gap_apart(
     moments = await reserved_moments(two_processes("30/second"), 12)
 
     gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
-    # 30/second with 2% headroom: a message every 34 ms, never two together (a burst). The
+    # 30/second: a message every 33.3 ms, never two together (a burst; the bot's stream keeps
+    # its headroom in its window, tested below). The
     # moments are the pacer's own (Redis' clock, or this process's), not blurred by the time
     # an answer takes to arrive on a busy machine; Redis writes them to a tenth of a ms.
-    gap = pacing.HEADROOM / 30
+    gap = 1 / 30
     assert all(later > gap - 0.000_5 for later in gaps), gaps
     # ... and no slower than that, when senders keep asking: they come back AHEAD_S (50 ms)
     # before the next moment, so only an ask delayed longer than that leaves a wider gap.
     assert abs(statistics.median(gaps) - gap) < 0.000_5, gaps
     assert moments[-1] - moments[0] < 11 * gap + 0.3
+
+
+async def test_a_send_that_left_late_keeps_the_one_a_window_later_away_from_when_it_went(
+    two_processes: Callable[[str], Pair],
+) -> None:
+    limits = two_processes("3/second")  # a moment every 333 ms, 3 in any second
+    bot = limits[0].rates["telegram"].streams("telegram", "")[0]
+    first, second, third = await reserved_moments(limits, 3, moments_of=True)
+    # The first left 200 ms after its moment (a slow claim, a busy loop): three sends would
+    # arrive within one second if the fourth kept to the moments handed out (a gap after the
+    # third, or the window's 1.005 s after the first's moment).
+    await limits[1].departed("telegram", first.slot, 0.2)
+
+    (fourth,) = await reserved_moments(limits, 1, moments_of=True, first_chat=10)
+
+    assert fourth.at - first.at > 0.2 + 1.0, [m.at for m in (first, second, third, fourth)]
+    assert fourth.at - first.at < 0.2 + 1.0 + pacing.WINDOW_MARGIN_S + 0.001
+    assert bot.count == 3 and bot.window == 1.0
+
+
+async def test_a_429_widens_the_window_s_margin(
+    two_processes: Callable[[str], Pair],
+) -> None:
+    limits = two_processes("3/second")  # 3 in any second
+    await limits[1].pause("telegram", "9", 0.001)  # Telegram said 429 (a 1 ms retry_after)
+    first, _, _, fourth = await reserved_moments(limits, 4, moments_of=True)
+
+    # The fourth goes a window after the first, and the margin widened from 5 ms to 15 ms
+    # (narrowed a little by each of the three sends between).
+    margin = (pacing.WINDOW_MARGIN_S * 3) * pacing.MARGIN_DECAY**3
+    assert abs(fourth.at - first.at - (1.0 + margin)) < 0.000_5, fourth.at - first.at
 
 
 async def test_a_moment_is_handed_out_only_shortly_ahead(
