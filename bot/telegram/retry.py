@@ -102,12 +102,17 @@ class RetryAfter(BaseRequestMiddleware):
                 await self.replies()
             except Exception:  # the limits unreachable: the reply goes, unmetered
                 log.exception("taking a reply's turn failed")
-        elif paced is not None and self.departed is not None:
+        elif paced is not None and paced.slot and self.departed is not None:
             late = time.time() - paced.at
             if late > LATE_S:  # told in the background: the send goes now
                 report = asyncio.create_task(self._report(paced.slot, late))
                 self._reports.add(report)
                 report.add_done_callback(self._reports.discard)
+
+    async def reported(self) -> None:
+        """Until the late departures told so far have been told."""
+        if self._reports:
+            await asyncio.gather(*self._reports, return_exceptions=True)
 
     async def _report(self, slot: str, late: float) -> None:
         assert self.departed is not None

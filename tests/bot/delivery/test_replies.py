@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -11,7 +13,9 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bot.delivery import pacing
 from bot.delivery.limits import SendLimits, channel_rates
+from bot.delivery.pacing import Moment
 from bot.delivery.replies import ReplyTurns
 from bot.paced import mark_paced
 from bot.settings import Settings
@@ -132,3 +136,42 @@ async def test_replies_go_at_once_when_the_limits_are_unreachable(redis_url: str
         await replies()  # not waiting on a count that fails each time
     finally:
         await limits.close()
+
+
+async def test_a_send_that_leaves_late_tells_its_departure_through_the_middleware(
+    botapi: BotAPI, redis_url: str
+) -> None:
+    rates = channel_rates(Settings.model_validate({"CXBOT_TELEGRAM_RATE": "3/second"}))
+    limits = SendLimits.open(rates, redis_url, f"cxtest-{secrets.token_hex(5)}")
+    middleware = RetryAfter(attempts=3, max_wait=5.0)
+    middleware.departed = functools.partial(limits.departed, "telegram")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(botapi.url))
+    session.middleware(middleware)
+    telegram = Bot(TOKEN, session=session)
+    try:
+        first = await limits.take("telegram", "1")
+        assert first.granted
+        # Its claim took 300 ms: it leaves well after its moment.
+        mark_paced(first.at - 0.3, first.slot)
+        await telegram.send_message(1, "How likely are you to recommend us?")
+        await middleware.reported()  # the report goes in the background
+        _, _, fourth = [await reserved(limits, chat) for chat in (2, 3, 4)]
+    finally:
+        await telegram.session.close()
+        await limits.close()
+
+    # Three in any second, counted from when the first really left: 0.3 s later than its
+    # moment, not its moment (+ 1.005 s).
+    assert fourth.at - float(first.slot) / 1000 > 1.3
+
+
+async def reserved(limits: SendLimits, chat: int) -> Moment:
+    """The moment reserved for a send to ``chat``, asked again until it is."""
+    streams = limits.rates["telegram"].streams("telegram", f"telegram:{chat}")
+    moment = await limits.pacer.reserve(streams)
+    for _ in range(100):
+        if moment.reserved:
+            return moment
+        await asyncio.sleep(max(moment.wait - pacing.AHEAD_S, 0.0))
+        moment = await limits.pacer.reserve(streams)
+    raise AssertionError(f"no moment for chat {chat}: {moment}")
