@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import secrets
 import statistics
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal, overload
@@ -260,8 +261,13 @@ async def test_a_send_that_left_late_keeps_the_one_a_window_later_away_from_when
 
     (fourth,) = await reserved_moments(limits, 1, moments_of=True, first_chat=10)
 
-    assert fourth.at - first.at > 0.2 + 1.0, [m.at for m in (first, second, third, fourth)]
-    assert fourth.at - first.at < 0.2 + 1.0 + pacing.WINDOW_MARGIN_S + 0.001
+    # Never sooner than a window and the margin after the first really left (nor than a gap
+    # after the third, which a loaded machine may have asked for late); exactly then when the
+    # fourth was asked for in time.
+    expected = max(first.at + 0.2 + 1.0 + pacing.WINDOW_MARGIN_S, third.at + bot.gap)
+    assert fourth.at > expected - 0.000_5, [m.at for m in (first, second, third, fourth)]
+    if fourth.busiest is not None:
+        assert fourth.at < expected + 0.000_5, [m.at for m in (first, second, third, fourth)]
     assert bot.count == 3 and bot.window == 1.0
 
 
@@ -270,25 +276,33 @@ async def test_a_429_widens_the_window_s_margin(
 ) -> None:
     limits = two_processes("3/second")  # 3 in any second
     await limits[1].pause("telegram", "9", 0.001)  # Telegram said 429 (a 1 ms retry_after)
-    first, _, _, fourth = await reserved_moments(limits, 4, moments_of=True)
+    first, _, third, fourth = await reserved_moments(limits, 4, moments_of=True)
 
     # The fourth goes a window after the first, and the margin widened from 5 ms to 15 ms
-    # (narrowed a little by each of the three sends between).
+    # (narrowed a little by each of the three sends between); never sooner (nor than a gap
+    # after the third, which a loaded machine may have asked for late), exactly then when it
+    # was asked for in time.
     margin = (pacing.WINDOW_MARGIN_S * 3) * pacing.MARGIN_DECAY**3
-    assert abs(fourth.at - first.at - (1.0 + margin)) < 0.000_5, fourth.at - first.at
+    gap = limits[0].rates["telegram"].streams("telegram", "")[0].gap
+    expected = max(first.at + 1.0 + margin, third.at + gap)
+    assert fourth.at > expected - 0.000_5, (fourth.at - first.at, third.at - first.at)
+    if fourth.busiest is not None:
+        assert fourth.at < expected + 0.000_5, (fourth.at - first.at, third.at - first.at)
 
 
 async def test_a_moment_is_handed_out_only_shortly_ahead(
     two_processes: Callable[[str], Pair],
 ) -> None:
-    one, other = two_processes("2/second")  # a send every 510 ms
+    one, other = two_processes("2/second")  # a send every 500 ms
 
+    began = time.monotonic()
     first, second = await one.take("telegram", "1"), await other.take("telegram", "2")
+    between = time.monotonic() - began  # a loaded machine's delays, up to a tenth of a second
 
     assert first.granted
-    # The next moment is 510 ms ahead: not handed out yet; come back 50 ms before it.
+    # The next moment is 500 ms ahead: not handed out yet; come back 50 ms before it.
     assert not second.granted and second.bucket == "telegram"
-    assert 0.3 < second.wait <= 0.51 - 0.05
+    assert 0.5 - 0.05 - between - 0.001 < second.wait <= 0.5 - 0.05, (second, between)
 
 
 async def test_a_backlog_goes_out_oldest_due_first(

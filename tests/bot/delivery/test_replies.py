@@ -64,12 +64,12 @@ async def test_a_reply_while_invitations_go_out_takes_the_next_moment_and_they_y
 ) -> None:
     worker, bot = two_processes()
     assert (await worker.take("telegram", "1")).granted  # an invitation goes out now
-
     began = time.monotonic()
+
     await replies_of(bot)()  # a customer taps: the reply takes the moment after it
     waited = time.monotonic() - began
 
-    assert waited > GAP - 0.1, waited  # not on top of the invitation
+    assert waited > GAP - 0.05, waited  # not on top of the invitation
     # The next invitation comes a gap after the reply, not in its place.
     later = await worker.take("telegram", "2")
     assert not later.granted and later.bucket == "telegram"
@@ -107,19 +107,20 @@ async def test_the_middleware_counts_replies_and_not_the_sends_that_took_a_turn(
     try:
         # An invitation: its turn was taken (the worker's), and the send is marked so.
         turn = await worker.take("telegram", "1")
+        began = time.monotonic()  # the invitation's moment: now
         assert turn.granted
         mark_paced(turn.at, turn.slot)
-        began = time.monotonic()
         await telegram.send_message(1, "How likely are you to recommend us?")
         invitation = time.monotonic() - began
         await telegram.answer_callback_query("cb1")  # not a message: not counted
-        began = time.monotonic()
         await telegram.edit_message_text("You gave 9", chat_id=1, message_id=100)
         reply = time.monotonic() - began
     finally:
         await telegram.session.close()
 
-    assert invitation < GAP - 0.1 < reply, (invitation, reply)
+    # The invitation went at once; the reply at the next moment, a gap after it (give or take
+    # the answer of the count, on the pacer's clock).
+    assert invitation < GAP - 0.1 and reply > GAP - 0.05, (invitation, reply)
     assert [call.method for call in botapi.calls] == [
         "sendMessage",
         "answerCallbackQuery",
