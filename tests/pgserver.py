@@ -150,12 +150,21 @@ class OwnPostgres:
         """Fast shutdown, as `docker compose restart postgres` does: clients are cut off."""
         if self._server is None:
             return
-        subprocess.run(
-            [*self._as_postgres, _bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-            check=False,
-            capture_output=True,
-            timeout=60,
-        )
+        # Its shutdown checkpoint took over 60 s once on this loaded machine: after 10 s the
+        # server is stopped at once instead (a crash, as far as clients see the same cut).
+        for mode, seconds in (("fast", "10"), ("immediate", "30")):
+            stopped = subprocess.run(
+                [
+                    *self._as_postgres,
+                    *(_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", seconds),
+                    "stop",
+                ],
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
+            if stopped.returncode == 0:
+                break
         self._server.wait(timeout=30)
         self._server = None
 
