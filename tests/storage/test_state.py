@@ -370,6 +370,26 @@ class TestRedisStateStore:
         finally:
             await store.close()
 
+    async def test_a_burst_of_surveys_answered_on_two_connections_loses_nothing(
+        self, redis_url: str
+    ) -> None:
+        # Each answer takes its survey's lock with a read, then releases it with a write:
+        # two commands, each taking a connection and giving it back, while others wait.
+        store = RedisStateStore(redis_url, prefix="cxtest-pool-locks", max_connections=2)
+        surveys = [key("conv", i) for i in range(300)]
+
+        async def answer(i: int) -> None:
+            async with store.lock(key("lock", i), timeout=5.0, read=surveys[i]) as locked:
+                locked.set_on_release({surveys[i]: f"answered {i}"}, 5.0)
+
+        try:
+            await asyncio.gather(*(answer(i) for i in range(300)))
+            assert [await store.get(k) for k in surveys] == [f"answered {i}" for i in range(300)]
+        finally:
+            for k in surveys:
+                await store.delete(k)
+            await store.close()
+
     async def test_an_unreachable_redis_is_named_in_the_error(self) -> None:
         store = RedisStateStore("redis://:s3cret@127.0.0.1:1/0")
         try:
