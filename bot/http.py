@@ -108,12 +108,13 @@ async def show_invitation(request: web.Request) -> web.Response:
     if (denied := _authorized(request)) is not None:
         return denied
     given = request.match_info["id"]
-    if not (given.isascii() and given.isdigit()):
+    digits = given.removeprefix("-")  # -1 is a whole number, out of range
+    if not (digits.isascii() and digits.isdigit()):
         return error(
             404, "not_found", f"no invitation {given[:20]}: invitation ids are whole numbers"
         )
     # Compared as text first: int() refuses more than 4,300 digits.
-    if len(given.lstrip("0")) > len(str(MAX_ID)) or not 0 < int(given) <= MAX_ID:
+    if digits != given or len(given.lstrip("0")) > len(str(MAX_ID)) or not 0 < int(given) <= MAX_ID:
         shown = given if len(given) <= 20 else given[:20] + "..."
         return error(404, "not_found", f"no invitation {shown}: invitation ids are 1 to {MAX_ID}")
     invitation_id = int(given)

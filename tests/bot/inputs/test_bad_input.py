@@ -153,6 +153,8 @@ async def test_an_invitation_id_beyond_the_database_is_a_404(inputs: InputHarnes
         (HUGE_ID, "invitation ids are 1 to 2147483647"),
         ("2147483648", "invitation ids are 1 to 2147483647"),
         ("0", "invitation ids are 1 to 2147483647"),
+        ("-1", "invitation ids are 1 to 2147483647"),
+        ("-0", "invitation ids are 1 to 2147483647"),
         ("7" * 5000, "invitation ids are 1 to 2147483647"),  # more digits than int() reads
         ("abc", "invitation ids are whole numbers"),
         ("\u0661", "invitation ids are whole numbers"),
