@@ -19,6 +19,7 @@ from bot.services import Services
 from bot.slack.service import EVENTS_PATH
 from bot.telegram.updates import check_update
 from bot.triggers import Credentials, add_trigger_routes
+from bot.triggers.events import problems_of
 from storage.answers import answers_for
 from storage.invitations import get_invitation
 from storage.tables import MAX_ID, Invitation, InvitationStatus
@@ -78,10 +79,8 @@ async def create_invitation(request: web.Request) -> web.Response:
     try:
         payload = InvitationRequest.model_validate(body)
     except ValidationError as failure:
-        fields = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-            for e in failure.errors(include_url=False)
-        ]
+        # As the events API words them: without pydantic's "Value error, " prefix.
+        fields = [{"field": p.field, "message": p.message} for p in problems_of(failure)]
         return error(422, "invalid_request", "fix the fields listed", fields=fields)
     try:
         receipt = await services.invite(payload)

@@ -153,10 +153,14 @@ def _attributes(value: dict[str, Any]) -> dict[str, Any]:
         checked["tags"] = list(checked["tags"])
     size = len(json.dumps(checked, separators=(",", ":"), default=str).encode())
     if size > MAX_ATTRIBUTES_BYTES:
-        raise ValueError(f"take at most {MAX_ATTRIBUTES_BYTES // 1024} KiB as JSON, not {size}")
+        raise ValueError(
+            f"attributes take at most {MAX_ATTRIBUTES_BYTES // 1024} KiB as JSON, not {size} bytes"
+        )
     for key in checked:
         if not 0 < len(key) <= 64 or "\x00" in key:
-            raise ValueError(f"names are 1 to 64 characters without NUL, not {key[:70]!r}")
+            raise ValueError(
+                f"attribute names are 1 to 64 characters without NUL, not {key[:70]!r}"
+            )
     return checked
 
 

@@ -118,6 +118,32 @@ async def test_an_invitation_field_out_of_range_is_a_422_as_for_events(
     assert await inputs.invitations() == []
 
 
+@pytest.mark.parametrize(
+    ("fields", "field", "says"),
+    [
+        (
+            {"attributes": {"note": "n" * 17_000}},
+            "attributes",
+            "attributes take at most 16 KiB as JSON, not 17011 bytes",
+        ),
+        ({"attributes": {"": 1}}, "attributes", "attribute names are 1 to 64 characters"),
+        ({"case_id": 1.5}, "case_id", "must be text, or a whole number"),
+        ({"case_id": "T\x1b1"}, "case_id", "must not contain a control character (U+001B"),
+    ],
+)
+async def test_an_invitation_field_refused_reads_as_for_events(
+    inputs: InputHarness, fields: dict[str, Any], field: str, says: str
+) -> None:
+    body = {"survey": "nps", "channel": "telegram", "recipient": "1001", "case_id": "T-1"}
+    status, answer = await inputs.post_invitation(**(body | fields))
+    assert status == 422, answer
+    messages = {f["field"]: f["message"] for f in answer["fields"]}
+    assert messages[field].startswith(says), messages  # not "Value error, ..."
+    status, answer = await inputs.event(event(**fields))
+    assert status == 422, answer
+    assert {f["field"]: f["message"] for f in answer["fields"]}[field] == messages[field]
+
+
 async def test_an_integer_case_id_is_taken_by_both(inputs: InputHarness) -> None:
     status, answer = await inputs.post_invitation(
         survey="csat", channel="telegram", recipient=1001, case_id=42
