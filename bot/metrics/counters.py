@@ -7,8 +7,12 @@ the events happen import this one, so it imports nothing of cxbot's.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
 
+# No `*_created` series beside each counter (prometheus_client's default): nothing reads them,
+# each labelled counter would show one more series, and README lists what /metrics carries.
+# The switch is prometheus_client's, for the whole process; cxbot has no other registry.
+disable_created_metrics()
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 SENDS = Counter(

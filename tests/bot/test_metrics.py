@@ -78,6 +78,8 @@ async def test_sends_429s_answers_and_statuses_are_counted(metered: Harness) -> 
         assert after[("cxbot_jobs", (("state", "due"),))] == 0
     else:  # beside SQLite the queue is in memory: no figure rather than a false one
         assert not any(name == "cxbot_jobs" for name, _ in after)
+    # Only the series README lists: no prometheus_client `*_created` beside the counters.
+    assert [name for name, _ in after if name.endswith("_created")] == []
 
 
 async def test_metrics_need_their_own_token(metered: Harness, harness: Harness) -> None:
