@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, disable_created_metric
 # No `*_created` series beside each counter (prometheus_client's default): nothing reads them,
 # each labelled counter would show one more series, and README lists what /metrics carries.
 # The switch is prometheus_client's, for the whole process; cxbot has no other registry.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in 0.26.0
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 SENDS = Counter(
