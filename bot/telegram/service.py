@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.admin.commands import AdminCommands
@@ -24,6 +23,7 @@ from bot.telegram.handlers import build_router
 from bot.telegram.links import InvitationLinks
 from bot.telegram.polling import Polling
 from bot.telegram.retry import RetryAfter
+from bot.telegram.webhook import WebhookHandler
 from storage.state import BaseStateStore
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class TelegramService:
             return
         # Handle before answering: with handle_in_background an update is lost if the
         # process dies mid-way, since Telegram already got its 200.
-        SimpleRequestHandler(
+        WebhookHandler(
             self.dispatcher,
             self.bot,
             handle_in_background=False,

@@ -209,6 +209,27 @@ async def test_a_telegram_tap_with_an_id_beyond_the_database_is_answered(
     assert (await inputs.stored())["answers"] == 0
 
 
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [(None, "is missing"), ("wrong", "is wrong"), ("wr\u00f6ng", "is wrong")],
+)
+async def test_a_telegram_update_without_its_secret_says_which_header_and_setting(
+    inputs: InputHarness, secret: str | None, says: str
+) -> None:
+    path = str(inputs.server.services.telegram.webhook_path)  # type: ignore[union-attr]
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    update = json.dumps(message_update(1, 5005, "hello?")).encode()
+    before = await inputs.stored()
+    answer = error_of(*await inputs.send(path, update, headers))
+    assert answer["error"] == "unauthorized"
+    assert f"the header X-Telegram-Bot-Api-Secret-Token {says}" in answer["message"], answer
+    assert "TELEGRAM_WEBHOOK_SECRET" in answer["message"], answer
+    assert await inputs.stored() == before
+    assert inputs.botapi.sent() == []
+
+
 async def test_a_telegram_update_of_the_wrong_shape_is_a_400(inputs: InputHarness) -> None:
     error_of(*await inputs.telegram({"update_id": "x", "message": 5}))
 
