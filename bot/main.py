@@ -15,6 +15,7 @@ from bot.heap import freeze_startup_objects
 from bot.http import build_app
 from bot.listen import listen
 from bot.services import Services, open_services
+from bot.serving import JsonErrorsRunner
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class Server:
 async def running(settings: Settings) -> AsyncIterator[Server]:
     """cxbot up and serving; port 0 in the settings picks a free port (see ``Server.url``)."""
     services = await open_services(settings)
-    runner = web.AppRunner(build_app(services), handle_signals=False)
+    runner = JsonErrorsRunner(build_app(services), handle_signals=False)
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)

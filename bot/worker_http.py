@@ -15,6 +15,7 @@ from bot.health import add_health_routes
 from bot.listen import listen
 from bot.metrics.scrape import add_metrics_route
 from bot.services import Services
+from bot.serving import JsonErrorsRunner
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ async def worker_http(services: Services) -> AsyncIterator[str | None]:
     if settings.worker_http_port is None:
         yield None
         return
-    runner = web.AppRunner(worker_app(services), handle_signals=False, access_log=None)
+    runner = JsonErrorsRunner(worker_app(services), handle_signals=False, access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.http_host, settings.worker_http_port)
