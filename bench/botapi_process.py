@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import ClientSession, web
 
-from tests.bot.telegram.botapi import BotAPI
+from tests.bot.telegram.botapi import BotAPI, too_many_requests
 from tests.bot.telegram.botapi import Call as RecordedCall
 
 READY = "listening"
@@ -55,13 +55,7 @@ class WindowedBotAPI(BotAPI):
             if self._flooded(at):
                 params = {k: str(v) for k, v in form.items() if isinstance(v, str)}
                 self.calls.append(RecordedCall(method, params, at=at, status=429))
-                body = {
-                    "ok": False,
-                    "error_code": 429,
-                    "description": f"Too Many Requests: retry after {self.flood_retry_after}",
-                    "parameters": {"retry_after": self.flood_retry_after},
-                }
-                return web.json_response(body, status=429)
+                return too_many_requests(self.flood_retry_after)
         return await super()._handle(request)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -13,7 +14,9 @@ import pytest
 from aiohttp import ClientSession
 
 from bot.delivery import Delivery
+from bot.delivery.limits import SendLimits, channel_rates
 from bot.main import running
+from bot.settings import Settings
 from storage.clock import utcnow
 from storage.db import Database
 from storage.invitations import NewInvitation, create_invitation, get_invitation
@@ -148,3 +151,30 @@ async def courier(start_cxbot: CourierFactory) -> AsyncIterator[Courier]:
     """cxbot with delivery running in-process; rate limits high enough not to matter."""
     async with start_cxbot(CXBOT_TELEGRAM_CHAT_RATE="100/second") as running_cxbot:
         yield running_cxbot
+
+
+Pair = tuple[SendLimits, SendLimits]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def two_processes(
+    request: pytest.FixtureRequest, redis_url: str
+) -> AsyncIterator[Callable[[str], Pair]]:
+    """Two takers of one bot's turns at a given rate: two processes on one Redis, or one
+    process in memory."""
+    opened: list[SendLimits] = []
+
+    def pair(rate: str) -> Pair:
+        rates = channel_rates(Settings.model_validate({"CXBOT_TELEGRAM_RATE": rate}))
+        if request.param == "memory":
+            one = SendLimits.open(rates, None, "cxtest")
+            opened.append(one)
+            return one, one
+        prefix = f"cxtest-{secrets.token_hex(5)}"
+        both = SendLimits.open(rates, redis_url, prefix), SendLimits.open(rates, redis_url, prefix)
+        opened.extend(both)
+        return both
+
+    yield pair
+    for limits in opened:
+        await limits.close()

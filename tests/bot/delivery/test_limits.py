@@ -25,7 +25,7 @@ from storage.clock import utcnow
 from storage.db import Database
 from storage.tables import InvitationStatus
 from tests.bot.conftest import cxbot_settings
-from tests.bot.delivery.conftest import CourierFactory, store_invitation
+from tests.bot.delivery.conftest import CourierFactory, Pair, store_invitation
 from tests.bot.slack.webapi import BOT_TOKEN, SlackAPI
 
 CHAT = 1001
@@ -171,33 +171,6 @@ async def test_a_bad_rate_stops_the_start_naming_the_setting(
         await open_services(settings)
 
     assert str(raised.value).startswith(f"{setting}={value!r} is not a rate")
-
-
-Pair = tuple[SendLimits, SendLimits]
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def two_processes(
-    request: pytest.FixtureRequest, redis_url: str
-) -> AsyncIterator[Callable[[str], Pair]]:
-    """Two takers of one bot's turns at a given rate: two processes on one Redis, or one
-    process in memory."""
-    opened: list[SendLimits] = []
-
-    def pair(rate: str) -> Pair:
-        rates = channel_rates(Settings.model_validate({"CXBOT_TELEGRAM_RATE": rate}))
-        if request.param == "memory":
-            one = SendLimits.open(rates, None, "cxtest")
-            opened.append(one)
-            return one, one
-        prefix = f"cxtest-{secrets.token_hex(5)}"
-        both = SendLimits.open(rates, redis_url, prefix), SendLimits.open(rates, redis_url, prefix)
-        opened.extend(both)
-        return both
-
-    yield pair
-    for limits in opened:
-        await limits.close()
 
 
 @overload

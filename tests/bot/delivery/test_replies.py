@@ -6,9 +6,8 @@ import asyncio
 import functools
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -20,37 +19,13 @@ from bot.delivery.replies import ReplyTurns
 from bot.paced import mark_paced
 from bot.settings import Settings
 from bot.telegram.retry import RetryAfter
+from tests.bot.delivery.conftest import Pair
 from tests.bot.telegram.botapi import TOKEN, BotAPI
 
 # Two sends a second: a moment every 500 ms in the bot's stream, far wider than a loaded
 # machine's delays.
 RATE = "2/second"
 GAP = 1 / 2
-
-Pair = tuple[SendLimits, SendLimits]
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def two_processes(
-    request: pytest.FixtureRequest, redis_url: str
-) -> AsyncIterator[Callable[[], Pair]]:
-    """A worker's limits and a bot's, sharing one bot's stream (on Redis, or in memory)."""
-    opened: list[SendLimits] = []
-    rates = channel_rates(Settings.model_validate({"CXBOT_TELEGRAM_RATE": RATE}))
-
-    def pair() -> Pair:
-        if request.param == "memory":
-            one = SendLimits.open(rates, None, "cxtest")
-            opened.append(one)
-            return one, one
-        prefix = f"cxtest-{secrets.token_hex(5)}"
-        both = SendLimits.open(rates, redis_url, prefix), SendLimits.open(rates, redis_url, prefix)
-        opened.extend(both)
-        return both
-
-    yield pair
-    for limits in opened:
-        await limits.close()
 
 
 def replies_of(limits: SendLimits) -> ReplyTurns:
@@ -60,9 +35,9 @@ def replies_of(limits: SendLimits) -> ReplyTurns:
 
 
 async def test_a_reply_while_invitations_go_out_takes_the_next_moment_and_they_yield(
-    two_processes: Callable[[], Pair],
+    two_processes: Callable[[str], Pair],
 ) -> None:
-    worker, bot = two_processes()
+    worker, bot = two_processes(RATE)
     assert (await worker.take("telegram", "1")).granted  # an invitation goes out now
     began = time.monotonic()
 
@@ -76,9 +51,9 @@ async def test_a_reply_while_invitations_go_out_takes_the_next_moment_and_they_y
 
 
 async def test_replies_while_no_invitations_go_out_go_at_once_and_invitations_wait(
-    two_processes: Callable[[], Pair],
+    two_processes: Callable[[str], Pair],
 ) -> None:
-    worker, bot = two_processes()
+    worker, bot = two_processes(RATE)
     replies = replies_of(bot)
     await replies()  # the first learns that nothing goes out (it goes at its moment: now)
 
@@ -96,9 +71,9 @@ async def test_replies_while_no_invitations_go_out_go_at_once_and_invitations_wa
 
 
 async def test_the_middleware_counts_replies_and_not_the_sends_that_took_a_turn(
-    two_processes: Callable[[], Pair], botapi: BotAPI
+    two_processes: Callable[[str], Pair], botapi: BotAPI
 ) -> None:
-    worker, bot = two_processes()
+    worker, bot = two_processes(RATE)
     middleware = RetryAfter(attempts=3, max_wait=5.0)
     middleware.replies = replies_of(bot)
     session = AiohttpSession(api=TelegramAPIServer.from_base(botapi.url))

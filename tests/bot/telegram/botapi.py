@@ -172,13 +172,7 @@ class BotAPI:
             call.at = time.time()
         if method == "sendMessage" and self._flooded(call.at):
             call.status = 429
-            body = {
-                "ok": False,
-                "error_code": 429,
-                "description": f"Too Many Requests: retry after {self.flood_retry_after}",
-                "parameters": {"retry_after": self.flood_retry_after},
-            }
-            return web.json_response(body, status=429)
+            return too_many_requests(self.flood_retry_after)
         for failure in self.failures:
             chat = params.get("chat_id")
             if (
@@ -286,6 +280,17 @@ class BotAPI:
 
 
 # --- updates shaped like Telegram's ------------------------------------------------------------
+def too_many_requests(retry_after: int) -> web.Response:
+    """Telegram's 429: ``retry_after`` seconds to wait, in its body's parameters."""
+    body = {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {retry_after}",
+        "parameters": {"retry_after": retry_after},
+    }
+    return web.json_response(body, status=429)
+
+
 def user(user_id: int, language_code: str | None = "en") -> dict[str, Any]:
     found: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"Customer{user_id}"}
     if language_code is not None:
