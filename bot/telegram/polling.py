@@ -41,6 +41,10 @@ OTHER_ATTEMPTS = 3
 RETRY_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=30.0, factor=2.0, jitter=0.1)
 FETCH_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=30.0, factor=1.5, jitter=0.1)
 STOP_WAIT_S = 10.0
+# stop() cancels the loop again this often until it has ended: a cancellation can be swallowed
+# (Python 3.11's asyncio.wait_for when its awaitable finishes in the same step; redis-py 8.1
+# inside a command), and the loop would go on to a 30 s long poll, and another, for ever.
+STOP_ASK_S = 0.2
 
 
 def passing(error: BaseException) -> bool:
@@ -77,6 +81,7 @@ class Polling:
         self._settled = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def offset(self) -> int | None:
@@ -90,8 +95,12 @@ class Polling:
         """Stop reading; let updates being handled finish (a while), then confirm them."""
         if self._loop is None:
             return
-        self._loop.cancel()
-        await asyncio.gather(self._loop, return_exceptions=True)
+        self._stopping = True
+        while not self._loop.done():
+            self._loop.cancel()
+            await asyncio.wait({self._loop}, timeout=STOP_ASK_S)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            self._loop.result()
         self._loop = None
         if self._tasks:
             _, late = await asyncio.wait(set(self._tasks), timeout=STOP_WAIT_S)
@@ -105,7 +114,7 @@ class Polling:
 
     async def _run(self) -> None:
         backoff = Backoff(FETCH_BACKOFF)
-        while True:
+        while not self._stopping:
             waits = 0 if self._unsettled else self.long_poll
             try:
                 updates = await self.bot(

@@ -149,3 +149,38 @@ async def test_stopping_leaves_an_update_still_being_handled_unconfirmed(
     await loop.stop()
     assert [u["update_id"] for u in botapi.updates] == [slow]  # Telegram sends it again later
     assert recorder.handled["slow"] == 0
+
+
+class SwallowingBot:
+    """A bot whose long poll swallows the first cancellation, as Python 3.11's
+    asyncio.wait_for or redis-py 8.1 can, and then polls again."""
+
+    def __init__(self) -> None:
+        self.polls = 0
+        self.swallowed = 0
+        self.session = AiohttpSession()  # its timeout sets the request's
+
+    async def __call__(self, method: object, request_timeout: int | None = None) -> list[object]:
+        self.polls += 1
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            if self.swallowed:
+                raise
+            self.swallowed += 1
+        return []
+
+
+async def test_stop_ends_the_loop_even_when_a_cancellation_is_swallowed() -> None:
+    bot = SwallowingBot()
+    loop = Polling(bot, Dispatcher(), concurrency=1, allowed_updates=[])  # type: ignore[arg-type]
+    loop.start()
+    await asyncio.sleep(0.05)  # in its first long poll
+
+    try:
+        await asyncio.wait_for(loop.stop(), 5)  # it hung for good, one long poll after another
+    finally:
+        await bot.session.close()
+
+    assert bot.swallowed == 1
+    assert bot.polls <= 2
