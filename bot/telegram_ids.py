@@ -17,12 +17,11 @@ def telegram_id(text: str) -> int:
     """The Telegram id written in ``text``; ValueError, saying why, when it cannot be one
     (the message reads after the field's name: "recipient must be ...")."""
     value = text.strip()
+    shown = value if len(value) <= 40 else value[:40] + "..."
     if not _NUMBER.fullmatch(value):
-        shown = value if len(value) <= 40 else value[:40] + "..."
         raise ValueError(f"must be a Telegram id, a whole number such as 123456789, not {shown!r}")
     number = int(value)
     if number == 0 or abs(number) > LARGEST:
-        shown = value if len(value) <= 40 else value[:40] + "..."
         raise ValueError(
             f"{shown} is not a Telegram id: Telegram's ids have at most 52 significant bits "
             f"(1 to {LARGEST}, negative for groups)"
