@@ -59,16 +59,20 @@ class ChannelRates:
     overall: RateLimitItem
     per_address: RateLimitItem
 
+    def bot_stream(self, overall: str) -> Stream:
+        """The whole bot's (or workspace's) paced stream, with its window of departures."""
+        window = self.overall.get_expiry()
+        return Stream(
+            overall,
+            gap_for(self.overall.amount / window, windowed=True),
+            window,
+            self.overall.amount,
+        )
+
     def streams(self, overall: str, one: str) -> tuple[Stream, Stream]:
         """The paced streams a send joins: the whole bot's (or workspace's), and its chat's."""
-        window = self.overall.get_expiry()
         return (
-            Stream(
-                overall,
-                gap_for(self.overall.amount / window, windowed=True),
-                window,
-                self.overall.amount,
-            ),
+            self.bot_stream(overall),
             Stream(one, gap_for(self.per_address.amount / self.per_address.get_expiry())),
         )
 
@@ -195,8 +199,8 @@ class SendLimits:
         if rates is None:
             return None
         if channel not in self._replies:
-            overall, _ = rates.streams(channel, "")
-            self._replies[channel] = ReplyTurns(self.pacer, overall)
+            overall, _ = self._buckets(channel, "")
+            self._replies[channel] = ReplyTurns(self.pacer, rates.bot_stream(overall))
         return self._replies[channel]
 
     @classmethod
@@ -246,8 +250,8 @@ class SendLimits:
         the bot's window keep their distance from when it really went."""
         rates = self.rates.get(channel)
         if rates is not None and slot:
-            overall, _ = rates.streams(channel, "")
-            await self.pacer.depart(overall, slot, late)
+            overall, _ = self._buckets(channel, "")
+            await self.pacer.depart(rates.bot_stream(overall), slot, late)
 
     async def _paused(self, overall: str, one: str) -> Turn | None:
         now = time.time()
@@ -284,7 +288,7 @@ class SendLimits:
         overall, one = self._buckets(channel, address or "")
         await self.pauses.pause(overall, seconds)
         if (rates := self.rates.get(channel)) is not None:
-            margin = await self.pacer.widen(rates.streams(overall, one)[0])
+            margin = await self.pacer.widen(rates.bot_stream(overall))
             log.info("%s: a 429; the window's margin is now %.0f ms", channel, margin * 1000)
         if address is not None:
             await self.pauses.pause(one, seconds)

@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from bot.background import Background
 from bot.paced import LATE_S, take_paced
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class RetryAfter(BaseRequestMiddleware):
         self.turns: list[RetryTurn] = []
         self.replies: ReplyTurn | None = None
         self.departed: Departed | None = None
-        self._reports: set[asyncio.Task[None]] = set()
+        self._reports = Background(close_timeout=0.0)  # only drained: see reported()
 
     async def __call__(
         self,
@@ -105,14 +106,11 @@ class RetryAfter(BaseRequestMiddleware):
         elif paced is not None and paced.slot and self.departed is not None:
             late = time.time() - paced.at
             if late > LATE_S:  # told in the background: the send goes now
-                report = asyncio.create_task(self._report(paced.slot, late))
-                self._reports.add(report)
-                report.add_done_callback(self._reports.discard)
+                self._reports.spawn(self._report(paced.slot, late), "cxbot late departure")
 
     async def reported(self) -> None:
         """Until the late departures told so far have been told."""
-        if self._reports:
-            await asyncio.gather(*self._reports, return_exceptions=True)
+        await self._reports.drain()
 
     async def _report(self, slot: str, late: float) -> None:
         assert self.departed is not None
