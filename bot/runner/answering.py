@@ -72,6 +72,7 @@ async def handle_button(
         done = await _reply_locked(
             w, locked, channel, actor, reply, hint, acknowledge, receipt, invitation_id
         )
+    assert done is not None  # an invitation named: it was locked
     return await _after(w, done, receipt)
 
 
@@ -86,7 +87,6 @@ async def handle_text(
 ) -> Outcome:
     """A free-text message: it answers the actor's active survey, if there is one."""
     # The seen-mark, the pointer to the survey, its lock and its conversation: one step.
-    done: Outcome | _Answered | None = None
     unless = receipt.key if receipt is not None else None
     async with conversations.lock_active(w.state, channel, actor, 30.0, unless) as locked:
         done = await _reply_locked(w, locked, channel, actor, Text(text), hint, None, receipt)
@@ -171,8 +171,9 @@ async def _reply_locked(
 ) -> Outcome | _Answered | None:
     """The reply, with the invitation's lock held (``invitation_id``, else the one
     `locked.pointed` names) and its conversation read into `locked`; the receipt goes with
-    the release unless the reply fails. None when nothing was locked: no pointer, or the
-    receipt's mark was found (then `receipt.seen`, and nothing is done)."""
+    the release unless the reply fails. None only when nothing was locked (no invitation
+    named, no pointer); when the receipt's mark is found, `receipt.seen` is set, nothing is
+    done, and the answer is an empty Outcome."""
     if locked.seen:
         assert receipt is not None
         receipt.seen = True
@@ -228,13 +229,11 @@ async def _answer_locked(
     return _Answered(conversation, step)
 
 
-async def _after(w: Wiring, done: Outcome | _Answered | None, receipt: Receipt | None) -> Outcome:
+async def _after(w: Wiring, done: Outcome | _Answered, receipt: Receipt | None) -> Outcome:
     """Once the lock is released (with the receipt's mark, unless it was seen): tell the
     listeners of the answer, if one was stored."""
     if receipt is not None and not receipt.seen:
         receipt.written = True
-    if done is None:
-        return Outcome()
     if isinstance(done, Outcome):
         return done
     if done.step.recorded is not None and w.listeners:

@@ -146,9 +146,11 @@ class MemoryStateStore(BaseStateStore):
                 state_key(lock, pointed), left, read=reading, unless=unless
             ) as locked:
                 # Waiting for the lock let others run: lock what the pointer names now.
-                if locked.seen or self._alive(pointer, time.monotonic()) == pointed:
-                    if not locked.seen:
-                        locked.pointed = pointed
+                if locked.seen:
+                    yield locked
+                    return
+                if self._alive(pointer, time.monotonic()) == pointed:
+                    locked.pointed = pointed
                     yield locked
                     return
 
