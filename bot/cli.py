@@ -278,8 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging("INFO", "json")
         return _refuse(args.command, log_format, f"bad setting {first['loc'][0]}: {first['msg']}")
     level = settings.log_level.upper()
-    one_shot = ("demo", "send", "link", "surveys", "db", "rules")
-    if args.command in one_shot and "CXBOT_LOG_LEVEL" not in os.environ:
+    if args.command not in SERVICES and "CXBOT_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # one-shot commands print their result; INFO lines would bury it
     configure_logging(level, settings.log_format)
     try:

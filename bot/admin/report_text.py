@@ -124,13 +124,9 @@ def _headline(summary: ScoreSummary) -> str:
 def spread_text(kind: QuestionKind, score: Score, interval: Interval | None) -> str:
     """The interval of `score` as interval_text() says it; when answers that are all alike
     give none (the CES mean), says so instead of showing nothing, or a zero width."""
-    if (
-        interval is None
-        and score.n >= 2
-        and len([c for c in score.distribution.values() if c]) == 1
-    ):
-        (value,) = (v for v, c in score.distribution.items() if c)
-        return f"no interval: all {score.n} answers are {value}"
+    answered = [value for value, count in score.distribution.items() if count]
+    if interval is None and score.n >= 2 and len(answered) == 1:
+        return f"no interval: all {score.n} answers are {answered[0]}"
     return interval_text(kind, interval)
 
 
