@@ -9,11 +9,18 @@ itself (bot/delivery/replies.py). A context variable, so that it is one task's a
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+log = logging.getLogger(__name__)
+
 # A paced send tells when it really departed if it left later than this after its moment.
 LATE_S = 0.001
+# Awaited before a reply goes (a message-sending call that took no turn): delivery counts it
+# in the bot's (or workspace's) paced stream (bot/delivery/replies.py).
+ReplyTurn = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -37,4 +44,16 @@ def take_paced() -> PacedTurn | None:
     paced = _PACED.get()
     if paced is not None:
         _PACED.set(None)
+    return paced
+
+
+async def before_message(replies: ReplyTurn | None) -> PacedTurn | None:
+    """What a channel's client does before a message-sending call: the turn the call took
+    (the mark used up); for a reply (no mark), None once ``replies`` let it go."""
+    paced = take_paced()
+    if paced is None and replies is not None:
+        try:
+            await replies()
+        except Exception:  # the limits unreachable: the reply goes, unmetered
+            log.exception("taking a reply's turn failed")
     return paced

@@ -192,4 +192,6 @@ async def open_delivery(
         middleware.departed = functools.partial(limits.departed, "telegram")
     if slack is not None and (handler := shared_rate_limit_handler(slack.client)):
         handler.listeners.append(functools.partial(limits.pause, "slack"))
+    if slack is not None:
+        slack.client.replies = limits.replies("slack")
     return Delivery(jobs, queue, limits, options, embedded=settings.embedded_worker)

@@ -8,7 +8,6 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admin.commands import AdminCommands
 from bot.alerts import DetractorAlerts
@@ -19,6 +18,7 @@ from bot.settings import Settings
 from bot.slack.admin import SlackAdmin
 from bot.slack.alerts import register_alerts
 from bot.slack.channel import SlackChannel
+from bot.slack.client import PacedWebClient
 from bot.slack.handlers import register
 from bot.slack.replay import Replays
 from bot.slack.retry import SharedRateLimitRetryHandler
@@ -32,11 +32,11 @@ CLOSE_TIMEOUT_S = 10.0
 
 
 class SlackService:
-    """Owns the AsyncWebClient (outgoing calls) and the AsyncApp (incoming requests)."""
+    """Owns the Web API client (outgoing calls) and the AsyncApp (incoming requests)."""
 
     def __init__(self, settings: Settings, token: str) -> None:
         self.settings = settings
-        self.client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+        self.client = PacedWebClient(token=token, base_url=settings.slack_api_url)
         # slack_sdk retries only connection errors unless told: honour 429 Retry-After too
         # (and let delivery pause the workspace for every process).
         self.client.retry_handlers.append(

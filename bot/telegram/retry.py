@@ -17,15 +17,12 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from bot.background import Background
-from bot.paced import LATE_S, take_paced
+from bot.paced import LATE_S, ReplyTurn, before_message
 
 log = logging.getLogger(__name__)
 
 # Told of every 429: (the chat the call was for, if any; seconds Telegram asked to wait).
 RetryAfterListener = Callable[[str | None, float], Awaitable[None]]
-# Awaited before a reply to a customer goes (a message-sending call that took no turn in the
-# shared rate limits): delivery counts it in the bot's paced stream (bot/delivery/replies.py).
-ReplyTurn = Callable[[], Awaitable[None]]
 # Told of a paced send that left late: (its slot in the bot's window, seconds after its moment).
 Departed = Callable[[str, float], Awaitable[None]]
 # The calls that send or change a message: Telegram's per-bot limit counts them.
@@ -97,13 +94,8 @@ class RetryAfter(BaseRequestMiddleware):
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _before_message(self) -> None:
-        paced = take_paced()
-        if paced is None and self.replies is not None:  # a reply to a customer
-            try:
-                await self.replies()
-            except Exception:  # the limits unreachable: the reply goes, unmetered
-                log.exception("taking a reply's turn failed")
-        elif paced is not None and paced.slot and self.departed is not None:
+        paced = await before_message(self.replies)  # a reply to a customer waits there
+        if paced is not None and paced.slot and self.departed is not None:
             late = time.time() - paced.at
             if late > LATE_S:  # told in the background: the send goes now
                 self._reports.spawn(self._report(paced.slot, late), "cxbot late departure")

@@ -23,6 +23,7 @@ UPLOAD_LIMIT = 200 * 1024 * 1024
 class Call:
     method: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.time)  # when the server took the call in
 
 
 @dataclass
