@@ -104,6 +104,11 @@ async def comments_page(
         scored, col(scored.id) == first_score_id
     )
     total = (await session.exec(select(func.count()).select_from(source).where(*conditions))).one()
+    offset = (query.page - 1) * page_size
+    if offset >= total:
+        # Past the last page: nothing to read, and an offset beyond the database's 64-bit
+        # integer (page=99999999999999999999) would make PostgreSQL and SQLite refuse the query.
+        return CommentsPage(query, (), query.page, math.ceil(total / page_size), total, page_size)
     # Seven columns are more than sqlmodel's select() types; SQLAlchemy's runs on the
     # session's own connection, in the same transaction.
     connection = await session.connection()
@@ -120,7 +125,7 @@ async def comments_page(
         .select_from(source)
         .where(*conditions)
         .order_by(col(comment.answered_at).desc(), col(comment.id).desc())
-        .offset((query.page - 1) * page_size)
+        .offset(offset)
         .limit(page_size)
     )
     items = tuple(

@@ -134,6 +134,18 @@ async def test_comments_of_detractors(harness: Harness) -> None:
     assert "T-3" in text and "T-4" in text
 
 
+async def test_a_page_beyond_any_number_the_database_takes_is_past_the_last(
+    harness: Harness,
+) -> None:
+    # An offset past 64 bits once made PostgreSQL and SQLite refuse the query: no answer.
+    await seed(harness)
+    await send(harness, ADMIN, "/comments page=99999999999999999999999")
+    assert harness.botapi.texts(ADMIN) == [
+        "Comments · last 30 days · UTC time · 2 in all\n"
+        "page 99999999999999999999999 is past the last page (1)."
+    ]
+
+
 async def test_a_customer_gets_not_allowed_and_no_data(harness: Harness) -> None:
     await seed(harness)
     before = len(harness.botapi.texts(1001))
