@@ -399,7 +399,13 @@ async def run_replying(
     args: argparse.Namespace, server: Server, prefix: str, base: int
 ) -> tuple[Result, list[str]]:
     engine = bare_engine(args.database_url)
-    redis = Redis.from_url(args.redis_url, decode_responses=True)
+    # redis-py's plain pool, which refuses a command at once when all its connections are out
+    # (100 by default: --concurrency 200 failed with MaxConnectionsError). A customer has at
+    # most one command out at a time, so one connection per customer in flight always does;
+    # the plain pool (no waiting machinery) is the cheapest a bare bot can have.
+    redis = Redis.from_url(
+        args.redis_url, decode_responses=True, max_connections=max(100, args.concurrency)
+    )
     bot = Bot(token=TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
     dispatcher = Dispatcher(disable_fsm=True)  # as cxbot's: neither side uses aiogram's FSM
     dispatcher.include_router(replying_router(engine, redis, prefix))
