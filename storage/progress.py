@@ -59,11 +59,12 @@ async def record_progress(database: Database, progress: Progress) -> bool:
         return False
     params = _params(progress)
     if database.dialect == "postgresql":
-        async with database.autocommit() as conn:
-            statement = _postgresql_statement(
-                progress.answer is not None, progress.status, progress.language is not None
-            )
-            found = (await conn.execute(statement, params)).first()
+        statement = _postgresql_statement(
+            progress.answer is not None, progress.status, progress.language is not None
+        )
+        # Every part is idempotent (the answer's ON CONFLICT DO NOTHING, the status and
+        # language UPDATEs conditional on the row's values), so it may run twice.
+        found = await database.run_idempotent(statement, params)
         return progress.answer is not None and found is not None
     async with database.engine.begin() as conn:
         return await _in_steps(conn, progress, params)

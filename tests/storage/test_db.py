@@ -14,6 +14,7 @@ from storage.clock import utcnow
 from storage.db import Database
 from storage.errors import DatabaseUnavailable, StorageError, mask_url
 from storage.respondents import find_respondent, upsert_respondent
+from tests.storage.backends import backend_pid, terminate
 
 
 class TestDatabase:
@@ -129,20 +130,6 @@ def test_utcnow_is_naive_utc() -> None:
     now = utcnow()
     assert now.tzinfo is None
     assert abs(now - datetime.now(UTC).replace(tzinfo=None)) < timedelta(seconds=5)
-
-
-async def backend_pid(database: Database) -> int:
-    async with database.engine.connect() as conn:
-        return int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
-
-
-async def terminate(database: Database, pid: int) -> None:
-    other = Database(database.url)
-    try:
-        async with other.engine.connect() as conn:
-            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    finally:
-        await other.dispose()
 
 
 async def test_a_postgres_connection_closed_while_idle_is_replaced_before_use(

@@ -11,6 +11,7 @@ from storage.invitations import get_invitation, mark_sent
 from storage.progress import LearntLanguage, Progress, record_progress
 from storage.respondents import find_respondent
 from storage.tables import InvitationStatus
+from tests.storage.backends import backend_pid, terminate
 from tests.storage.builders import NOON, scheduled_invitation
 
 S = InvitationStatus
@@ -95,3 +96,18 @@ class TestProgress:
         with pytest.raises(IntegrityError):  # no such invitation: nothing lands, not half
             await record_progress(database, orphan)
         assert await status_and_answers(database, invitation_id) == ("sent", [])
+
+
+async def test_an_answer_meeting_a_connection_broken_in_steady_use_is_stored_all_the_same(
+    postgres_database: Database,
+) -> None:
+    # On PostgreSQL the answer goes to asyncpg straight (storage.db.Database.run_idempotent):
+    # a broken connection there is dropped and the answer written on a fresh one, once.
+    invitation_id = await sent_invitation(postgres_database)
+    broken = await backend_pid(postgres_database)  # the pool's one connection
+    await terminate(postgres_database, broken)
+
+    first = Progress(invitation_id, score(invitation_id), S.STARTED, NOON)
+    assert await record_progress(postgres_database, first)
+    assert await status_and_answers(postgres_database, invitation_id) == ("started", ["score"])
+    assert await backend_pid(postgres_database) != broken
