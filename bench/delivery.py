@@ -41,7 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import limits
 from answering import Customers, answering_bot  # bench/answering.py
 from botapi_process import RemoteBotAPI, botapi_process  # bench/botapi_process.py
-from delivery_figures import WAITING, Figures, measure, report  # bench/delivery_figures.py
+from delivery_figures import (  # bench/delivery_figures.py
+    WAITING,
+    Figures,
+    measure,
+    report,
+    write_timeline,
+)
 from servers import drop_database, ensure_database, serve_botapi  # bench/servers.py
 from sqlalchemy import func, text
 from sqlmodel import SQLModel, col, select
@@ -111,6 +117,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument(
+        "--timeline", metavar="CSV", help="write each message's arrival and lag to this file"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     if args.answering > 0 and args.server != "process":
@@ -249,6 +258,8 @@ async def main() -> int:
             await drop_database(args.database_url)
         elif created:
             print(f"kept the database {args.database_url}")
+    if args.timeline:
+        write_timeline(args.timeline, figures)
     return 0 if report(args, figures) else 1
 
 

@@ -47,6 +47,10 @@ class Figures:
     replies: ReplyFigures | None = None
     replies_share: float = 0.0
     counted_rate: float = 0.0
+    # Every message counted, in the order received: (arrived, earliest the limit allows,
+    # an invitation?), epoch seconds; for --timeline.
+    timeline: tuple[tuple[float, float, bool], ...] = ()
+    refused_at: tuple[float, ...] = ()  # every 429's arrival, epoch seconds
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -122,7 +126,29 @@ async def measure(
         replies=reply_figures(customers.answered, calls) if customers is not None else None,
         replies_share=(len(counted) - len(first_at)) / len(counted) if counted else 0.0,
         counted_rate=(len(during) - 1) / seconds if seconds > 0 else 0.0,
+        refused_at=tuple(sorted(c.at for c in botapi.calls if c.status == 429)),
+        timeline=tuple(
+            (arrived, soonest, invitation)
+            for (arrived, _, invitation), soonest in zip(counted, earliest, strict=True)
+        ),
     )
+
+
+def write_timeline(path: str, figures: Figures) -> None:
+    """One line a message counted: seconds from the first one's earliest moment to its arrival,
+    to the earliest the limit allows, and the lag beyond it; then the 429s' arrivals."""
+    if not figures.timeline:
+        return
+    origin = figures.timeline[0][1]
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("kind,arrived,earliest,beyond\n")
+        for arrived, soonest, invitation in figures.timeline:
+            kind = "invitation" if invitation else "reply"
+            out.write(
+                f"{kind},{arrived - origin:.4f},{soonest - origin:.4f},{arrived - soonest:.4f}\n"
+            )
+        for at in figures.refused_at:
+            out.write(f"429,{at - origin:.4f},,\n")
 
 
 def as_remote(call: Call) -> RemoteCall:
