@@ -47,6 +47,9 @@ CHECK_IDLE_S = 5.0
 # here. This partial index makes it ~20 ms, and statistics taken after the growth ~1 ms
 # (see refresh_statistics). Ours, not procrastinate's: created (if missing) on every open.
 LOCK_INDEX = "cxbot_jobs_lock_waiting"
+# Jobs waiting for their time, by when: the workers ask it for the next one due (see
+# JobQueue.next_due). Ours too, and made as the one above.
+DUE_INDEX = "cxbot_jobs_todo_due"
 # The queue's statistics are renewed when its live jobs outgrow what they say by this much.
 STATISTICS_SLACK_ROWS = 500
 STATISTICS_GROWTH = 2.0
@@ -113,6 +116,12 @@ async def install_schema(conninfo: str) -> bool:
                 "CREATE INDEX IF NOT EXISTS {} ON procrastinate_jobs (lock) "
                 "WHERE status IN ('todo', 'doing')"
             ).format(sql.Identifier(LOCK_INDEX))
+        )
+        await conn.execute(
+            sql.SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON procrastinate_jobs (queue_name, scheduled_at) "
+                "WHERE status = 'todo'"
+            ).format(sql.Identifier(DUE_INDEX))
         )
         return created
 
@@ -207,6 +216,30 @@ class JobQueue:
             return False
         async with connector.pool.connection() as conn:
             return await refresh_statistics(conn)
+
+    async def next_due(self) -> float | None:
+        """Seconds until the next job waiting for its time falls due, by the clock
+        procrastinate's fetch reads (PostgreSQL's, or this process's); None: none waits."""
+        connector = self.app.connector
+        if isinstance(connector, InMemoryConnector):
+            now = datetime.now(UTC)
+            later = [
+                job["scheduled_at"]
+                for job in connector.jobs.values()
+                if job["queue_name"] == QUEUE
+                and job["status"] == "todo"
+                and job["scheduled_at"] is not None
+                and job["scheduled_at"] > now
+            ]
+            return (min(later) - now).total_seconds() if later else None
+        row = await connector.execute_query_one_async(
+            "SELECT extract(epoch FROM min(scheduled_at) - now())::float AS seconds "
+            "FROM procrastinate_jobs WHERE queue_name = %(queue)s AND status = 'todo' "
+            "AND scheduled_at > now()",
+            queue=QUEUE,
+        )
+        seconds = row["seconds"]
+        return float(seconds) if seconds is not None else None
 
     async def close(self) -> None:
         if self._open:

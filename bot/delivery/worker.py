@@ -38,6 +38,15 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 60.0
 # How often stop() asks again until the worker has stopped (see QueueWorker.stop).
 STOP_ASK_S = 0.2
+# A worker takes jobs when it is told of a new one (LISTEN/NOTIFY, at deferral) or every
+# poll_seconds; a job deferred for later (a send due an hour after the case closed, a retry)
+# would wait up to poll_seconds after its time. So each worker also asks, this often, when the
+# next one falls due, and wakes procrastinate's worker then (WAKE_LATE_S after, for the
+# fetch's clock to have passed it).
+DUE_CHECK_S = 0.5
+WAKE_LATE_S = 0.002
+# ... and at most this often, however many due times follow each other (a spread backlog).
+WAKE_GAP_S = 0.05
 # How often a worker looks whether the queue outgrew its statistics (one cheap query).
 STATISTICS_CHECK_S = 2.0
 # After procrastinate's worker stopped by itself, the queue's database is asked again after
@@ -97,6 +106,11 @@ class _Worker(Worker):
     def stop(self) -> None:
         self._on_stop()
         super().stop()  # type: ignore[no-untyped-call]
+
+    def wake(self) -> None:
+        """Fetch jobs now, as a notification of a new one does (procrastinate's own event:
+        tests/bot/delivery/test_due_wake.py fails if it stops waking the worker)."""
+        self._new_job_event.set()
 
 
 class QueueWorker:
@@ -169,6 +183,7 @@ class QueueWorker:
             if self.queue.persistent
             else []
         )
+        upkeep.append(asyncio.create_task(self._wake_when_due(), name="cxbot due jobs"))
         # What App.run_worker_async does, keeping the Worker, so that stop() can ask it to stop
         # instead of cancelling it (see there).
         self.queue.app.perform_import_paths()  # type: ignore[no-untyped-call]
@@ -270,6 +285,22 @@ class QueueWorker:
             except Exception as error:  # the database is away: the fetch has no use for it now
                 log.warning("renewing the job queue's statistics failed (%s); trying again", error)
             await asyncio.sleep(STATISTICS_CHECK_S)
+
+    async def _wake_when_due(self) -> None:
+        """Wake the worker when a job falls due, not at its next poll (see DUE_CHECK_S)."""
+        while True:
+            await asyncio.sleep(WAKE_GAP_S)
+            try:
+                seconds = await self.queue.next_due()
+            except Exception as error:  # the database is away: the worker's own poll takes over
+                log.debug("asking for the next due job failed (%s)", error)
+                seconds = None
+            if seconds is None or seconds > DUE_CHECK_S:
+                await asyncio.sleep(DUE_CHECK_S - WAKE_GAP_S)
+                continue
+            await asyncio.sleep(seconds + WAKE_LATE_S)
+            if self._worker is not None:
+                self._worker.wake()
 
     async def wait(self) -> None:
         """Until the worker ends by itself (it does only on a fatal error: a stopped
