@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -245,13 +245,14 @@ class SendLimits:
             )
         return Turn(0.0, at=time.time() + moment.wait, slot=moment.slot)
 
-    async def departed(self, channel: str, slot: str, late: float) -> None:
-        """The send given ``slot`` left ``late`` seconds after its moment: its successors in
-        the bot's window keep their distance from when it really went."""
+    async def departed(self, channel: str, departures: Sequence[tuple[str, float]]) -> None:
+        """The sends given these slots left so many seconds after their moments (slot, late):
+        their successors in the bot's window keep their distance from when they really went."""
         rates = self.rates.get(channel)
-        if rates is not None and slot:
+        departures = [(slot, late) for slot, late in departures if slot]
+        if rates is not None and departures:
             overall, _ = self._buckets(channel, "")
-            await self.pacer.depart(rates.bot_stream(overall), slot, late)
+            await self.pacer.depart(rates.bot_stream(overall), departures)
 
     async def _paused(self, overall: str, one: str) -> Turn | None:
         now = time.time()

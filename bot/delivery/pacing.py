@@ -108,11 +108,6 @@ redis.call('SET', KEYS[1], tostring(margin), 'PX', 600000)
 return tostring(margin)
 """
 
-# KEYS[1]: a window's sorted set; ARGV: a slot, when it really departed (ms). Only later.
-_DEPART_SCRIPT = """
-return redis.call('ZADD', KEYS[1], 'XX', 'GT', ARGV[2], ARGV[1])
-"""
-
 # Replies counted in a stream (see bot/delivery/replies.py). KEYS[1]: the stream's next free
 # moment, KEYS[2]: its "paced" key, KEYS[3]: its window; ARGV: the gap (ms), replies that wait
 # for a moment, replies that went already, how far ahead those may push the stream at most
@@ -121,7 +116,8 @@ return redis.call('ZADD', KEYS[1], 'XX', 'GT', ARGV[2], ARGV[1])
 # (a burst of replies above the rate pushes the invitations back by at most the cap: the rest
 # is the platform's to refuse). All of them take their places in the window.
 # Returns {ms to the first waiting reply's moment, ms since the last paced moment (negative:
-# one is booked ahead; a huge number: none known)}.
+# one is booked ahead; a huge number: none known), then each waiting reply's slot in the
+# window (its moment, as the window holds it: to tell when it really departed)}.
 _ACCOUNT_SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
@@ -133,10 +129,13 @@ following = math.max(following, math.min(following + gone * gap, now + tonumber(
 if following > now then
     redis.call('SET', KEYS[1], tostring(following), 'PX', math.ceil(following - now) + 1000)
 end
+local slots = {}
+for i = 0, waiting - 1 do
+    slots[i + 1] = tostring(first + i * gap)
+end
 if count > 0 then
     for i = 0, waiting - 1 do
-        local at = first + i * gap
-        redis.call('ZADD', KEYS[3], at, tostring(at))
+        redis.call('ZADD', KEYS[3], first + i * gap, slots[i + 1])
     end
     for i = 1, math.min(gone, count) do
         redis.call('ZADD', KEYS[3], now, 'gone:' .. tostring(now) .. ':' .. i)
@@ -146,7 +145,7 @@ if count > 0 then
 end
 local paced = redis.call('GET', KEYS[2])
 local since = paced and (now - tonumber(paced)) or 1e12
-return {tostring(first - now), tostring(since)}
+return {tostring(first - now), tostring(since), unpack(slots)}
 """
 # How far ahead replies already gone may push a stream at most (see _ACCOUNT_SCRIPT).
 REPLIES_CAP_S = 1.0
@@ -189,10 +188,12 @@ class Moment:
 class Counted:
     """Replies counted in a stream: the first waiting one's moment is ``wait`` seconds away
     (the rest follow one gap apart); the stream's last paced send (an invitation) was
-    ``since_paced`` seconds ago (negative: booked ahead; inf: none known)."""
+    ``since_paced`` seconds ago (negative: booked ahead; inf: none known). ``slots``: each
+    waiting reply's place in the stream's window, in order (see Pacer.depart)."""
 
     wait: float
     since_paced: float
+    slots: tuple[str, ...] = ()
 
 
 class Pacer(Protocol):
@@ -202,8 +203,8 @@ class Pacer(Protocol):
         """The first moment free in every stream, taken in all if it is at most AHEAD_S away."""
         ...
 
-    async def depart(self, stream: Stream, slot: str, late: float) -> None:
-        """The send of ``slot`` went ``late`` seconds after its moment."""
+    async def depart(self, stream: Stream, departures: Sequence[tuple[str, float]]) -> None:
+        """The sends of these slots went so many seconds after their moments (slot, late)."""
         ...
 
     async def widen(self, stream: Stream) -> float:
@@ -270,10 +271,11 @@ class MemoryPacer:
             self._margin[streams[0].name] = self._margin_of(streams[0]) * MARGIN_DECAY
         return Moment(True, at - now, busiest, at, slot)
 
-    async def depart(self, stream: Stream, slot: str, late: float) -> None:
+    async def depart(self, stream: Stream, departures: Sequence[tuple[str, float]]) -> None:
         sent = self._sent.get(stream.name, {})
-        if slot in sent:
-            sent[slot] = max(sent[slot], float(slot) + late)
+        for slot, late in departures:
+            if slot in sent:
+                sent[slot] = max(sent[slot], float(slot) + late)
 
     async def count(self, stream: Stream, waiting: int, gone: int) -> Counted:
         now = time.monotonic()
@@ -281,13 +283,14 @@ class MemoryPacer:
         following = first + waiting * stream.gap
         cap = now + REPLIES_CAP_S
         self._free[stream.name] = max(following, min(following + gone * stream.gap, cap))
-        for i in range(waiting):
-            self._place(stream, repr(first + i * stream.gap), first + i * stream.gap)
+        slots = tuple(repr(first + i * stream.gap) for i in range(waiting))
+        for slot in slots:
+            self._place(stream, slot, float(slot))
         for _ in range(min(gone, stream.count)):
             self._slots += 1
             self._place(stream, f"gone:{self._slots}", now)
         paced = self._paced.get(stream.name)
-        return Counted(first - now, now - paced if paced is not None else math.inf)
+        return Counted(first - now, now - paced if paced is not None else math.inf, slots)
 
     async def close(self) -> None:
         self._free.clear()
@@ -306,7 +309,6 @@ class RedisPacer:
         self.prefix = prefix
         self._script = client.register_script(_RESERVE_SCRIPT)
         self._count = client.register_script(_ACCOUNT_SCRIPT)
-        self._depart = client.register_script(_DEPART_SCRIPT)
         self._widen = client.register_script(_WIDEN_SCRIPT)
 
     def _key(self, stream: Stream) -> str:
@@ -330,9 +332,11 @@ class RedisPacer:
         slot = at_ms.decode() if isinstance(at_ms, bytes) else str(at_ms)
         return Moment(bool(reserved), wait, stream, float(slot) / 1000, slot)
 
-    async def depart(self, stream: Stream, slot: str, late: float) -> None:
-        departed = float(slot) + late * 1000
-        await self._depart(keys=[f"{self._key(stream)}:sent"], args=[slot, departed])
+    async def depart(self, stream: Stream, departures: Sequence[tuple[str, float]]) -> None:
+        # Only slots still in the window (XX), only later than they stand (GT): one call.
+        later = {slot: float(slot) + late * 1000 for slot, late in departures}
+        if later:
+            await self.client.zadd(f"{self._key(stream)}:sent", later, xx=True, gt=True)
 
     async def widen(self, stream: Stream) -> float:
         keys = [f"{self._key(stream)}:margin"]
@@ -344,9 +348,13 @@ class RedisPacer:
         keys = [key, f"{key}:paced", f"{key}:sent"]
         args = [stream.gap * 1000, waiting, gone, REPLIES_CAP_S * 1000]
         args += [stream.window * 1000, stream.count]
-        wait_ms, since_ms = await self._count(keys=keys, args=args)
+        wait_ms, since_ms, *slots = await self._count(keys=keys, args=args)
         since = float(since_ms)
-        return Counted(max(float(wait_ms), 0.0) / 1000, math.inf if since >= 1e12 else since / 1000)
+        return Counted(
+            max(float(wait_ms), 0.0) / 1000,
+            math.inf if since >= 1e12 else since / 1000,
+            tuple(slot.decode() if isinstance(slot, bytes) else str(slot) for slot in slots),
+        )
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -10,6 +10,8 @@ call to Redis at most every FLUSH_S for those gone, or one per batch for those w
 replies that arrive while a count is under way join the next one): the answer path gets no
 round trip per reply. When what the process knows of the stream is older than FRESH_S, a reply
 waits for one count to learn it. With Redis gone, replies go at once, uncounted.
+A reply that waited for a moment is told its turn (its slot in the bot's window), so that the
+middleware can tell when it really left, as an invitation's send does (bot/paced.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import math
 import time
 
 from bot.delivery.pacing import Pacer, Stream
+from bot.paced import PacedTurn
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +42,29 @@ class ReplyTurns:
     def __init__(self, pacer: Pacer, stream: Stream) -> None:
         self.pacer = pacer
         self.stream = stream
-        self._waiting: list[asyncio.Future[float]] = []
+        self._waiting: list[asyncio.Future[tuple[float, str]]] = []
         self._gone = 0
         self._counting: asyncio.Task[None] | None = None
         self._known_until = 0.0  # monotonic: what the last count told is fresh until then
         self._busy_until = 0.0  # monotonic: invitations go out until then, as far as known
 
-    async def __call__(self) -> None:
-        """Return when the reply may go."""
+    async def __call__(self) -> PacedTurn | None:
+        """Return when the reply may go: with its turn, if it waited for a moment (None: it
+        goes as it comes, counted after)."""
         now = time.monotonic()
         if now < self._known_until and now >= self._busy_until:
             self._gone += 1
             self._start()
-            return
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+            return None
+        future: asyncio.Future[tuple[float, str]] = asyncio.get_running_loop().create_future()
         self._waiting.append(future)
         self._start()
-        moment = await future
-        if (left := moment - time.monotonic()) > 0:
+        moment, slot = await future
+        left = moment - time.monotonic()
+        turn = PacedTurn(time.time() + left, slot) if slot else None
+        if left > 0:
             await asyncio.sleep(left)
+        return turn
 
     def _start(self) -> None:
         if self._counting is None or self._counting.done():
@@ -71,7 +78,7 @@ class ReplyTurns:
             gone, self._gone = self._gone, 0
             await self._count(waiting, gone)
 
-    async def _count(self, waiting: list[asyncio.Future[float]], gone: int) -> None:
+    async def _count(self, waiting: list[asyncio.Future[tuple[float, str]]], gone: int) -> None:
         try:
             async with asyncio.timeout(COUNT_TIMEOUT_S):
                 counted = await self.pacer.count(self.stream, len(waiting), gone)
@@ -79,14 +86,15 @@ class ReplyTurns:
             log.warning("counting %s replies failed: %r", len(waiting) + gone, error)
             now = time.monotonic()
             self._known_until, self._busy_until = now + FRESH_S, 0.0
-            moments = [now] * len(waiting)
+            moments = [(now, "")] * len(waiting)
         else:
             now = time.monotonic()
             self._known_until = now + FRESH_S
             paced = counted.since_paced
             self._busy_until = 0.0 if math.isinf(paced) else now + BUSY_S - paced
             first = now + counted.wait
-            moments = [first + i * self.stream.gap for i in range(len(waiting))]
+            slots = counted.slots or ("",) * len(waiting)
+            moments = [(first + i * self.stream.gap, slot) for i, slot in enumerate(slots)]
         for future, moment in zip(waiting, moments, strict=True):
             if not future.done():  # its reply may have been cancelled meanwhile
                 future.set_result(moment)
@@ -102,5 +110,5 @@ class ReplyTurns:
             self._counting.cancel()
         for future in self._waiting:
             if not future.done():
-                future.set_result(0.0)
+                future.set_result((0.0, ""))
         self._waiting.clear()

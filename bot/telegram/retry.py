@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -17,14 +16,15 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from bot.background import Background
-from bot.paced import LATE_S, ReplyTurn, before_message
+from bot.paced import PacedTurn, ReplyTurn, before_message, departing
 
 log = logging.getLogger(__name__)
 
 # Told of every 429: (the chat the call was for, if any; seconds Telegram asked to wait).
 RetryAfterListener = Callable[[str | None, float], Awaitable[None]]
-# Told of a paced send that left late: (its slot in the bot's window, seconds after its moment).
-Departed = Callable[[str, float], Awaitable[None]]
+# Told of paced sends that left late, together: (its slot in the bot's window, seconds after
+# its moment) each.
+Departed = Callable[[Sequence[tuple[str, float]]], Awaitable[None]]
 # The calls that send or change a message: Telegram's per-bot limit counts them.
 MESSAGE_CALLS = frozenset(
     {
@@ -66,6 +66,8 @@ class RetryAfter(BaseRequestMiddleware):
         self.replies: ReplyTurn | None = None
         self.departed: Departed | None = None
         self._reports = Background(close_timeout=0.0)  # only drained: see reported()
+        self._late_ones: list[tuple[str, float]] = []
+        self._reporting = False
 
     async def __call__(
         self,
@@ -73,8 +75,18 @@ class RetryAfter(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if type(method).__name__ in MESSAGE_CALLS:
-            await self._before_message()
+        paced = await self._before_message() if type(method).__name__ in MESSAGE_CALLS else None
+        if paced is None:
+            return await self._attempts(make_request, bot, method)
+        with departing(paced, self._late):  # the session tells when its request is written
+            return await self._attempts(make_request, bot, method)
+
+    async def _attempts(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)
@@ -93,23 +105,38 @@ class RetryAfter(BaseRequestMiddleware):
                 await self._wait_turn(method)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _before_message(self) -> None:
-        paced = await before_message(self.replies)  # a reply to a customer waits there
+    async def _before_message(self) -> PacedTurn | None:
+        """A reply to a customer waits for its turn; returns the call's turn (a paced send's,
+        or a reply's that waited for a moment), whose departure is to be told."""
+        paced = await before_message(self.replies)
         if paced is not None and paced.slot and self.departed is not None:
-            late = time.time() - paced.at
-            if late > LATE_S:  # told in the background: the send goes now
-                self._reports.spawn(self._report(paced.slot, late), "cxbot late departure")
+            return paced
+        return None
+
+    def _late(self, turn: PacedTurn, late: float) -> None:
+        """Told by the session as the request is written; told on in the background (it goes
+        now), all those that come while one report is under way in the next one: one call and
+        one connection at a time, however many replies go at once."""
+        self._late_ones.append((turn.slot, late))
+        if not self._reporting:
+            self._reporting = True
+            self._reports.spawn(self._report(), "cxbot late departures")
 
     async def reported(self) -> None:
         """Until the late departures told so far have been told."""
         await self._reports.drain()
 
-    async def _report(self, slot: str, late: float) -> None:
+    async def _report(self) -> None:
         assert self.departed is not None
         try:
-            await self.departed(slot, late)
-        except Exception as error:  # the next ones keep to the moments handed out
-            log.warning("telling a late departure failed: %r", error)
+            while self._late_ones:
+                late_ones, self._late_ones = self._late_ones, []
+                try:
+                    await self.departed(late_ones)
+                except Exception as error:  # the next ones keep to the moments handed out
+                    log.warning("telling %s late departures failed: %r", len(late_ones), error)
+        finally:
+            self._reporting = False
 
     async def _wait_turn(self, method: TelegramMethod[TelegramType]) -> None:
         chat = _chat(method)

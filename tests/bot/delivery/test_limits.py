@@ -230,7 +230,7 @@ async def test_a_send_that_left_late_keeps_the_one_a_window_later_away_from_when
     # The first left 200 ms after its moment (a slow claim, a busy loop): three sends would
     # arrive within one second if the fourth kept to the moments handed out (a gap after the
     # third, or the window's 1.005 s after the first's moment).
-    await limits[1].departed("telegram", first.slot, 0.2)
+    await limits[1].departed("telegram", [(first.slot, 0.2)])
 
     (fourth,) = await reserved_moments(limits, 1, moments_of=True, first_chat=10)
 

@@ -8,9 +8,16 @@ import secrets
 import time
 from collections.abc import Callable
 
+import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 
 from bot.delivery import pacing
 from bot.delivery.limits import SendLimits, channel_rates
@@ -19,6 +26,7 @@ from bot.delivery.replies import ReplyTurns
 from bot.paced import mark_paced
 from bot.settings import Settings
 from bot.telegram.retry import RetryAfter
+from bot.telegram.session import PacedSession
 from tests.bot.delivery.conftest import Pair
 from tests.bot.telegram.botapi import TOKEN, BotAPI
 
@@ -114,21 +122,45 @@ async def test_replies_go_at_once_when_the_limits_are_unreachable(redis_url: str
         await limits.close()
 
 
-async def test_a_send_that_leaves_late_tells_its_departure_through_the_middleware(
-    botapi: BotAPI, redis_url: str
+class HeldUp(BaseRequestMiddleware):
+    """Holds each call up between cxbot's middleware and the write, as a busy event loop or a
+    slow connection from the pool does."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        await asyncio.sleep(self.seconds)
+        return await make_request(bot, method)
+
+
+@pytest.mark.parametrize(
+    ("claim_s", "held_s"),
+    [(0.3, 0.0), (0.0, 0.3)],
+    ids=["late-to-the-middleware", "held-up-after-it"],
+)
+async def test_a_send_that_leaves_late_keeps_its_successors_a_window_from_when_it_went(
+    botapi: BotAPI, redis_url: str, claim_s: float, held_s: float
 ) -> None:
     rates = channel_rates(Settings.model_validate({"CXBOT_TELEGRAM_RATE": "3/second"}))
     limits = SendLimits.open(rates, redis_url, f"cxtest-{secrets.token_hex(5)}")
     middleware = RetryAfter(attempts=3, max_wait=5.0)
     middleware.departed = functools.partial(limits.departed, "telegram")
-    session = AiohttpSession(api=TelegramAPIServer.from_base(botapi.url))
+    session = PacedSession(api=TelegramAPIServer.from_base(botapi.url))
     session.middleware(middleware)
+    session.middleware(HeldUp(held_s))  # inner: after cxbot's middleware, before the write
     telegram = Bot(TOKEN, session=session)
     try:
         first = await limits.take("telegram", "1")
         assert first.granted
-        # Its claim took 300 ms: it leaves well after its moment.
-        mark_paced(first.at - 0.3, first.slot)
+        # Its claim took claim_s (it reaches the middleware late), or it is held up held_s on
+        # its way from the middleware to the socket: either way it leaves 0.3 s late.
+        mark_paced(first.at - claim_s, first.slot)
         await telegram.send_message(1, "How likely are you to recommend us?")
         await middleware.reported()  # the report goes in the background
         _, _, fourth = [await reserved(limits, chat) for chat in (2, 3, 4)]
@@ -137,8 +169,36 @@ async def test_a_send_that_leaves_late_tells_its_departure_through_the_middlewar
         await limits.close()
 
     # Three in any second, counted from when the first really left: 0.3 s later than its
-    # moment, not its moment (+ 1.005 s).
+    # moment, not its moment (+ 1 s and the margin).
     assert fourth.at - float(first.slot) / 1000 > 1.3
+    assert [call.method for call in botapi.calls] == ["sendMessage"]
+
+
+async def test_a_reply_that_waited_for_its_moment_and_left_late_tells_its_departure(
+    botapi: BotAPI, redis_url: str
+) -> None:
+    rates = channel_rates(Settings.model_validate({"CXBOT_TELEGRAM_RATE": "3/second"}))
+    limits = SendLimits.open(rates, redis_url, f"cxtest-{secrets.token_hex(5)}")
+    middleware = RetryAfter(attempts=3, max_wait=5.0)
+    middleware.departed = functools.partial(limits.departed, "telegram")
+    middleware.replies = limits.replies("telegram")
+    session = PacedSession(api=TelegramAPIServer.from_base(botapi.url))
+    session.middleware(middleware)
+    session.middleware(HeldUp(0.3))  # the reply is held up 0.3 s after its moment
+    telegram = Bot(TOKEN, session=session)
+    try:
+        assert (await limits.take("telegram", "1")).granted  # invitations go out: replies wait
+        await telegram.edit_message_text("You gave 9", chat_id=2, message_id=100)
+        await middleware.reported()
+        [reply] = botapi.calls
+        _, _, third_after = [await reserved(limits, chat) for chat in (3, 4, 5)]
+    finally:
+        await telegram.session.close()
+        await limits.close()
+
+    # Three in any second: the third send after the reply keeps a window from when the reply
+    # left (0.3 s after its moment, just before it arrived), not from its moment.
+    assert third_after.at >= reply.at + 1.0 - 0.05, (third_after.at, reply.at)
 
 
 async def reserved(limits: SendLimits, chat: int) -> Moment:
