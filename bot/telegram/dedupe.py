@@ -10,7 +10,7 @@ from aiogram.dispatcher.flags import get_flag
 from aiogram.types import TelegramObject, Update
 
 from bot.channel import Receipt
-from storage.state import BaseStateStore, key
+from storage.state import BaseStateStore, Locked, key
 
 # update_id may jump after a quiet week, so remember seen ids rather than "the highest". Telegram
 # keeps an update for 24 hours at most (getUpdates and webhook alike): it cannot come again
@@ -28,8 +28,8 @@ class HandleOnce(BaseMiddleware):
     An inner middleware of the message and callback_query observers (it runs once a handler
     was chosen, and reads its flags). Handlers get the mark as ``receipt``: the survey runner
     looks for it with the survey's lock and writes it with the conversation's new state
-    (one Redis round trip for each instead of two); otherwise it is looked for and written
-    here.
+    (one Redis round trip for each instead of two); for every other handler it is looked for
+    as this middleware takes a lock of the update's own, and written as it releases it.
     """
 
     def __init__(self, state: BaseStateStore) -> None:
@@ -45,15 +45,38 @@ class HandleOnce(BaseMiddleware):
         if not isinstance(update, Update):
             return await handler(event, data)
         seen = key("seen", "telegram", data["bot"].id, update.update_id)
-        if not get_flag(data, RUNNER_CHECKS) and await self.state.get(seen) is not None:
-            return None
         receipt = data["receipt"] = Receipt(seen, SEEN_TTL)
+        if get_flag(data, RUNNER_CHECKS):
+            return await self._handle(handler, event, data, receipt, None)
+        # Every other handler (commands, /start links, alert buttons) runs under a lock of the
+        # update's own: a copy redelivered while the first is still handled (a webhook call
+        # that Telegram timed out, a long /export) waits for it, then finds its mark and is
+        # dropped, instead of answering a second time.
+        handling = key("handling", "telegram", data["bot"].id, update.update_id)
+        async with self.state.lock(handling, unless=seen) as locked:
+            if locked.seen:
+                return None
+            return await self._handle(handler, event, data, receipt, locked)
+
+    async def _handle(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+        receipt: Receipt,
+        locked: Locked | None,
+    ) -> Any:
+        """Run the handler; mark the update seen unless it failed or a handler marked it (under
+        `locked`, the mark is written as that lock is released: no round trip of its own)."""
         try:
             result = await handler(event, data)
         except BaseException:
             if receipt.written:  # with the answer, but the update failed after all
-                await self.state.delete(seen)
+                await self.state.delete(receipt.key)
             raise
         if not receipt.written and not receipt.seen:
-            await self.state.set(seen, "1", SEEN_TTL)
+            if locked is not None:
+                locked.set_on_release({receipt.key: "1"}, receipt.ttl)
+            else:
+                await self.state.set(receipt.key, "1", receipt.ttl)
         return result

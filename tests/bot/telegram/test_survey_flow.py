@@ -131,6 +131,17 @@ async def test_the_same_update_twice_at_once_is_handled_once(harness: Harness) -
     assert len(texts) == 3 and "thank" in texts[-1].lower()  # question, follow-up, thanks
 
 
+async def test_a_command_sent_again_while_it_is_handled_is_answered_once(
+    harness: Harness,
+) -> None:
+    # Commands are not the survey runner's: each copy once ran beside the first and answered.
+    for text in ("/start", "/help"):
+        update = message_update(harness.botapi.next_update_id(), 5006, text)
+        assert await asyncio.gather(*(harness.update(update) for _ in range(5))) == [200] * 5
+    replies = harness.botapi.texts(5006)  # a customer's /help is /start's greeting
+    assert len(replies) == 2 and all("no survey" in reply.lower() for reply in replies)
+
+
 async def test_a_button_that_does_not_read_is_answered_once(harness: Harness) -> None:
     update = callback_update(
         harness.botapi.next_update_id(), CUSTOMER, "cx:x:score:1", message_id=1
