@@ -48,3 +48,8 @@ class CannotListen(BotError):
     def __init__(self, host: str, port: int, settings: str, error: OSError) -> None:
         reason = os.strerror(error.errno) if error.errno else str(error)
         super().__init__(f"cannot listen on {host}:{port} ({settings}): {reason}")
+
+
+class TelegramUnavailable(BotError):
+    """The Bot API refused or did not answer the call that starts the Telegram channel
+    (setWebhook, or deleteWebhook before polling): a wrong token, URL or network."""

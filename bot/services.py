@@ -13,6 +13,7 @@ from bot.delivery import Delivery, open_delivery
 from bot.digests import DigestPoster, Digests
 from bot.digests.slack import SlackDigests
 from bot.digests.telegram import TelegramDigests
+from bot.digests.turns import shared_turns
 from bot.health import Probes
 from bot.helpdesks.base import HelpDesk
 from bot.helpdesks.pace import WritePace
@@ -219,10 +220,13 @@ async def open_services(
         agents=agents,
     )
     posters: dict[str, DigestPoster] = {}
+    # Each digest message takes its turn in the rate limits the invitations share.
     if telegram is not None:
-        posters["telegram"] = TelegramDigests(telegram.bot)
+        posters["telegram"] = TelegramDigests(
+            telegram.bot, shared_turns(delivery.limits, "telegram")
+        )
     if slack is not None:
-        posters["slack"] = SlackDigests(slack.client)
+        posters["slack"] = SlackDigests(slack.client, shared_turns(delivery.limits, "slack"))
     assert admin.results is not None
     digests = Digests(database, access, admin.results, posters, timezone=settings.report_timezone)
     if telegram is not None:

@@ -239,5 +239,10 @@ def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
 def _moment(value: Any) -> str | None:
     # Chatwoot sends times as unix seconds.
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(value, UTC).isoformat()
+        try:
+            return datetime.fromtimestamp(value, UTC).isoformat()
+        except (OverflowError, ValueError, OSError):  # past the year 9999: no time we can keep
+            raise InvalidEvent.at(
+                "timestamp", "must be unix seconds within the years 1-9999"
+            ) from None
     return None

@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import re
 import shutil
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiogram import Bot, Router
@@ -22,6 +23,8 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 # Bots may upload files of up to 50 MB; a bigger export goes gzipped.
 MAX_UPLOAD = 50 * 1024 * 1024
+# Awaited before each message of a reply (see send_reply).
+Before = Callable[[], Awaitable[None]]
 PRIVATE_ONLY = (
     "Send /forget in a private chat with me: it deletes your comments and identity "
     "without telling this group."
@@ -98,12 +101,19 @@ def chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
     return [part for part in parts if part.strip()]
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: AdminReply) -> None:
-    """Send the text, then each attachment; temporary files are deleted whatever happens."""
+async def send_reply(
+    bot: Bot, chat_id: int, reply: AdminReply, *, before: Before | None = None
+) -> None:
+    """Send the text, then each attachment; temporary files are deleted whatever happens.
+    ``before`` is awaited before each message (a digest's turn in the rate limits)."""
     try:
         for part in chunks(reply.text):
+            if before is not None:
+                await before()
             await bot.send_message(chat_id, part)
         for attachment in reply.attachments:
+            if before is not None:
+                await before()
             await _send_attachment(bot, chat_id, attachment)
     finally:
         reply.discard()

@@ -8,10 +8,17 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramUnauthorizedError,
+)
 from aiohttp import web
 
 from bot.admin.commands import AdminCommands
 from bot.alerts import DetractorAlerts
+from bot.errors import TelegramUnavailable
 from bot.runner import SurveyRunner
 from bot.settings import Settings
 from bot.telegram.admin import build_admin_router
@@ -37,6 +44,27 @@ def webhook_secret(settings: Settings, token: str) -> str:
     if settings.telegram_webhook_secret is not None:
         return settings.telegram_webhook_secret.get_secret_value()
     return hashlib.sha256(f"cxbot-webhook:{token}".encode()).hexdigest()
+
+
+def start_failure(settings: Settings, failure: TelegramAPIError) -> str:
+    """What to fix when the Bot API refused or did not answer the channel's first call."""
+    at = f"the Telegram Bot API at {settings.telegram_api_url}"
+    if isinstance(failure, TelegramNetworkError):
+        return (
+            f"{at} is unreachable ({failure.message}): check TELEGRAM_API_URL and that this "
+            "machine reaches it"
+        )
+    if isinstance(failure, TelegramUnauthorizedError | TelegramNotFound):
+        return (
+            f"{at} refused the bot token ({failure.message}): check TELEGRAM_BOT_TOKEN "
+            "(@BotFather gives it)"
+        )
+    if settings.telegram_webhook_url is not None:
+        return (
+            f"{at} refused the webhook {settings.telegram_webhook_url} ({failure.message}): "
+            "check TELEGRAM_WEBHOOK_URL"
+        )
+    return f"{at} refused {failure.method.__api_method__} ({failure.message})"
 
 
 class TelegramService:
@@ -92,6 +120,12 @@ class TelegramService:
         ).register(app, path=self.webhook_path)
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except TelegramAPIError as failure:
+            raise TelegramUnavailable(start_failure(self.settings, failure)) from failure
+
+    async def _start(self) -> None:
         if self.settings.telegram_webhook_url is not None:
             await self.bot.set_webhook(
                 self.settings.telegram_webhook_url,

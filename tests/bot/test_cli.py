@@ -7,7 +7,9 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -169,6 +171,59 @@ def test_unreachable_redis_is_one_line_naming_its_host_and_port(
     else:  # not this machine's to start
         assert line.endswith(
             f"check that Redis runs on cache.invalid port {port} and that this machine reaches it"
+        )
+
+
+class RefusingBotAPI(BaseHTTPRequestHandler):
+    """Telegram's answer to a token it does not know, to every call."""
+
+    def do_POST(self) -> None:
+        body = b'{"ok": false, "error_code": 401, "description": "Unauthorized"}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("answer", ["nothing", "401"])
+def test_a_bot_api_that_refuses_or_is_not_there_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    answer: str,
+) -> None:
+    # Once a traceback ("cxbot run stopped on an error") from deleteWebhook at start.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RefusingBotAPI)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    if answer == "nothing":
+        server.server_close()  # a port nothing listens on
+    else:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cxbot.db'}")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_URL", url)
+    monkeypatch.setenv("CXBOT_HTTP_PORT", "0")
+    try:
+        assert main(["run"]) == 2
+    finally:
+        if answer != "nothing":
+            server.shutdown()
+            server.server_close()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    line = err.strip().splitlines()[-1]  # after the migrations' INFO lines
+    if answer == "nothing":
+        assert line.startswith(f"cxbot: the Telegram Bot API at {url} is unreachable (")
+        assert line.endswith("check TELEGRAM_API_URL and that this machine reaches it")
+    else:
+        assert line == (
+            f"cxbot: the Telegram Bot API at {url} refused the bot token (Unauthorized): "
+            "check TELEGRAM_BOT_TOKEN (@BotFather gives it)"
         )
 
 

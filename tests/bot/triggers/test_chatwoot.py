@@ -92,3 +92,18 @@ async def test_a_contact_nobody_knows_is_refused_and_kept_for_why(
     assert (refused.source, refused.reason) == ("chatwoot", "missing_identity")
     why = await triggers.server.services.triggers.why_text("513")
     assert "chatwoot · case.solved · refused" in why
+
+
+async def test_a_timestamp_past_the_year_9999_is_refused_naming_it(
+    triggers: TriggerHarness,
+) -> None:
+    # Once a 500: datetime.fromtimestamp raised on it.
+    for stamp in (253402300800, 1e20):
+        payload = {**CHATWOOT_RESOLVED, "timestamp": stamp}
+        status, body = await triggers.hook("chatwoot", payload)
+        assert status == 422, body
+        assert (body["error"], body["field"]) == ("invalid_event", "timestamp")
+        assert "years 1-9999" in body["message"]
+    assert await triggers.invitations() == []
+    (refused, _) = await triggers.decisions("512")
+    assert (refused.source, refused.reason) == ("chatwoot", "invalid_event")
