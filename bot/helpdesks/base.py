@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from aiohttp import ClientSession
 
 from bot.triggers.auth import VendorSignature
-from surveys.rules import Event
+from bot.triggers.events import NamedEvent
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,10 @@ class HelpDesk(ABC):
     title: ClassVar[str]  # "Zendesk", as messages name it
 
     @abstractmethod
-    def event(self, body: Any, query: Mapping[str, str]) -> Event:
-        """The event in a webhook's JSON `body` (and the hook URL's `query`); InvalidEvent
-        (with `.known` filled in for `/why`) says what the payload lacks."""
+    def read(self, body: Any, query: Mapping[str, str]) -> NamedEvent:
+        """The event in a webhook's JSON `body` (and the hook URL's `query`), with the
+        payload's names for its fields; InvalidEvent (with `.known` filled in for `/why`) says
+        what the payload lacks."""
 
     def signature(self) -> VendorSignature | None:
         """The help desk's own webhook signature, when its secret is set; None otherwise

@@ -18,11 +18,13 @@ from bot.helpdesks.api import call
 from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.errors import WriteFailed
 from bot.helpdesks.fields import (
+    Given,
     from_query,
     hook_event,
     identity,
     lower,
     mapping,
+    named_event,
     present,
     status_type,
     tag_list,
@@ -30,7 +32,7 @@ from bot.helpdesks.fields import (
 )
 from bot.triggers.auth import VendorSignature
 from bot.triggers.errors import InvalidEvent
-from bot.triggers.events import to_event
+from bot.triggers.events import NamedEvent
 from surveys.rules import Event
 
 # Chatwoot (4.11.2 and later) signs each delivery of a webhook that has a secret: the header
@@ -43,6 +45,10 @@ MAX_AGE = timedelta(minutes=5)
 # conversation_resolved of their own.
 EVENTS = ("conversation_status_changed", "conversation_resolved")
 TELEGRAM_INBOX = "Channel::Telegram"
+# Where a Telegram contact's chat id is: the contact inbox's source id, or else the
+# conversation's additional attributes.
+SOURCE_ID = "contact_inbox.source_id"
+CHAT_ID = "additional_attributes.chat_id"
 _FIELDS = {
     "case_id": "id",
     "type": "status",
@@ -51,7 +57,6 @@ _FIELDS = {
     "tags": "labels",
     "priority": "priority",
     "occurred_at": "timestamp",
-    "recipient": "contact_inbox.source_id",
 }
 
 
@@ -76,8 +81,8 @@ class Chatwoot(HelpDesk):
         self.account_id = account_id
         self.score_attribute = score_attribute
 
-    def event(self, body: Any, query: Mapping[str, str]) -> Event:
-        return chatwoot_event(body, query)
+    def read(self, body: Any, query: Mapping[str, str]) -> NamedEvent:
+        return hook_event(body, query, _event, _known)
 
     def signature(self) -> VendorSignature | None:
         return ChatwootSignature(self.webhook_secret) if self.webhook_secret else None
@@ -164,7 +169,7 @@ class ChatwootSignature:
 
 def chatwoot_event(body: Any, query: Mapping[str, str]) -> Event:
     """The event in a Chatwoot webhook request; InvalidEvent says what the payload lacks."""
-    return hook_event(body, query, _event, _known)
+    return hook_event(body, query, _event, _known).event
 
 
 def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str | None]:
@@ -179,7 +184,7 @@ def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str |
     }
 
 
-def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
+def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> NamedEvent:
     kind = text(body.get("event"))
     if kind not in EVENTS:
         raise InvalidEvent.at(
@@ -198,24 +203,24 @@ def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
         raise InvalidEvent.at("status", "the conversation's status is missing")
     # Chatwoot keeps a Telegram contact's user id as the contact inbox's source id, and the
     # private chat's id (the same number) in the conversation's additional attributes.
-    chat_id = None
+    chat_id: Given = (SOURCE_ID, None)
     if telegram:
-        chat_id = text(mapping(body.get("contact_inbox")).get("source_id")) or text(
-            mapping(body.get("additional_attributes")).get("chat_id")
-        )
+        source_id = text(mapping(body.get("contact_inbox")).get("source_id"))
+        in_attributes = text(mapping(body.get("additional_attributes")).get("chat_id"))
+        chat_id = (SOURCE_ID, source_id) if source_id else (CHAT_ID, in_attributes)
+    who, carrier = identity(
+        where["channel"],
+        explicit=None,
+        chat_id=chat_id,
+        email=("meta.sender.email", text(contact.get("email"))),
+        requester=f"chatwoot:{found}" if (found := text(contact.get("id"))) else None,
+        helpdesk="Chatwoot",
+    )
     data = {
         **where,
         "type": status_type(status),
         "case_id": text(body.get("id")),
-        **identity(
-            where["channel"],
-            explicit=None,
-            chat_id=chat_id,
-            email=text(contact.get("email")),
-            requester=f"chatwoot:{found}" if (found := text(contact.get("id"))) else None,
-            helpdesk="Chatwoot",
-            chat_id_field="contact_inbox.source_id",
-        ),
+        **who,
         "team": text(mapping(meta.get("team")).get("name")),
         "agent": text(mapping(meta.get("assignee")).get("name")),
         "tags": tag_list(body.get("labels"), ","),
@@ -233,7 +238,7 @@ def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
             }
         ),
     }
-    return to_event(present(data), _FIELDS)
+    return named_event(data, _FIELDS, carrier)
 
 
 def _moment(value: Any) -> str | None:

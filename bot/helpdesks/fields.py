@@ -7,16 +7,18 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.triggers.errors import InvalidEvent
-from surveys.rules import Event
+from bot.triggers.events import NamedEvent, to_event
 
 # A help desk's reading of its hook's body (and the hook URL's query), and of what a refused
 # one still says about its case.
-Reader = Callable[[Mapping[str, Any], Mapping[str, str]], Event]
+Reader = Callable[[Mapping[str, Any], Mapping[str, str]], NamedEvent]
 Known = Callable[[Mapping[str, Any], Mapping[str, str]], dict[str, str | None]]
 
 # Query parameters of the hook URLs (the help desks cannot add fields to their own events).
 QUERY_FIELDS = ("channel", "timezone", "language")
 RECIPIENT = "ticket.recipient"  # the body field that names the customer's chat id outright
+# A payload's field, and what it holds (None: absent or blank).
+Given = tuple[str, str | None]
 
 _STATUS_TYPES = {
     "new": "case.new",
@@ -43,7 +45,7 @@ def text(value: Any) -> str | None:
     return rendered
 
 
-def hook_event(body: Any, query: Mapping[str, str], read: Reader, known: Known) -> Event:
+def hook_event(body: Any, query: Mapping[str, str], read: Reader, known: Known) -> NamedEvent:
     """The event `read` finds in a hook's JSON `body`; InvalidEvent says what the payload
     lacks, with what `known` still finds about its case (for `/why`)."""
     if not isinstance(body, dict):
@@ -98,19 +100,23 @@ def from_query(query: Mapping[str, str], body_channel: str | None = None) -> dic
 def identity(
     channel: str,
     *,
-    explicit: str | None,
-    chat_id: str | None,
-    email: str | None,
+    explicit: Given | None,
+    chat_id: Given,
+    email: Given | None,
     requester: str | None,
     helpdesk: str,
-    chat_id_field: str,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str]:
     """The event's ``recipient`` and ``person``: the customer's id on `channel` (an explicit
     recipient, else the chat id field, else on Slack the email), and what the help desk knows
-    of them (email, ``<help desk>:<requester id>``). Without a chat id a Telegram survey waits
-    for its link; InvalidEvent (422) saying what to configure when nothing is known."""
-    found = explicit or chat_id or (email if channel == "slack" else None)
-    person = present({"email": email, "requester": requester})
+    of them (email, ``<help desk>:<requester id>``); and the field the recipient came from
+    (the chat id's when none did), which a 422 about it names. Without a chat id a Telegram
+    survey waits for its link; InvalidEvent (422) saying what to configure when nothing is
+    known."""
+    candidates = [explicit, chat_id, email if channel == "slack" else None]
+    given = [(name, value) for name, value in filter(None, candidates) if value]
+    carrier, found = given[0] if given else (chat_id[0], None)
+    person = present({"email": email[1] if email else None, "requester": requester})
+    chat_id_field = chat_id[0]
     if found is None and not person:
         also = "" if channel == "slack" else "; for Slack (?channel=slack) the email is enough"
         explicitly = "" if chat_id_field == RECIPIENT else f", or send it as {RECIPIENT}"
@@ -120,7 +126,14 @@ def identity(
             f"{chat_id_field} with their {channel} id{explicitly}, or send their email{also}",
             code="missing_identity",
         )
-    return present({"recipient": found, "person": person or None})
+    return present({"recipient": found, "person": person or None}), carrier
+
+
+def named_event(data: dict[str, Any], names: Mapping[str, str], recipient: str) -> NamedEvent:
+    """`data` as an event, its fields named as the payload names them (``recipient``: the
+    field it came from), for the 422s of this reading and of the checks after it."""
+    named = {**names, "recipient": recipient}
+    return NamedEvent(to_event(present(data), named), named)
 
 
 def lower(value: Any) -> str | None:

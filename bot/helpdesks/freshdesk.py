@@ -14,18 +14,19 @@ from aiohttp import ClientSession
 from bot.helpdesks.api import call
 from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.fields import (
+    RECIPIENT,
     from_query,
     hook_event,
     identity,
     mapping,
     name_of,
-    present,
+    named_event,
     status_type,
     tag_list,
     text,
 )
 from bot.triggers.errors import InvalidEvent
-from bot.triggers.events import to_event
+from bot.triggers.events import NamedEvent
 from surveys.rules import Event
 
 # Freshdesk's numeric codes, as its API and some placeholders give them.
@@ -38,7 +39,6 @@ _FIELDS = {
     "agent": "ticket.agent",
     "tags": "ticket.tags",
     "priority": "ticket.priority",
-    "recipient": "ticket.recipient",
 }
 
 
@@ -93,13 +93,13 @@ class Freshdesk(HelpDesk):
         listed = found if isinstance(found, list) else []
         return any(mark in str(mapping(item).get("body_text", "")) for item in listed)
 
-    def event(self, body: Any, query: Mapping[str, str]) -> Event:
-        return freshdesk_event(body, query)
+    def read(self, body: Any, query: Mapping[str, str]) -> NamedEvent:
+        return hook_event(body, query, _event, _known)
 
 
 def freshdesk_event(body: Any, query: Mapping[str, str]) -> Event:
     """The event in a Freshdesk webhook request; InvalidEvent says what the payload lacks."""
-    return hook_event(body, query, _event, _known)
+    return hook_event(body, query, _event, _known).event
 
 
 def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str | None]:
@@ -115,7 +115,7 @@ def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str |
     }
 
 
-def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
+def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> NamedEvent:
     if isinstance(body.get("freshdesk_webhook"), dict):
         ticket = _from_simple(body["freshdesk_webhook"])
     elif isinstance(body.get("ticket"), dict):
@@ -131,26 +131,27 @@ def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
         raise InvalidEvent.at("ticket.status", 'add "status": "{{ticket.status}}" to the body')
     status = STATUSES.get(status, status)
     priority = text(ticket.get("priority"))
+    who, carrier = identity(
+        where["channel"],
+        explicit=None,
+        # Freshdesk has no chat id field: a contact field's placeholder fills "recipient".
+        chat_id=(RECIPIENT, text(ticket.get("recipient"))),
+        email=("ticket.requester.email", text(requester.get("email"))),
+        requester=f"freshdesk:{found}" if (found := text(requester.get("id"))) else None,
+        helpdesk="Freshdesk",
+    )
     data = {
         **where,
         "type": status_type(status),
         "case_id": text(ticket.get("id")),
-        **identity(
-            where["channel"],
-            explicit=text(ticket.get("recipient")),
-            chat_id=None,  # Freshdesk has no chat id field: a contact field fills "recipient"
-            email=text(requester.get("email")),
-            requester=f"freshdesk:{found}" if (found := text(requester.get("id"))) else None,
-            helpdesk="Freshdesk",
-            chat_id_field="ticket.recipient",
-        ),
+        **who,
         "team": name_of(ticket.get("group")),
         "agent": name_of(ticket.get("agent")),
         "tags": tag_list(ticket.get("tags"), ","),  # {{ticket.tags}}: comma-separated
         "priority": PRIORITIES.get(priority, priority.lower()) if priority else None,
         "attributes": {"helpdesk": "freshdesk", "status": status},
     }
-    return to_event(present(data), _FIELDS)
+    return named_event(data, _FIELDS, carrier)
 
 
 def _from_simple(simple: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,13 +18,14 @@ from aiohttp import ClientSession
 from bot.helpdesks.api import call
 from bot.helpdesks.base import Case, HelpDesk, TicketNote
 from bot.helpdesks.fields import (
+    RECIPIENT,
     from_query,
     hook_event,
     identity,
     lower,
     mapping,
     name_of,
-    present,
+    named_event,
     status_type,
     tag_list,
     text,
@@ -32,7 +33,7 @@ from bot.helpdesks.fields import (
 from bot.helpdesks.notes import tag
 from bot.triggers.auth import VendorSignature
 from bot.triggers.errors import InvalidEvent
-from bot.triggers.events import to_event
+from bot.triggers.events import NamedEvent
 from surveys.rules import Event
 
 SIGNATURE = "X-Zendesk-Webhook-Signature"
@@ -40,7 +41,8 @@ TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
 # Zendesk signs the timestamp with the body; an older one is a replay.
 MAX_AGE = timedelta(minutes=5)
 EVENT_PREFIX = "zen:event-type:"
-# Event fields named as the trigger body names them, for 422 answers.
+# Event fields named as the trigger body names them, for 422 answers (the recipient: as the
+# field it came from names it, see fields.identity).
 _TRIGGER_FIELDS = {
     "case_id": "ticket.id",
     "type": "ticket.status",
@@ -49,7 +51,6 @@ _TRIGGER_FIELDS = {
     "tags": "ticket.tags",
     "priority": "ticket.priority",
     "occurred_at": "ticket.updated_at",
-    "recipient": "ticket.requester.external_id",
 }
 _SUBSCRIPTION_FIELDS = {
     "case_id": "detail.id",
@@ -59,7 +60,6 @@ _SUBSCRIPTION_FIELDS = {
     "tags": "detail.tags",
     "priority": "detail.priority",
     "occurred_at": "time",
-    "recipient": "detail.external_id",
 }
 
 
@@ -84,8 +84,8 @@ class Zendesk(HelpDesk):
         self.api_token = api_token
         self.score_field = score_field
 
-    def event(self, body: Any, query: Mapping[str, str]) -> Event:
-        return zendesk_event(body, query)
+    def read(self, body: Any, query: Mapping[str, str]) -> NamedEvent:
+        return hook_event(body, query, _event, _known)
 
     def signature(self) -> VendorSignature | None:
         return ZendeskSignature(self.webhook_secret) if self.webhook_secret else None
@@ -165,7 +165,7 @@ class ZendeskSignature:
 
 def zendesk_event(body: Any, query: Mapping[str, str]) -> Event:
     """The event in a Zendesk webhook request; InvalidEvent says what the payload lacks."""
-    return hook_event(body, query, _event, _known)
+    return hook_event(body, query, _event, _known).event
 
 
 def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str | None]:
@@ -182,7 +182,7 @@ def _known(body: Mapping[str, Any], query: Mapping[str, str]) -> dict[str, str |
     }
 
 
-def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
+def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> NamedEvent:
     kind = body.get("type")
     if isinstance(kind, str) and kind.startswith(EVENT_PREFIX):
         return _subscription_event(body, kind.removeprefix(EVENT_PREFIX), query)
@@ -195,25 +195,25 @@ def _event(body: Mapping[str, Any], query: Mapping[str, str]) -> Event:
     return _trigger_event(body["ticket"], query)
 
 
-def _trigger_event(ticket: Mapping[str, Any], query: Mapping[str, str]) -> Event:
+def _trigger_event(ticket: Mapping[str, Any], query: Mapping[str, str]) -> NamedEvent:
     where = from_query(query, text(ticket.get("channel")))
     requester = mapping(ticket.get("requester"))
     status = text(ticket.get("status"))
     if status is None:
         raise InvalidEvent.at("ticket.status", 'add "status": "{{ticket.status}}" to the body')
+    who, carrier = identity(
+        where["channel"],
+        explicit=(RECIPIENT, text(ticket.get("recipient"))),
+        chat_id=("ticket.requester.external_id", text(requester.get("external_id"))),
+        email=("ticket.requester.email", text(requester.get("email"))),
+        requester=_requester(requester.get("id")),
+        helpdesk="Zendesk",
+    )
     data = {
         **where,
         "type": status_type(status),
         "case_id": text(ticket.get("id")),
-        **identity(
-            where["channel"],
-            explicit=text(ticket.get("recipient")),
-            chat_id=text(requester.get("external_id")),
-            email=text(requester.get("email")),
-            requester=_requester(requester.get("id")),
-            helpdesk="Zendesk",
-            chat_id_field="ticket.requester.external_id",
-        ),
+        **who,
         "team": name_of(ticket.get("group")),
         "agent": name_of(ticket.get("assignee")),
         "tags": tag_list(ticket.get("tags"), None),  # {{ticket.tags}}: space-separated
@@ -221,10 +221,10 @@ def _trigger_event(ticket: Mapping[str, Any], query: Mapping[str, str]) -> Event
         "occurred_at": text(ticket.get("updated_at")),
         "attributes": {"helpdesk": "zendesk", "status": status},
     }
-    return to_event(present(data), _TRIGGER_FIELDS)
+    return named_event(data, _TRIGGER_FIELDS, carrier)
 
 
-def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, str]) -> Event:
+def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, str]) -> NamedEvent:
     if not kind.startswith("ticket."):
         raise InvalidEvent.at(
             "type", "cxbot takes ticket events; subscribe the webhook to zen:event-type:ticket.*"
@@ -237,21 +237,21 @@ def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, 
         status = text(mapping(current).get("status") if isinstance(current, dict) else current)
     event_type = status_type(status) if status else kind
     case_id = text(detail.get("id")) or _ticket_of(text(body.get("subject")))
+    who, carrier = identity(
+        where["channel"],
+        explicit=None,
+        # Ticket events name the requester only by Zendesk id; the ticket's external id is
+        # the one field that can carry the customer's chat id.
+        chat_id=("detail.external_id", text(detail.get("external_id"))),
+        email=None,
+        requester=_requester(detail.get("requester_id")),
+        helpdesk="Zendesk event",
+    )
     data = {
         **where,
         "type": event_type,
         "case_id": case_id,
-        **identity(
-            where["channel"],
-            explicit=None,
-            # Ticket events name the requester only by Zendesk id; the ticket's external id
-            # is the one field that can carry the customer's chat id.
-            chat_id=text(detail.get("external_id")),
-            email=None,
-            requester=_requester(detail.get("requester_id")),
-            helpdesk="Zendesk event",
-            chat_id_field="detail.external_id",
-        ),
+        **who,
         "team": _id(detail.get("group_id")),
         "agent": _id(detail.get("assignee_id")),
         "tags": tag_list(detail.get("tags"), None),
@@ -264,7 +264,7 @@ def _subscription_event(body: Mapping[str, Any], kind: str, query: Mapping[str, 
             "requester_id": _id(detail.get("requester_id")),
         },
     }
-    return to_event(present(data), _SUBSCRIPTION_FIELDS)
+    return named_event(data, _SUBSCRIPTION_FIELDS, carrier)
 
 
 def _requester(value: Any) -> str | None:

@@ -38,6 +38,14 @@ class InvalidEvent(TriggerError):
     def at(cls, field: str, message: str, code: str = "invalid_event") -> InvalidEvent:
         return cls(code, message, [FieldProblem(field, message)])
 
+    def renamed(self, names: Mapping[str, str]) -> InvalidEvent:
+        """This error with each problem's field as the event's source names it; its code,
+        message and what it knows unchanged."""
+        problems = [FieldProblem(names.get(p.field, p.field), p.message) for p in self.problems]
+        renamed = InvalidEvent(self.code, self.message, problems)
+        renamed.known = dict(self.known)
+        return renamed
+
     def about(self, known: Mapping[str, object]) -> InvalidEvent:
         """This error, also knowing the readable text values of `known` (first come stay)."""
         for name in KNOWN_FIELDS:

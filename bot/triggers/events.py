@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -20,8 +22,18 @@ class Source(StrEnum):
     CHATWOOT = "chatwoot"
 
 
+@dataclass(frozen=True)
+class NamedEvent:
+    """An event as read from its source, with the source's own names for its fields: a check
+    made later (the channel refusing the recipient) names the field the source sent, a help
+    desk's ``ticket.requester.external_id`` rather than ``recipient``."""
+
+    event: Event
+    names: Mapping[str, str] = field(default_factory=dict)
+
+
 def problems_of(
-    failure: ValidationError, names: dict[str, str] | None = None
+    failure: ValidationError, names: Mapping[str, str] | None = None
 ) -> list[FieldProblem]:
     """Each validation error as a field and a message; `names` maps Event fields back to the
     field of the payload they came from (a help desk's `ticket.id` for `case_id`)."""
@@ -36,7 +48,7 @@ def problems_of(
     return found
 
 
-def to_event(data: dict[str, Any], names: dict[str, str] | None = None) -> Event:
+def to_event(data: dict[str, Any], names: Mapping[str, str] | None = None) -> Event:
     """`data` as an Event, or InvalidEvent listing every field that is wrong."""
     try:
         return Event.model_validate(data)

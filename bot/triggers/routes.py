@@ -14,11 +14,11 @@ from bot.bodies import parse_json
 from bot.errors import DeliveryFailed
 from bot.triggers.auth import Credentials, Denied, VendorSignature, authenticate, bearer
 from bot.triggers.errors import InvalidEvent, RulesNotConfigured, UnknownRule
-from bot.triggers.events import Source, parse_event
+from bot.triggers.events import NamedEvent, Source, parse_event
 from bot.triggers.service import Outcome, Triggers
 from storage.clock import utcnow
 from surveys.errors import InvalidRules
-from surveys.rules import Event, Rule
+from surveys.rules import Rule
 
 if TYPE_CHECKING:  # bot.helpdesks builds on bot.triggers, not the other way round
     from bot.helpdesks.base import HelpDesk
@@ -27,7 +27,7 @@ TRIGGERS = web.AppKey("triggers", Triggers)
 CREDENTIALS = web.AppKey("trigger_credentials", Credentials)
 API_ACTOR = "api"
 
-Adapter = Callable[[Any, Mapping[str, str]], Event]
+Adapter = Callable[[Any, Mapping[str, str]], NamedEvent]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
@@ -82,8 +82,8 @@ def _events(source: Source, adapter: Adapter, vendor: VendorSignature | None = N
         body = parse_json(raw)  # InvalidBody: a 400 from bot.bodies.json_errors
         triggers = request.app[TRIGGERS]
         try:
-            event = adapter(body, with_default_channel(request.query, triggers.channels))
-            outcome = await triggers.handle(event, source)
+            named = adapter(body, with_default_channel(request.query, triggers.channels))
+            outcome = await _decide(triggers, named, source)
         except InvalidEvent as failure:
             await triggers.reject(failure, source, raw)  # so that `/why CASE` says it came
             return _invalid(failure)
@@ -95,6 +95,15 @@ def _events(source: Source, adapter: Adapter, vendor: VendorSignature | None = N
     return handle
 
 
+async def _decide(triggers: Triggers, named: NamedEvent, source: Source) -> Outcome:
+    """The event decided; a field the decision refuses (a recipient the channel will not
+    take) named as the event's source names it."""
+    try:
+        return await triggers.handle(named.event, source)
+    except InvalidEvent as failure:
+        raise failure.renamed(named.names) from None
+
+
 def with_default_channel(query: Mapping[str, str], channels: Collection[str]) -> Mapping[str, str]:
     """The hook URL's query, with ``channel`` filled in when exactly one channel is configured
     (an installation on Telegram alone need not say ``?channel=telegram``)."""
@@ -104,8 +113,8 @@ def with_default_channel(query: Mapping[str, str], channels: Collection[str]) ->
     return {**query, "channel": only}
 
 
-def _generic(body: Any, _query: Mapping[str, str]) -> Event:
-    return parse_event(body)
+def _generic(body: Any, _query: Mapping[str, str]) -> NamedEvent:
+    return NamedEvent(parse_event(body))
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -177,7 +186,7 @@ def add_trigger_routes(
     app[CREDENTIALS] = credentials
     app.router.add_post("/api/v1/events", _events(Source.API, _generic))
     for helpdesk in helpdesks:
-        hook = _events(Source(helpdesk.name), helpdesk.event, helpdesk.signature())
+        hook = _events(Source(helpdesk.name), helpdesk.read, helpdesk.signature())
         app.router.add_post(f"/api/v1/hooks/{helpdesk.name}", hook)
     app.router.add_get("/api/v1/rules", get_rules)
     app.router.add_put("/api/v1/rules", put_rules)
