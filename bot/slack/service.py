@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -29,6 +30,21 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 # How long stopping waits for answers still under way.
 CLOSE_TIMEOUT_S = 10.0
+
+
+# The parts of an event or interaction that bolt reads as objects (or a list of them) before
+# any of our code runs; None stands for absent.
+OBJECTS = ("event", "user", "team", "enterprise", "channel", "container", "view", "message")
+
+
+def slack_shaped(body: dict[str, Any]) -> bool:
+    """Whether the parts of `body` that bolt reads have the shapes Slack sends them in."""
+    if any(body.get(name) is not None and not isinstance(body[name], dict) for name in OBJECTS):
+        return False
+    actions = body.get("actions")
+    return actions is None or (
+        isinstance(actions, list) and all(isinstance(action, dict) for action in actions)
+    )
 
 
 class SlackService:
@@ -84,6 +100,10 @@ class SlackService:
             except (TypeError, KeyError, AttributeError, ValueError):
                 # bolt reads the body before it checks the signature, and fails on a shape
                 # Slack never sends ({"event": {"user": 0}}); that is a bad request, not ours.
+                return error(400, "invalid_request", "not a Slack event or interaction")
+            if not slack_shaped(bolt_request.body):
+                # bolt's matchers and authorisation read these as objects without looking
+                # ({"event": "x"}, {"actions": "x"}): a 500 and a traceback otherwise.
                 return error(400, "invalid_request", "not a Slack event or interaction")
             bolt_response = await self.app.async_dispatch(bolt_request)
             if bolt_response.status == 401:  # bolt's own '{"error": "invalid request"}'

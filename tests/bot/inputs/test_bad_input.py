@@ -266,6 +266,30 @@ async def test_slack_events_refuse_a_body_json_cannot_take(inputs: InputHarness,
     assert error_of(status, content_type, answer)["error"] == "invalid_json"
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", {"type": "event_callback", "event_id": "Ev1", "event": "x"}),
+        ("form", {"type": "block_actions", "user": {"id": "U0CUSTOMER"}, "actions": "x"}),
+        ("form", {"type": "block_actions", "user": "U0CUSTOMER", "actions": [{}]}),
+    ],
+)
+async def test_a_signed_slack_body_whose_parts_are_not_objects_is_a_400(
+    inputs: InputHarness, content_type: str, body: dict[str, object]
+) -> None:
+    # bolt read these parts as objects unchecked: a 500 and a traceback.
+    if content_type == "form":
+        raw, content_type = (
+            urlencode({"payload": json.dumps(body)}),
+            "application/x-www-form-urlencoded",
+        )
+    else:
+        raw = json.dumps(body)
+    refusal = error_of(*await inputs.slack(raw, content_type))
+    assert refusal == {"error": "invalid_request", "message": "not a Slack event or interaction"}
+    assert inputs.slackapi.calls == []
+
+
 async def test_an_unknown_path_and_method_answer_in_json(inputs: InputHarness) -> None:
     assert error_of(*await inputs.send("/api/v1/nowhere", b"", BEARER))["error"] == "not_found"
     status, content_type, raw = await inputs.send("/api/v1/events", b"", BEARER, method="GET")
