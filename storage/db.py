@@ -42,6 +42,10 @@ POOL_MAX_OVERFLOW = 10
 # pool_pre_ping was three round trips (BEGIN, a statement, ROLLBACK) on every checkout, 7% of
 # the answer path's CPU. A connection that breaks while in steady use fails the one operation
 # that finds it broken; SQLAlchemy then replaces every connection opened before it.
+# Whatever its idleness, a connection whose driver already knows it closed (asyncpg reads its
+# socket all the time, so it sees the server hang up at once: a restart, a fast shutdown, an
+# administrator's pg_terminate_backend) replaces every older one before it is handed out, at
+# no round trip: a request right after a restart does not meet the connections from before.
 PING_IDLE_S = 5.0
 IDLE_SINCE = "cxbot_idle_since"
 
@@ -58,12 +62,22 @@ def _idle_since(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry)
     record.info[IDLE_SINCE] = time.monotonic()
 
 
+def _known_closed(dbapi_connection: DBAPIConnection) -> bool:
+    """Whether the driver under SQLAlchemy's adapter has seen the connection close (asyncpg's
+    `is_closed()`: no I/O). False when the driver cannot tell."""
+    driver = getattr(dbapi_connection, "_connection", None)
+    is_closed = getattr(driver, "is_closed", None)
+    return callable(is_closed) and bool(is_closed())
+
+
 def _ping_if_idle(dialect: Dialect) -> Any:
     def checkout(
         dbapi_connection: DBAPIConnection,
         record: ConnectionPoolEntry,
         _proxy: PoolProxiedConnection,
     ) -> None:
+        if _known_closed(dbapi_connection):
+            raise InvalidatePoolError("the server closed this connection")
         since = record.info.get(IDLE_SINCE)
         if since is None or time.monotonic() - since < PING_IDLE_S:
             return

@@ -9,12 +9,15 @@ the source of truth), so a restart loses nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import select
 import time
 import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -41,6 +44,8 @@ POOL_SPARE = 4
 # A pooled connection handed out this recently is handed out again without a check; one
 # idle for longer is checked first (one round trip), as procrastinate's pool checks every one.
 CHECK_IDLE_S = 5.0
+# How long the check of a connection PostgreSQL hung up on waits to learn whether it is back.
+PROBE_S = 5.0
 # procrastinate's fetch asks, for each candidate job, whether an earlier job holds its lock;
 # its indexes cannot answer that for waiting jobs (procrastinate issues #393, #1242), and on a
 # table PostgreSQL has not analysed since it grew, 10,000 waiting jobs took ~1.4 s a fetch
@@ -155,14 +160,20 @@ async def refresh_statistics(conn: psycopg.AsyncConnection[Any]) -> bool:
 
 
 class IdleCheck:
-    """The pool's check of a connection before handing it out, skipped for one in steady use.
+    """The pool's check of a connection before handing it out, skipped for one in steady use
+    unless the server spoke to it while it waited in the pool.
 
     procrastinate's pool checks every connection it hands out: a round trip for each fetch,
-    deferral and finished job, a fifth of a send's. A connection that broke while in steady
-    use (PostgreSQL restarted) fails the one query that finds it broken, and the pool drops it.
+    deferral and finished job, a fifth of a send's. An idle connection has nothing to read; one
+    whose socket has was most likely hung up on (PostgreSQL restarting sends each client
+    "terminating connection due to administrator command" and closes): see `_hung_up_on`.
+    Looking costs a poll of the socket, no round trip. A connection cut without a word (a
+    dropped network path) still fails the one query that finds it broken, and the pool drops it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, conninfo: str, kwargs: dict[str, Any] | None = None) -> None:
+        self.pool: AsyncConnectionPool | None = None  # whose connections these are
+        self._connect = partial(psycopg.AsyncConnection.connect, conninfo, **(kwargs or {}))
         self._handed_out: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = (
             weakref.WeakKeyDictionary()
         )
@@ -171,14 +182,52 @@ class IdleCheck:
         now = time.monotonic()
         last = self._handed_out.get(conn)
         self._handed_out[conn] = now
-        if last is None or now - last >= CHECK_IDLE_S:
+        if _spoken_to(conn):
+            await self._hung_up_on(conn)
+        elif last is None or now - last >= CHECK_IDLE_S:
             await AsyncConnectionPool.check_connection(conn)
+
+    async def _hung_up_on(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+            return  # it had only a notice to read
+        except psycopg.Error:
+            if not await self._server_answers():
+                # Still away: handed out as it is, so its user fails now, as on any other
+                # connection from before (the worker stops, a request gets its 503), instead
+                # of waiting for the pool's reconnection for up to its timeout (30 s).
+                return
+        # Back (the request right after a restart). A restart hangs up on every client at
+        # once: the pool's other idle connections are checked now in one sweep (the broken
+        # replaced), not each by a checkout it fails, as psycopg's pool waits 1 s, 2 s, 4 s...
+        # after each failed check. Then the pool hands out another connection.
+        if self.pool is not None:
+            await self.pool.check()
+        raise psycopg.OperationalError("PostgreSQL hung up on this connection")
+
+    async def _server_answers(self) -> bool:
+        try:
+            probe = await asyncio.wait_for(self._connect(), PROBE_S)
+        except (psycopg.Error, OSError, TimeoutError):
+            return False
+        await probe.close()
+        return True
+
+
+def _spoken_to(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether the connection's socket has something to read (or is closed) before any query."""
+    if conn.closed:
+        return True
+    poller = select.poll()  # not select.select: a busy process has sockets past its 1024
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def checked_when_idle(**kwargs: Any) -> AsyncConnectionPool:
     """procrastinate's pool, with IdleCheck instead of its check of every connection."""
-    kwargs["check"] = IdleCheck()
-    return AsyncConnectionPool(**kwargs)
+    check = IdleCheck(kwargs["conninfo"], kwargs.get("kwargs"))
+    check.pool = AsyncConnectionPool(**{**kwargs, "check": check})
+    return check.pool
 
 
 class JobQueue:

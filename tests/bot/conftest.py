@@ -21,6 +21,7 @@ from tests.bot.delivery.queue import empty_job_queue
 from tests.bot.slack.webapi import SlackAPI, signed_headers
 from tests.bot.telegram.botapi import TOKEN, BotAPI
 from tests.own_redis import OwnRedis
+from tests.pgserver import OwnPostgres
 
 API_TOKEN = "test-api-token"
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -54,6 +55,22 @@ async def own_redis() -> AsyncIterator[OwnRedis]:
         yield redis
     finally:
         await redis.stop()
+
+
+@pytest.fixture
+async def own_postgres() -> AsyncIterator[OwnPostgres]:
+    """A migrated PostgreSQL server of this test's own, to stop and start again (data kept)."""
+    server = OwnPostgres()
+    try:
+        await asyncio.to_thread(server.start)
+        database = Database(server.url)
+        try:
+            await database.upgrade()
+        finally:
+            await database.dispose()
+        yield server
+    finally:
+        await asyncio.to_thread(server.remove)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Database: health checks that fail fast and clearly, SQLite set up for concurrent use."""
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,15 +143,30 @@ async def test_a_postgres_connection_closed_while_idle_is_replaced_before_use(
     assert await backend_pid(postgres_database) != first  # no error: pinged, reconnected
 
 
-async def test_a_postgres_connection_broken_in_steady_use_fails_once_then_recovers(
+async def test_a_postgres_connection_the_server_hung_up_on_is_replaced_however_recent(
     postgres_database: Database,
 ) -> None:
-    first = await backend_pid(postgres_database)
-    await terminate(postgres_database, first)
+    async with postgres_database.engine.connect() as conn:
+        first = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+        driver = (await conn.get_raw_connection()).driver_connection
+    await terminate(postgres_database, first)  # as a restart does to every client
+    deadline = time.monotonic() + 10
+    while not driver.is_closed():  # the server's word takes a moment to arrive
+        assert time.monotonic() < deadline, "asyncpg never saw the connection close"
+        await asyncio.sleep(0.01)
 
-    # Reused at once, it is not pinged (that cost three round trips on every checkout)...
-    with pytest.raises(DBAPIError) as caught:
-        await backend_pid(postgres_database)
+    # Reused at once, it is not pinged (that cost three round trips on every checkout), but
+    # asyncpg knows it closed: replaced before use, no error.
+    assert await backend_pid(postgres_database) != first
+
+
+async def test_a_postgres_connection_broken_in_use_fails_that_operation_only(
+    postgres_database: Database,
+) -> None:
+    async with postgres_database.engine.connect() as conn:
+        first = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+        await terminate(postgres_database, first)
+        with pytest.raises(DBAPIError) as caught:
+            await conn.scalar(text("SELECT 1"))
     assert caught.value.connection_invalidated
-    # ...and the operation that found it broken was the only one to fail.
     assert await backend_pid(postgres_database) != first

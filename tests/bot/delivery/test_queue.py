@@ -129,12 +129,33 @@ async def test_follow_ups_go_in_together_and_one_waiting_already_is_kept(
 async def test_a_connection_in_steady_use_is_not_checked_and_an_idle_one_is(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    check = IdleCheck()
-    async with await psycopg.AsyncConnection.connect(postgres_conninfo(postgres_url)) as conn:
+    conninfo = postgres_conninfo(postgres_url)
+    check = IdleCheck(conninfo)
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn:
         await check(conn)  # first hand-out: checked
-        execute(postgres_url, f"SELECT pg_terminate_backend({conn.info.backend_pid})")
+        # Inside a transaction the pool's check (which switches to autocommit) cannot run:
+        # it raises if it is made, and so tells whether it was.
+        await conn.execute("SELECT 1")
         await check(conn)  # handed out again at once: not checked (no round trip)
 
         monkeypatch.setattr(queue_module, "CHECK_IDLE_S", 0.0)
+        with pytest.raises(psycopg.ProgrammingError):
+            await check(conn)  # idle long enough: checked
+
+
+async def test_a_connection_the_server_hung_up_on_is_checked_however_recently_used(
+    postgres_url: str,
+) -> None:
+    conninfo = postgres_conninfo(postgres_url)
+    check = IdleCheck(conninfo)
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn:
+        await check(conn)
+        execute(postgres_url, f"SELECT pg_terminate_backend({conn.info.backend_pid})")
+        deadline = time.monotonic() + 10
+        while not queue_module._spoken_to(conn):  # the server's word takes a moment
+            assert time.monotonic() < deadline, "the terminated connection was never told"
+            await asyncio.sleep(0.01)
+        # Handed out again at once, but the server hung up on it and answers new connections:
+        # refused, so that the pool hands out another one instead.
         with pytest.raises(psycopg.OperationalError):
-            await check(conn)  # idle long enough: checked, and found broken
+            await check(conn)
