@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.logs import LogFormat
+from bot.logs import LogFormat, LogLevel
 from storage.db import DEFAULT_DATABASE_URL
 from surveys.schedule import check_zone
 
@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(None, alias="CXBOT_METRICS_TOKEN")
     worker_http_port: int | None = Field(None, alias="CXBOT_WORKER_HTTP_PORT", ge=0, le=65535)
     surveys_dir: Path | None = Field(None, alias="CXBOT_SURVEYS_DIR")
-    log_level: str = Field("INFO", alias="CXBOT_LOG_LEVEL")
+    log_level: LogLevel = Field("INFO", alias="CXBOT_LOG_LEVEL")
     log_format: LogFormat = Field("text", alias="CXBOT_LOG_FORMAT")
     send_attempts: int = Field(5, alias="CXBOT_SEND_ATTEMPTS", ge=1, le=50)
     max_retry_after: float = Field(300.0, alias="CXBOT_MAX_RETRY_AFTER", gt=0)
@@ -131,6 +131,15 @@ class Settings(BaseSettings):
         # docker-compose and shells often pass VAR= for "not set".
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: Any) -> Any:
+        # `info` is INFO, blank the default; an unknown level is refused here, not by a
+        # traceback from logging at start.
+        if isinstance(value, str):
+            return value.strip().upper() or "INFO"
         return value
 
     @field_validator("agents")

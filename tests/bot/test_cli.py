@@ -140,6 +140,31 @@ def test_demo_auto_prints_three_scores(
     assert "(n=10" in out  # round-robin: ten customers per survey
 
 
+@pytest.mark.parametrize("command", ["run", "surveys"])
+def test_an_unknown_log_level_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    command: str,
+) -> None:
+    # Once a traceback from logging ("Unknown level: 'LOUD'").
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cxbot.db'}")
+    monkeypatch.setenv("CXBOT_LOG_LEVEL", "LOUD")
+    assert main([command]) == 2
+    assert capsys.readouterr().err == (
+        "cxbot: bad setting CXBOT_LOG_LEVEL: "
+        "Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'\n"
+    )
+
+
+def test_a_log_level_in_lower_case_is_taken(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CXBOT_LOG_LEVEL", "warning")
+    assert main(["surveys"]) == 0
+    assert "nps\tnps" in capsys.readouterr().out
+
+
 def test_unreachable_database_is_one_clear_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
