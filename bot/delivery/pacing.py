@@ -31,13 +31,15 @@ AHEAD_S = 0.05
 # (33.3 ms at 30/second), and keeps the moments of its last `count` sends: a send goes no
 # sooner than WINDOW_MARGIN_S after a window has passed since the `count`-th last one
 # departed. A send that left late (a slow claim in SQL, a busy event loop) reports when it
-# really went (depart), so that the one `count` later keeps its distance from the actual
-# departure, not from the moment handed out: a late send makes its successors wait, instead
-# of landing among them in the platform's window (a 429). The margin is the headroom left for
-# the way from departure to arrival to jitter, and how far a backlog falls behind what the
-# limit allows: 5 ms a window, 1.7 s at 10,000 due at once (2% of the gap was 6.7 s, and did
-# not follow late sends).
-WINDOW_MARGIN_S = 0.005
+# really went (depart): when its request was written to the socket (bot/telegram/session.py),
+# so that the one `count` later keeps its distance from the actual departure, not from the
+# moment handed out: a late send makes its successors wait, instead of landing among them in
+# the platform's window (a 429). The margin is the headroom left for the way from the socket
+# to the platform's clock to jitter, and how far a backlog falls behind what the limit allows:
+# 2 ms a window, 0.7 s at 10,000 due at once. (It was 5 ms while departures were stamped in
+# the middleware, before aiogram and aiohttp built and wrote the request, and 2% of the gap,
+# 6.7 s at 10,000, before there was a window.)
+WINDOW_MARGIN_S = 0.002
 # ... at least. A 429 says arrivals jitter more than the margin allows (a loaded machine, a
 # slow network): each one widens it (twice as wide, plus the least), up to MARGIN_MAX_S, and
 # each send after narrows it by MARGIN_DECAY, back to the least in about 350 sends (12 s at

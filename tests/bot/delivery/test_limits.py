@@ -251,7 +251,7 @@ async def test_a_429_widens_the_window_s_margin(
     await limits[1].pause("telegram", "9", 0.001)  # Telegram said 429 (a 1 ms retry_after)
     first, _, third, fourth = await reserved_moments(limits, 4, moments_of=True)
 
-    # The fourth goes a window after the first, and the margin widened from 5 ms to 15 ms
+    # The fourth goes a window after the first, and the margin widened to three times the least
     # (narrowed a little by each of the three sends between); never sooner (nor than a gap
     # after the third, which a loaded machine may have asked for late), exactly then when it
     # was asked for in time.
