@@ -111,34 +111,48 @@ return tostring(margin)
 """
 
 # Replies counted in a stream (see bot/delivery/replies.py). KEYS[1]: the stream's next free
-# moment, KEYS[2]: its "paced" key, KEYS[3]: its window; ARGV: the gap (ms), replies that wait
-# for a moment, replies that went already, how far ahead those may push the stream at most
-# (ms), the window (ms) and count (0: none). The waiting ones take the next free moments one
-# gap apart, ahead of any invitation not yet handed one; the ones gone are counted after them
-# (a burst of replies above the rate pushes the invitations back by at most the cap: the rest
-# is the platform's to refuse). All of them take their places in the window.
+# moment, KEYS[2]: its "paced" key, KEYS[3]: its window, KEYS[4]: the window's widened margin;
+# ARGV: the gap (ms), replies that wait for a moment, replies that went already, how far ahead
+# those may push the stream at most (ms), the window (ms), count (0: none) and least margin
+# (ms). The waiting ones take the next free moments, one gap apart and each a window and the
+# margin after the `count`-th departure before it, as a reserved send's (_RESERVE_SCRIPT),
+# ahead of any invitation not yet handed one; the ones gone are counted after them (a burst of
+# replies above the rate pushes the invitations back by at most the cap: the rest is the
+# platform's to refuse). All of them take their places in the window.
 # Returns {ms to the first waiting reply's moment, ms since the last paced moment (negative:
-# one is booked ahead; a huge number: none known), then each waiting reply's slot in the
-# window (its moment, as the window holds it: to tell when it really departed)}.
+# one is booked ahead; a huge number: none known), then each waiting reply's moment (ms,
+# Redis' clock), which is also its slot in the window (to tell when it really departed)}.
 _ACCOUNT_SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
 local gap, waiting, gone = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, count = tonumber(ARGV[5]), tonumber(ARGV[6])
-local first = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
-local following = first + waiting * gap
-following = math.max(following, math.min(following + gone * gap, now + tonumber(ARGV[4])))
+local margin = math.max(tonumber(redis.call('GET', KEYS[4]) or '0'), tonumber(ARGV[7]))
+local at = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local first = at
+local slots = {}
+for i = 1, waiting do
+    if count > 0 then
+        local oldest = redis.call('ZREVRANGE', KEYS[3], count - 1, count - 1, 'WITHSCORES')
+        if oldest[2] then
+            at = math.max(at, tonumber(oldest[2]) + window + margin)
+        end
+        slots[i] = tostring(at)
+        redis.call('ZADD', KEYS[3], at, slots[i])
+        redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(count + 1))
+    else
+        slots[i] = tostring(at)
+    end
+    if i == 1 then
+        first = at
+    end
+    at = at + gap
+end
+local following = math.max(at, math.min(at + gone * gap, now + tonumber(ARGV[4])))
 if following > now then
     redis.call('SET', KEYS[1], tostring(following), 'PX', math.ceil(following - now) + 1000)
 end
-local slots = {}
-for i = 0, waiting - 1 do
-    slots[i + 1] = tostring(first + i * gap)
-end
 if count > 0 then
-    for i = 0, waiting - 1 do
-        redis.call('ZADD', KEYS[3], first + i * gap, slots[i + 1])
-    end
     for i = 1, math.min(gone, count) do
         redis.call('ZADD', KEYS[3], now, 'gone:' .. tostring(now) .. ':' .. i)
     end
@@ -188,14 +202,23 @@ class Moment:
 
 @dataclass(frozen=True)
 class Counted:
-    """Replies counted in a stream: the first waiting one's moment is ``wait`` seconds away
-    (the rest follow one gap apart); the stream's last paced send (an invitation) was
-    ``since_paced`` seconds ago (negative: booked ahead; inf: none known). ``slots``: each
-    waiting reply's place in the stream's window, in order (see Pacer.depart)."""
+    """Replies counted in a stream: the first waiting one's moment is ``wait`` seconds away;
+    the stream's last paced send (an invitation) was ``since_paced`` seconds ago (negative:
+    booked ahead; inf: none known). ``slots``: each waiting reply's moment, in order, on the
+    pacer's clock in its own notation (ms in Redis), which is also its place in the window
+    (see Pacer.depart); ``moments`` gives them as seconds after the first's."""
 
     wait: float
     since_paced: float
     slots: tuple[str, ...] = ()
+    scale: float = 1.0  # the slots' unit, in seconds
+
+    def moments(self) -> list[float]:
+        """Each waiting reply's moment, in seconds after the first's."""
+        if not self.slots:
+            return []
+        first = float(self.slots[0])
+        return [(float(slot) - first) * self.scale for slot in self.slots]
 
 
 class Pacer(Protocol):
@@ -281,18 +304,21 @@ class MemoryPacer:
 
     async def count(self, stream: Stream, waiting: int, gone: int) -> Counted:
         now = time.monotonic()
-        first = max(self._free.get(stream.name, 0.0), now)
-        following = first + waiting * stream.gap
+        at = max(self._free.get(stream.name, 0.0), now)
+        slots: list[str] = []
+        for _ in range(waiting):  # each a gap after the last, and a window after the count-th
+            at = max(at, self._window_free(stream))
+            slots.append(repr(at))
+            self._place(stream, slots[-1], at)
+            at += stream.gap
+        first = float(slots[0]) if slots else at
         cap = now + REPLIES_CAP_S
-        self._free[stream.name] = max(following, min(following + gone * stream.gap, cap))
-        slots = tuple(repr(first + i * stream.gap) for i in range(waiting))
-        for slot in slots:
-            self._place(stream, slot, float(slot))
+        self._free[stream.name] = max(at, min(at + gone * stream.gap, cap))
         for _ in range(min(gone, stream.count)):
             self._slots += 1
             self._place(stream, f"gone:{self._slots}", now)
         paced = self._paced.get(stream.name)
-        return Counted(first - now, now - paced if paced is not None else math.inf, slots)
+        return Counted(first - now, now - paced if paced is not None else math.inf, tuple(slots))
 
     async def close(self) -> None:
         self._free.clear()
@@ -347,15 +373,16 @@ class RedisPacer:
 
     async def count(self, stream: Stream, waiting: int, gone: int) -> Counted:
         key = self._key(stream)
-        keys = [key, f"{key}:paced", f"{key}:sent"]
+        keys = [key, f"{key}:paced", f"{key}:sent", f"{key}:margin"]
         args = [stream.gap * 1000, waiting, gone, REPLIES_CAP_S * 1000]
-        args += [stream.window * 1000, stream.count]
+        args += [stream.window * 1000, stream.count, WINDOW_MARGIN_S * 1000]
         wait_ms, since_ms, *slots = await self._count(keys=keys, args=args)
         since = float(since_ms)
         return Counted(
             max(float(wait_ms), 0.0) / 1000,
             math.inf if since >= 1e12 else since / 1000,
             tuple(slot.decode() if isinstance(slot, bytes) else str(slot) for slot in slots),
+            scale=0.001,
         )
 
     async def close(self) -> None:

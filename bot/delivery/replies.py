@@ -93,8 +93,11 @@ class ReplyTurns:
             paced = counted.since_paced
             self._busy_until = 0.0 if math.isinf(paced) else now + BUSY_S - paced
             first = now + counted.wait
-            slots = counted.slots or ("",) * len(waiting)
-            moments = [(first + i * self.stream.gap, slot) for i, slot in enumerate(slots)]
+            after, slots = counted.moments(), list(counted.slots)
+            if len(slots) != len(waiting):  # a pacer that gave no slots: one gap apart, untold
+                after = [i * self.stream.gap for i in range(len(waiting))]
+                slots = [""] * len(waiting)
+            moments = [(first + later, slot) for later, slot in zip(after, slots, strict=True)]
         for future, moment in zip(waiting, moments, strict=True):
             if not future.done():  # its reply may have been cancelled meanwhile
                 future.set_result(moment)

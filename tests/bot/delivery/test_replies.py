@@ -58,6 +58,23 @@ async def test_a_reply_while_invitations_go_out_takes_the_next_moment_and_they_y
     assert not later.granted and later.bucket == "telegram"
 
 
+async def test_a_reply_waits_for_the_window_as_invitations_do(
+    two_processes: Callable[[str], Pair],
+) -> None:
+    worker, bot = two_processes("3/second")  # 3 in any second, a moment every 333 ms
+    began = time.monotonic()
+    first, _, _ = [await reserved(worker, chat) for chat in (1, 2, 3)]
+    # The first left 0.3 s after its moment: the fourth message, whichever it is, may go no
+    # sooner than a second after that, though the stream's next moment is due sooner.
+    await worker.departed("telegram", [(first.slot, 0.3)])
+
+    turn = await replies_of(bot)()  # a customer taps while the window is full
+    waited = time.monotonic() - began
+
+    assert turn is not None and turn.slot  # it waited for a moment, and can tell its departure
+    assert waited > 1.3 - 0.05, waited
+
+
 async def test_replies_while_no_invitations_go_out_go_at_once_and_invitations_wait(
     two_processes: Callable[[str], Pair],
 ) -> None:
