@@ -136,6 +136,7 @@ class QueueWorker:
         self._stopping = False  # stop() was called: a worker that stops now is not replaced
         self._down: str | None = None  # why no worker takes jobs now; None while one does
         self._down_at = 0.0
+        self._before_runs = False  # `before` is under way: stop() lets it finish
 
     @property
     def running(self) -> bool:
@@ -174,7 +175,11 @@ class QueueWorker:
 
     async def _run(self) -> None:
         if self.before is not None:
-            await self.before()
+            self._before_runs = True
+            try:
+                await self.before()
+            finally:
+                self._before_runs = False
         upkeep = (
             [
                 asyncio.create_task(self._revive_forever(), name="cxbot stalled jobs"),
@@ -315,9 +320,12 @@ class QueueWorker:
         (pruning stalled workers, registering itself) is swallowed on the way, and the worker
         then runs on for ever (seen: one test in ten starting and stopping cxbot at once hung).
         Its own stop() is forgotten too when it comes before the worker's run() began, so it
-        is asked again until the worker has stopped. Before the worker exists (the catch-up
-        of `before` runs, or while the database is waited for after a worker stopped) the task
-        is cancelled: nothing of procrastinate's runs then.
+        is asked again until the worker has stopped. Before the worker exists the task is
+        cancelled (nothing of procrastinate's runs then), except while `before` runs: that is
+        let finish, and no worker starts after it. Cancelled mid-query, its SQL session never
+        gave its connection back to the pool (SQLAlchemy warned of it from the garbage
+        collector, long after the engine was disposed; seen on SQLite, whose catch-up at start
+        runs there).
         """
         self._stopping = True
         task, self._task = self._task, None
@@ -325,10 +333,10 @@ class QueueWorker:
             return
         with contextlib.suppress(asyncio.CancelledError):
             while not task.done():
-                if self._worker is None:
-                    task.cancel()
-                else:
+                if self._worker is not None:
                     self._worker.stop()
+                elif not self._before_runs:
+                    task.cancel()
                 await asyncio.wait({task}, timeout=STOP_ASK_S)
             await task
         self._worker = None

@@ -22,6 +22,21 @@ def empty_job_queue(postgres_url: str) -> None:
         conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]
 
 
+def make_jobs_due(postgres_url: str, task: str) -> list[int]:
+    """Move the waiting jobs of `task` to now, as if their time had come; their ids."""
+    # The schema on the search path, as cxbot's own connections have it: procrastinate's
+    # triggers name its tables without it.
+    with psycopg.connect(
+        postgres_conninfo(postgres_url), autocommit=True, options=f"-c search_path={SCHEMA}"
+    ) as conn:
+        rows = conn.execute(
+            "UPDATE procrastinate_jobs SET scheduled_at = now() "
+            "WHERE task_name = %s AND status = 'todo' RETURNING id",
+            (task,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def jobs(postgres_url: str, status: str | None = None) -> list[dict[str, Any]]:
     """The queue's jobs (task, args, status), oldest first."""
     with psycopg.connect(postgres_conninfo(postgres_url)) as conn:

@@ -29,6 +29,7 @@ from tests.bot.delivery.conftest import CourierFactory, Pair, store_invitation
 from tests.bot.slack.webapi import BOT_TOKEN, SlackAPI
 
 CHAT = 1001
+SEND = "cxbot.send"
 
 
 def async_value(read: Callable[[], object]) -> Callable[[], Awaitable[object]]:
@@ -76,9 +77,13 @@ async def test_a_busy_chat_does_not_hold_the_only_worker_slot(start_cxbot: Couri
             await c.delivery.submit(invitation_id)
         await c.wait_row(b, lambda i: i.status == InvitationStatus.SENT)
 
+        async def b_job_finished() -> bool:  # the row says sent a moment before the job ends
+            return all(job.task_kwargs["invitation_id"] != b for job in await c.queued(SEND))
+
+        await c.wait_until(b_job_finished)
         assert (await c.row(a1)).status == InvitationStatus.SENT
         assert (await c.row(a2)).status == InvitationStatus.SCHEDULED
-        [waiting] = await c.queued("cxbot.send")
+        [waiting] = await c.queued(SEND)
         assert waiting.task_kwargs["invitation_id"] == a2
         assert str(getattr(waiting.status, "value", waiting.status)) == "todo"
         # ... until the chat's minute is over, about 60 s after the first message went

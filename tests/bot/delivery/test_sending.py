@@ -11,8 +11,10 @@ from sqlmodel import col, update
 from bot.delivery import jobs as delivery_jobs
 from bot.runner import INTERRUPTED_SEND
 from storage.clock import utcnow
+from storage.db import Database
 from storage.tables import Invitation, InvitationStatus
 from tests.bot.delivery.conftest import Courier, CourierFactory
+from tests.bot.delivery.queue import make_jobs_due
 from tests.bot.telegram.botapi import BotAPI
 
 CHAT = 1001
@@ -58,17 +60,38 @@ async def test_scheduling_twice_sends_once(courier: Courier) -> None:
 async def test_a_scheduled_send_survives_a_restart(
     start_cxbot: CourierFactory, botapi: BotAPI
 ) -> None:
-    due = utcnow() + timedelta(seconds=1)
+    # Due an hour on, so that the first cxbot stops before it is due however slowly it starts
+    # (due a second on, it raced a loaded machine); between the two runs the hour passes.
+    due = utcnow() + timedelta(hours=1)
     async with start_cxbot() as first:
         invitation_id = await first.store(CHAT, scheduled_at=due)
         await first.delivery.schedule(invitation_id, due)
     assert botapi.delivered() == []  # stopped before it was due
+    await an_hour_passes(first.database, invitation_id)
 
     async with start_cxbot() as second:
         await second.wait_row(invitation_id, sent_status)
         await second.wait_idle(SEND)
 
     assert len(botapi.delivered(CHAT)) == 1
+
+
+async def an_hour_passes(database: Database, invitation_id: int) -> None:
+    """The invitation's row due now, and on PostgreSQL its job waiting in the queue too.
+
+    The row is what SQLite's in-memory queue is rebuilt from at start. On PostgreSQL the
+    queued job itself must have outlived the first cxbot: exactly one is found and moved,
+    and the row's due time is now, which the periodic catch-up leaves to that job.
+    """
+    async with database.session() as session:
+        await session.exec(
+            update(Invitation)
+            .where(col(Invitation.id) == invitation_id)
+            .values(scheduled_at=utcnow())
+        )
+        await session.commit()
+    if database.dialect == "postgresql":
+        assert len(make_jobs_due(database.url, SEND)) == 1
 
 
 async def test_a_blocked_customer_fails_with_the_reason(courier: Courier) -> None:
@@ -145,11 +168,19 @@ async def test_a_send_interrupted_mid_call_is_failed_not_sent_again(courier: Cou
 
 async def test_an_invitation_stored_without_a_job_is_caught_up(courier: Courier) -> None:
     # A crash between storing the invitation and queueing its send: the periodic catch-up
-    # finds the row due (a minute ago or more) and queues it.
+    # finds the row due (a minute ago or more) and queues it. The worker is stopped meanwhile,
+    # since it runs catch-ups of its own (SQLite's at start, PostgreSQL's periodic one, due
+    # at start and then every minute); under load one of those came first and this one
+    # found nothing to add.
+    worker = courier.delivery.worker
+    assert worker is not None
+    await worker.stop()
     invitation_id = await courier.store(CHAT, scheduled_at=utcnow() - timedelta(minutes=2))
 
     added = await courier.delivery.jobs.catch_up()
+    courier.delivery.start()
     await courier.wait_row(invitation_id, sent_status)
+    await courier.wait_idle(SEND)
 
     assert added == 1
     assert len(courier.botapi.delivered(CHAT)) == 1
