@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 INTERVAL_S = 30.0
 # Posted later than this after its slot, a digest says so (cxbot was down meanwhile).
 LATE_AFTER = timedelta(minutes=5)
+# How long a stop waits for the look under way before cancelling it.
+STOP_GRACE_S = 10.0
 
 
 class Digests:
@@ -55,25 +57,36 @@ class Digests:
         self.clock = clock
         self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self._run(), name="cxbot-digests")
 
     async def stop(self) -> None:
+        """End the loop once the look under way is over (see _run), or after STOP_GRACE_S."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping.set()
+        done, _ = await asyncio.wait({task}, timeout=STOP_GRACE_S)
+        if not done:  # a look stuck on a store or platform that does not answer
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
     async def _run(self) -> None:
-        while True:
+        # A look is let finish, never cancelled: cancelled mid-query, its SQL session never
+        # gave its connection back to the pool (seen on SQLite at a stop right after start),
+        # and cancelled mid-post, a digest whose slot was taken would not be posted.
+        while not self._stopping.is_set():
             try:
                 await self.tick()
             except Exception:  # the database away for a while: the next look retries
                 log.exception("digests: looking for digests due failed")
-            await asyncio.sleep(self.interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval_s)
 
     async def tick(self) -> int:
         """Post every digest whose slot has come; how many this process posted."""

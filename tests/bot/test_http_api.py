@@ -127,8 +127,9 @@ async def test_api_is_off_without_a_token_configured(harness: Harness) -> None:
         assert response.status == 503
         assert "CXBOT_API_TOKEN" in (await response.json())["message"]
     # A connection the second cxbot did not give back would be reported here, not in whichever
-    # later test the collector happens to run in (its stop cancelled SQLite's catch-up at start
-    # mid-query; see test_a_stop_during_the_catch_up_at_start_lets_it_finish).
+    # later test the collector happens to run in. Its stop used to cancel SQLite's catch-up and
+    # the digests' first look mid-query: see test_a_stop_during_the_catch_up_at_start_lets_it
+    # _finish and test_a_stop_while_a_digest_is_posted_lets_it_be_posted.
     gc.collect()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.admin.access import Access
-from bot.admin.replies import NOT_ALLOWED, Actor
+from bot.admin.replies import NOT_ALLOWED, Actor, AdminReply
 from bot.digests import Digests
 from bot.digests.telegram import TelegramDigests
 from tests.bot.digests.conftest import (
@@ -21,6 +22,7 @@ from tests.bot.digests.conftest import (
     MONDAY_SLOT,
     TOKEN,
     ZONE,
+    Recorder,
     Setup,
 )
 from tests.bot.telegram.botapi import BotAPI
@@ -87,6 +89,33 @@ async def test_the_slot_comes_and_is_posted_once(setup: Setup) -> None:
     (row,) = await setup.rows()
     assert row.next_at == MONDAY_SLOT + timedelta(days=7)
     assert row.posted_at == MONDAY_SLOT + timedelta(seconds=20)
+
+
+@dataclass
+class SlowRecorder(Recorder):
+    """A Recorder whose post is under way (``posting`` set) for a while before it is kept."""
+
+    posting: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def post(self, address: str, reply: AdminReply) -> None:
+        self.posting.set()
+        await asyncio.sleep(0.3)
+        await super().post(address, reply)
+
+
+async def test_a_stop_while_a_digest_is_posted_lets_it_be_posted(setup: Setup) -> None:
+    # Cancelled, the post was lost (its slot taken already), and on SQLite a look cancelled
+    # mid-query left its connection unreturned.
+    await setup.commands.handle(ADMIN, "digest weekly mon 09:00")
+    setup.clock.now = MONDAY_SLOT + timedelta(seconds=20)
+    slow = SlowRecorder()
+    worker = setup.worker(slow)
+    worker.start()
+    await slow.posting.wait()
+    await worker.stop()
+
+    assert [address for address, _ in slow.posts] == [GROUP]
+    assert setup.database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 async def test_two_workers_racing_post_once(setup: Setup) -> None:
