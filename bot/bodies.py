@@ -164,7 +164,7 @@ def _restated(response: web.StreamResponse) -> web.Response:
         except UnicodeDecodeError:
             text = ""
     restated = error(
-        response.status, _code(response.status, response.reason), text or response.reason
+        response.status, error_code(response.status, response.reason), text or response.reason
     )
     for name in _KEPT_HEADERS:
         if name in response.headers:
@@ -181,12 +181,13 @@ _CODES = {
 }
 
 
-def _code(status: int, reason: str) -> str:
-    return _CODES.get(status, reason.lower().replace(" ", "_"))
+def error_code(status: int, reason: str) -> str:
+    """The `error` field for an HTTP status: ours where we named it, else its reason phrase."""
+    return _CODES.get(status, reason.lower().replace(" ", "_").replace("-", "_"))
 
 
 def _http_error(failure: web.HTTPException) -> web.Response:
-    code = _code(failure.status, failure.reason)
+    code = error_code(failure.status, failure.reason)
     message = failure.reason
     if failure.status == 413:
         message = f"the body is larger than {MAX_BODY // 1024} KiB"

@@ -14,7 +14,7 @@ from bot.digests import DigestPoster, Digests
 from bot.digests.slack import SlackDigests
 from bot.digests.telegram import TelegramDigests
 from bot.digests.turns import shared_turns
-from bot.health import Probes
+from bot.health import Check, Probes
 from bot.helpdesks.base import HelpDesk
 from bot.helpdesks.pace import WritePace
 from bot.helpdesks.registry import helpdesks
@@ -55,9 +55,10 @@ class Services:
     probes: Probes = field(init=False)
 
     def __post_init__(self) -> None:
-        self.probes = Probes({"database": self.database.ping, "state": self.state.ping})
-        if self.delivery.embedded:  # `cxbot run` sends too: ready only while its worker runs
-            self.probes.checks["queue"] = self.delivery.check_worker
+        checks: dict[str, Check] = {"database": self.database.ping, "state": self.state.ping}
+        if self.delivery.embedded:  # this process sends: ready only while its worker runs
+            checks["queue"] = self.delivery.check_worker
+        self.probes = Probes(checks)
 
     async def invite(self, request: InvitationRequest) -> Receipt:
         """Store an invitation (once per case + survey) with this installation's parts."""

@@ -22,7 +22,7 @@ from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from bot.bodies import error
+from bot.bodies import error, error_code
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class JsonErrorsProtocol(RequestHandler):
         log.log(
             level, "refused a request from %s that aiohttp could not read: %s", request.remote, why
         )
-        code = HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+        code = error_code(status, HTTPStatus(status).phrase)
         response = error(status, code, f"cxbot could not read the request: {why}")
         response.force_close()
         return response

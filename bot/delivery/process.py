@@ -32,8 +32,9 @@ async def work(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    services = await open_services(settings)
-    services.probes.checks["queue"] = services.delivery.check_worker  # /readyz: it sends
+    # This process is where the queue's worker runs, whatever CXBOT_EMBEDDED_WORKER says for
+    # `cxbot run`: so Services' readiness asks for that worker too, as it does in `cxbot run`.
+    services = await open_services(settings.model_copy(update={"embedded_worker": True}))
     # As in `cxbot run`: a full collection of the startup objects stalls the process ~0.2 s,
     # and the sends it holds moments for would reach the platform late and bunched up.
     freeze_startup_objects()
