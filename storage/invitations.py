@@ -189,19 +189,21 @@ async def mark_sent(
     """scheduled | sending | failed -> sent, remembering the channel's message id.
 
     `failed` is accepted because the platform's word wins: a send that completes after the
-    row was marked failed (interrupted, say) did reach the customer.
+    row was marked failed (interrupted, say) did reach the customer. A row that answers moved
+    on already (started, completed: the customer answered before PostgreSQL took this record,
+    see bot/runner/sending.py) keeps its status and gets the send's fields.
     """
-    return await _transition(
-        session,
-        invitation_id,
-        (S.SCHEDULED, S.SENDING, S.FAILED),
-        status=S.SENT.value,
-        message_ref=message_ref,
-        sent_at=sent_at,
-        expires_at=expires_at,
-        reminder_at=reminder_at,
-        failure_reason=None,
-    )
+    sent: dict[str, Any] = {
+        "message_ref": message_ref,
+        "sent_at": sent_at,
+        "expires_at": expires_at,
+        "reminder_at": reminder_at,
+        "failure_reason": None,
+    }
+    allowed = (S.SCHEDULED, S.SENDING, S.FAILED)
+    if await _transition(session, invitation_id, allowed, status=S.SENT.value, **sent):
+        return True
+    return await _transition(session, invitation_id, (S.STARTED, S.COMPLETED), **sent)
 
 
 async def mark_failed(session: AsyncSession, invitation_id: int, reason: str) -> bool:
@@ -253,19 +255,21 @@ async def set_message_ref(session: AsyncSession, invitation_id: int, message_ref
 
 
 # The transitions an answer makes: the statuses each may start from, the time it stamps.
+# `sending` too: the customer can answer as soon as the message is out, before PostgreSQL has
+# taken the send's record (it was away just then: see bot/runner/sending.py).
 ANSWER_TRANSITIONS: dict[InvitationStatus, tuple[tuple[InvitationStatus, ...], str]] = {
-    S.STARTED: ((S.SENT,), "started_at"),
-    S.COMPLETED: ((S.SENT, S.STARTED), "completed_at"),
+    S.STARTED: ((S.SENT, S.SENDING), "started_at"),
+    S.COMPLETED: ((S.SENT, S.STARTED, S.SENDING), "completed_at"),
 }
 
 
 async def mark_started(session: AsyncSession, invitation_id: int, at: datetime) -> bool:
-    """sent -> started: the first answer arrived."""
+    """sent | sending -> started: the first answer arrived."""
     return await _answer_transition(session, invitation_id, S.STARTED, at)
 
 
 async def mark_completed(session: AsyncSession, invitation_id: int, at: datetime) -> bool:
-    """sent | started -> completed."""
+    """sent | sending | started -> completed."""
     return await _answer_transition(session, invitation_id, S.COMPLETED, at)
 
 

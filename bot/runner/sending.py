@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import conversations
 from bot.channel import Channel
@@ -20,6 +24,7 @@ from storage.invitations import (
     mark_sent,
     unclaim,
 )
+from storage.outages import unreachable
 from storage.respondents import get_respondent
 from storage.state import key
 from storage.tables import Invitation, InvitationStatus
@@ -32,6 +37,14 @@ log = logging.getLogger(__name__)
 # Why an invitation claimed for sending but never confirmed is not sent again: the platform
 # may have shown it already, and neither Telegram nor Slack takes an idempotency key.
 INTERRUPTED_SEND = "interrupted during send; not resent to avoid a duplicate message"
+# Once the platform took the message, recording it (`sent`) is tried again while PostgreSQL is
+# away (restarting, out of connections) for this long: first after RECORD_SENT_FIRST_S, then
+# twice as long each time, up to every RECORD_SENT_MAX_S. The customer has the question either
+# way; without the record the row would be settled as interrupted. Kept below the worker's
+# 60 s shutdown grace (bot/delivery/worker.py), after which procrastinate aborts the job anyway.
+RECORD_SENT_WITHIN_S = 45.0
+RECORD_SENT_FIRST_S = 0.25
+RECORD_SENT_MAX_S = 2.0
 
 
 async def deliver(w: Wiring, invitation_id: int, *, turn: Turn | None = None) -> InvitationStatus:
@@ -85,10 +98,52 @@ async def deliver(w: Wiring, invitation_id: int, *, turn: Turn | None = None) ->
             raise
         ttl = (expires_at - now).total_seconds()
         await conversations.save(w.state, conversation.model_copy(update={"prompt_ref": ref}), ttl)
-        async with w.database.session() as session:
-            await mark_sent(session, invitation_id, ref, now, expires_at, reminder_at)
-            await session.commit()
-        return InvitationStatus.SENT
+        record = partial(
+            mark_sent,
+            invitation_id=invitation_id,
+            message_ref=ref,
+            sent_at=now,
+            expires_at=expires_at,
+            reminder_at=reminder_at,
+        )
+        try:
+            await _record(w, record)
+            return InvitationStatus.SENT
+        except Exception as error:
+            if not unreachable(error):
+                raise
+            log.warning(
+                "invitation %s was sent, but PostgreSQL did not take it (%s): trying again "
+                "for up to %.0f s",
+                invitation_id,
+                error,
+                RECORD_SENT_WITHIN_S,
+            )
+    # Outside the lock: the conversation is saved, so the customer's answers need not wait.
+    await _record_patiently(w, record)
+    log.warning("invitation %s: its send is recorded after all", invitation_id)
+    return InvitationStatus.SENT
+
+
+async def _record(w: Wiring, record: Callable[[AsyncSession], Awaitable[bool]]) -> None:
+    async with w.database.session() as session:
+        await record(session)
+        await session.commit()
+
+
+async def _record_patiently(w: Wiring, record: Callable[[AsyncSession], Awaitable[bool]]) -> None:
+    """`_record` again and again while PostgreSQL is away, for up to RECORD_SENT_WITHIN_S;
+    then the last failure is raised (the row stays `sending`: see INTERRUPTED_SEND)."""
+    wait, deadline = RECORD_SENT_FIRST_S, time.monotonic() + RECORD_SENT_WITHIN_S
+    while True:
+        await asyncio.sleep(wait)
+        try:
+            await _record(w, record)
+            return
+        except Exception as error:
+            if not unreachable(error) or time.monotonic() + wait > deadline:
+                raise
+        wait = min(wait * 2, RECORD_SENT_MAX_S)
 
 
 async def fail(w: Wiring, invitation_id: int, reason: str) -> InvitationStatus:

@@ -143,9 +143,11 @@ async def test_a_standalone_worker_stays_up_and_sends_again_after_postgres_resta
             await wait_readiness(http, worker_url, 200, "ok")
             # The web process (no worker) replaces its connections from before the restart
             # before they are used: its first request after it succeeds.
-            await harness.invite(chat_id=1002, case_id="T-2")
+            second = await harness.invite(chat_id=1002, case_id="T-2")
             assert worker.returncode is None, log_path.read_text()
             assert [m["chat_id"] for m in botapi.sent()] == ["1001", "1002"]
+            # Recorded before PostgreSQL goes again: no send is under way at the SIGTERM.
+            await harness.wait_status(second, "sent")
             # SIGTERM while PostgreSQL is away and the worker waits for it: it ends at once.
             await asyncio.to_thread(own_postgres.stop)
             await wait_readiness(http, worker_url, 503, "stopped")

@@ -1,5 +1,5 @@
-"""Right after a PostgreSQL restart the first requests succeed: only those made while it is
-down fail.
+"""Right after a PostgreSQL restart the first requests succeed (only those made while it is
+down fail), and a send caught in an outage is recorded `sent` once PostgreSQL is back.
 
 Each test runs its own PostgreSQL server (tests/pgserver.py) to stop and start under cxbot.
 """
@@ -105,3 +105,22 @@ async def test_an_answer_tapped_right_after_a_restart_is_stored(
         await tap(harness, botapi.sent()[0], "9")  # asserts the webhook's 200
         [answer] = await harness.answers(invitation_id)
         assert answer.score == 9
+
+
+async def test_a_send_caught_in_an_outage_is_recorded_sent_once_postgres_is_back(
+    own_postgres: OwnPostgres, redis_url: str, botapi: BotAPI
+) -> None:
+    botapi.held = asyncio.Event()
+    async with cxbot_on(own_postgres, redis_url, botapi) as harness:
+        status, body = await harness.post_invitation(**invitation("T-1", "1001"))
+        assert status == 202, body
+        await botapi.wait_for("sendMessage", 1)  # claimed `sending`, Telegram has it
+        await asyncio.to_thread(own_postgres.stop)
+        botapi.held.set()  # Telegram answers: sent, while PostgreSQL is away
+        await asyncio.to_thread(own_postgres.start)
+        sent = await harness.wait_status(int(body["id"]), "sent")
+        assert sent["failure_reason"] is None
+        row = await harness.invitation(int(body["id"]))
+        assert row.message_ref == str(botapi.sent()[0]["_message_id"])
+        assert row.expires_at is not None
+        assert len(botapi.sent(chat_id=1001)) == 1

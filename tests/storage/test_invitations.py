@@ -210,6 +210,26 @@ class TestStatusTransitions:
         assert invitation.status == InvitationStatus.SENT
         assert invitation.failure_reason is None and invitation.expires_at is None
 
+    async def test_answers_before_the_send_is_recorded_keep_their_status(
+        self, database: Database
+    ) -> None:
+        # PostgreSQL was away when the send's record was due; the customer answered first.
+        invitation_id = await scheduled(database)
+        async with database.session() as session:
+            assert await mark_sending(session, invitation_id, NOON)
+            assert await mark_started(session, invitation_id, NOON + timedelta(minutes=1))
+            assert await mark_sent(session, invitation_id, "m-1", NOON, LATER)
+            await session.commit()
+        invitation = await stored(database, invitation_id)
+        assert invitation.status == InvitationStatus.STARTED
+        assert invitation.message_ref == "m-1"
+        assert invitation.sent_at == NOON and invitation.expires_at == LATER
+        async with database.session() as session:
+            assert await mark_completed(session, invitation_id, NOON + timedelta(minutes=2))
+            assert await mark_sent(session, invitation_id, "m-1", NOON, LATER)  # said again
+            await session.commit()
+        assert (await stored(database, invitation_id)).status == InvitationStatus.COMPLETED
+
     async def test_completion_may_skip_started(self, database: Database) -> None:
         invitation_id = await scheduled(database)
         async with database.session() as session:

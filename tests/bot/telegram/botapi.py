@@ -68,6 +68,8 @@ class BotAPI:
     flood_retry_after: int = 1
     # Seconds each sendMessage takes to answer (sends stay in flight that long).
     delay: float = 0.0
+    # When set: each sendMessage, once recorded, is answered only after this event is set.
+    held: asyncio.Event | None = None
     # getUpdates calls answered so far (polling mode).
     polls: int = 0
     _accepted: collections.deque[float] = field(default_factory=collections.deque)
@@ -167,6 +169,8 @@ class BotAPI:
         call = Call(method, params)
         if method != "getUpdates":
             self.calls.append(call)
+        if method == "sendMessage" and self.held is not None:
+            await self.held.wait()
         if method == "sendMessage" and self.delay:
             await asyncio.sleep(self.delay)
             call.at = time.time()
