@@ -34,18 +34,20 @@ ReplyTurn = Callable[[], Awaitable["PacedTurn | None"]]
 
 @dataclass(frozen=True)
 class PacedTurn:
-    """The turn a send took: its moment (epoch seconds) and its slot in the bot's window."""
+    """The turn a send took: its moment (epoch seconds), its slot in the bot's window, and its
+    chat's stream ("": none, a reply's), which a late departure holds back too."""
 
     at: float
     slot: str
+    chat: str = ""
 
 
 _PACED: ContextVar[PacedTurn | None] = ContextVar("cxbot_paced", default=None)
 
 
-def mark_paced(at: float, slot: str) -> None:
+def mark_paced(at: float, slot: str, chat: str = "") -> None:
     """The current task's next message-sending call has its turn already."""
-    _PACED.set(PacedTurn(at, slot))
+    _PACED.set(PacedTurn(at, slot, chat))
 
 
 def take_paced() -> PacedTurn | None:

@@ -83,7 +83,8 @@ class DeliveryJobs:
         while True:
             turn = await self.limits.take(channel, address)
             if turn.granted:
-                mark_paced(turn.at, turn.slot)  # the send that follows is no reply to count
+                # The send that follows is no reply to count.
+                mark_paced(turn.at, turn.slot, turn.chat)
                 return turn.at
             if turn.wait > HOLD_S or (turn.per_address and held + turn.wait > HOLD_S):
                 raise Postponed(aware(self.clock() + timedelta(seconds=turn.wait)), turn.bucket)

@@ -20,7 +20,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import limits
@@ -30,6 +30,7 @@ from redis.asyncio import ConnectionPool, Redis
 from bot.delivery.errors import InvalidRate
 from bot.delivery.pacing import AHEAD_S, MemoryPacer, Pacer, RedisPacer, Stream, gap_for
 from bot.delivery.replies import ReplyTurns
+from bot.paced import PacedTurn
 from bot.runner import sleep_until
 from bot.settings import Settings
 
@@ -105,7 +106,8 @@ class Turn:
 
     ``per_address`` is True when only this chat (or DM) is busy: other sends could go.
     A granted turn's ``at`` is the moment (epoch seconds) the message is to go, 0: now;
-    ``slot`` its place in the bot's window (see SendLimits.departed).
+    ``slot`` its place in the bot's window, ``chat`` its chat's stream (see
+    SendLimits.departed).
     """
 
     wait: float
@@ -113,6 +115,7 @@ class Turn:
     per_address: bool = False
     at: float = 0.0
     slot: str = ""
+    chat: str = ""
 
     @property
     def granted(self) -> bool:
@@ -243,16 +246,26 @@ class SendLimits:
                 chat.name if per_address else overall,
                 per_address,
             )
-        return Turn(0.0, at=time.time() + moment.wait, slot=moment.slot)
+        return Turn(0.0, at=time.time() + moment.wait, slot=moment.slot, chat=chat.name)
 
-    async def departed(self, channel: str, departures: Sequence[tuple[str, float]]) -> None:
-        """The sends given these slots left so many seconds after their moments (slot, late):
-        their successors in the bot's window keep their distance from when they really went."""
+    async def departed(self, channel: str, departures: Sequence[tuple[PacedTurn, float]]) -> None:
+        """These sends left so many seconds after their moments (turn, late): their successors
+        in the bot's window, and the next send to each's chat, keep their distance from when
+        they really went."""
         rates = self.rates.get(channel)
-        departures = [(slot, late) for slot, late in departures if slot]
-        if rates is not None and departures:
-            overall, _ = self._buckets(channel, "")
-            await self.pacer.depart(rates.bot_stream(overall), departures)
+        departures = [(turn, late) for turn, late in departures if turn.slot]
+        if rates is None or not departures:
+            return
+        overall, _ = self._buckets(channel, "")
+        _, chat = rates.streams(overall, "")
+        chats = [
+            (replace(chat, name=turn.chat), turn.slot, late)
+            for turn, late in departures
+            if turn.chat
+        ]
+        await self.pacer.depart(
+            rates.bot_stream(overall), [(turn.slot, late) for turn, late in departures], chats
+        )
 
     async def _paused(self, overall: str, one: str) -> Turn | None:
         now = time.time()

@@ -110,6 +110,20 @@ redis.call('SET', KEYS[1], tostring(margin), 'PX', 600000)
 return tostring(margin)
 """
 
+# KEYS: streams' next free moments; ARGV: for each, a moment (ms, Redis' clock) it must not
+# come before (a send to it left late). Only ever later.
+_HOLD_SCRIPT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
+for i = 1, #KEYS do
+    local held = tonumber(ARGV[i])
+    if held > tonumber(redis.call('GET', KEYS[i]) or '0') and held > now then
+        redis.call('SET', KEYS[i], tostring(held), 'PX', math.ceil(held - now) + 1000)
+    end
+end
+return 0
+"""
+
 # Replies counted in a stream (see bot/delivery/replies.py). KEYS[1]: the stream's next free
 # moment, KEYS[2]: its "paced" key, KEYS[3]: its window, KEYS[4]: the window's widened margin;
 # ARGV: the gap (ms), replies that wait for a moment, replies that went already, how far ahead
@@ -228,8 +242,15 @@ class Pacer(Protocol):
         """The first moment free in every stream, taken in all if it is at most AHEAD_S away."""
         ...
 
-    async def depart(self, stream: Stream, departures: Sequence[tuple[str, float]]) -> None:
-        """The sends of these slots went so many seconds after their moments (slot, late)."""
+    async def depart(
+        self,
+        stream: Stream,
+        departures: Sequence[tuple[str, float]],
+        chats: Sequence[tuple[Stream, str, float]] = (),
+    ) -> None:
+        """The sends of these slots in ``stream``'s window went so many seconds after their
+        moments (slot, late); and each chat stream's next moment is no sooner than its gap
+        after the one of its sends that left late (chat, slot, late)."""
         ...
 
     async def widen(self, stream: Stream) -> float:
@@ -296,11 +317,19 @@ class MemoryPacer:
             self._margin[streams[0].name] = self._margin_of(streams[0]) * MARGIN_DECAY
         return Moment(True, at - now, busiest, at, slot)
 
-    async def depart(self, stream: Stream, departures: Sequence[tuple[str, float]]) -> None:
+    async def depart(
+        self,
+        stream: Stream,
+        departures: Sequence[tuple[str, float]],
+        chats: Sequence[tuple[Stream, str, float]] = (),
+    ) -> None:
         sent = self._sent.get(stream.name, {})
         for slot, late in departures:
             if slot in sent:
                 sent[slot] = max(sent[slot], float(slot) + late)
+        for chat, slot, late in chats:
+            held = float(slot) + late + chat.gap
+            self._free[chat.name] = max(self._free.get(chat.name, 0.0), held)
 
     async def count(self, stream: Stream, waiting: int, gone: int) -> Counted:
         now = time.monotonic()
@@ -338,6 +367,7 @@ class RedisPacer:
         self._script = client.register_script(_RESERVE_SCRIPT)
         self._count = client.register_script(_ACCOUNT_SCRIPT)
         self._widen = client.register_script(_WIDEN_SCRIPT)
+        self._hold = client.register_script(_HOLD_SCRIPT)
 
     def _key(self, stream: Stream) -> str:
         return f"{self.prefix}:pace:{stream.name}"
@@ -360,11 +390,20 @@ class RedisPacer:
         slot = at_ms.decode() if isinstance(at_ms, bytes) else str(at_ms)
         return Moment(bool(reserved), wait, stream, float(slot) / 1000, slot)
 
-    async def depart(self, stream: Stream, departures: Sequence[tuple[str, float]]) -> None:
+    async def depart(
+        self,
+        stream: Stream,
+        departures: Sequence[tuple[str, float]],
+        chats: Sequence[tuple[Stream, str, float]] = (),
+    ) -> None:
         # Only slots still in the window (XX), only later than they stand (GT): one call.
         later = {slot: float(slot) + late * 1000 for slot, late in departures}
         if later:
             await self.client.zadd(f"{self._key(stream)}:sent", later, xx=True, gt=True)
+        if chats:
+            keys = [self._key(chat) for chat, _, _ in chats]
+            args = [float(slot) + (late + chat.gap) * 1000 for chat, slot, late in chats]
+            await self._hold(keys=keys, args=args)
 
     async def widen(self, stream: Stream) -> float:
         keys = [f"{self._key(stream)}:margin"]

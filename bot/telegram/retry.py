@@ -22,9 +22,8 @@ log = logging.getLogger(__name__)
 
 # Told of every 429: (the chat the call was for, if any; seconds Telegram asked to wait).
 RetryAfterListener = Callable[[str | None, float], Awaitable[None]]
-# Told of paced sends that left late, together: (its slot in the bot's window, seconds after
-# its moment) each.
-Departed = Callable[[Sequence[tuple[str, float]]], Awaitable[None]]
+# Told of paced sends that left late, together: (its turn, seconds after its moment) each.
+Departed = Callable[[Sequence[tuple[PacedTurn, float]]], Awaitable[None]]
 # The calls that send or change a message: Telegram's per-bot limit counts them.
 MESSAGE_CALLS = frozenset(
     {
@@ -66,7 +65,7 @@ class RetryAfter(BaseRequestMiddleware):
         self.replies: ReplyTurn | None = None
         self.departed: Departed | None = None
         self._reports = Background(close_timeout=0.0)  # only drained: see reported()
-        self._late_ones: list[tuple[str, float]] = []
+        self._late_ones: list[tuple[PacedTurn, float]] = []
         self._reporting = False
 
     async def __call__(
@@ -117,7 +116,7 @@ class RetryAfter(BaseRequestMiddleware):
         """Told by the session as the request is written; told on in the background (it goes
         now), all those that come while one report is under way in the next one: one call and
         one connection at a time, however many replies go at once."""
-        self._late_ones.append((turn.slot, late))
+        self._late_ones.append((turn, late))
         if not self._reporting:
             self._reporting = True
             self._reports.spawn(self._report(), "cxbot late departures")

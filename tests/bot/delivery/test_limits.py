@@ -17,6 +17,7 @@ from bot.delivery import InvalidRate, pacing
 from bot.delivery.limits import SendLimits, channel_rates
 from bot.delivery.pacing import Moment
 from bot.errors import DeliveryFailed
+from bot.paced import PacedTurn
 from bot.services import open_services
 from bot.settings import Settings
 from bot.slack import SlackService
@@ -235,7 +236,7 @@ async def test_a_send_that_left_late_keeps_the_one_a_window_later_away_from_when
     # The first left 200 ms after its moment (a slow claim, a busy loop): three sends would
     # arrive within one second if the fourth kept to the moments handed out (a gap after the
     # third, or the window's 1.005 s after the first's moment).
-    await limits[1].departed("telegram", [(first.slot, 0.2)])
+    await limits[1].departed("telegram", [(PacedTurn(first.at, first.slot), 0.2)])
 
     (fourth,) = await reserved_moments(limits, 1, moments_of=True, first_chat=10)
 
@@ -247,6 +248,26 @@ async def test_a_send_that_left_late_keeps_the_one_a_window_later_away_from_when
     if fourth.busiest is not None:
         assert fourth.at < expected + 0.000_5, [m.at for m in (first, second, third, fourth)]
     assert bot.count == 3 and bot.window == 1.0
+
+
+async def test_a_send_that_left_late_holds_back_the_next_one_to_its_chat(
+    two_processes: Callable[[str], Pair],
+) -> None:
+    worker, other = two_processes("30/second")  # chats: one a second (CXBOT_TELEGRAM_CHAT_RATE)
+    first = await worker.take("telegram", "7")
+    assert first.granted
+    began = time.monotonic()
+    # It left 0.4 s after its moment (a slow claim, a busy loop): the next message to chat 7
+    # must keep the chat's gap from when it really went, not from its moment.
+    late = PacedTurn(first.at, first.slot, first.chat)
+    await other.departed("telegram", [(late, 0.4)])
+
+    second = await worker.take("telegram", "7")
+    waited = second.wait + (time.monotonic() - began)
+
+    assert not second.granted and second.per_address  # only this chat waits
+    chat_gap = worker.rates["telegram"].streams("telegram", "telegram:7")[1].gap
+    assert waited > 0.4 + chat_gap - pacing.AHEAD_S - 0.05, waited
 
 
 async def test_a_429_widens_the_window_s_margin(

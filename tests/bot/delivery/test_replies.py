@@ -23,7 +23,7 @@ from bot.delivery import pacing
 from bot.delivery.limits import SendLimits, channel_rates
 from bot.delivery.pacing import Moment
 from bot.delivery.replies import ReplyTurns
-from bot.paced import mark_paced
+from bot.paced import PacedTurn, mark_paced
 from bot.settings import Settings
 from bot.telegram.retry import RetryAfter
 from bot.telegram.session import PacedSession
@@ -66,7 +66,7 @@ async def test_a_reply_waits_for_the_window_as_invitations_do(
     first, _, _ = [await reserved(worker, chat) for chat in (1, 2, 3)]
     # The first left 0.3 s after its moment: the fourth message, whichever it is, may go no
     # sooner than a second after that, though the stream's next moment is due sooner.
-    await worker.departed("telegram", [(first.slot, 0.3)])
+    await worker.departed("telegram", [(PacedTurn(first.at, first.slot), 0.3)])
 
     turn = await replies_of(bot)()  # a customer taps while the window is full
     waited = time.monotonic() - began
