@@ -133,6 +133,27 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator(
+        "telegram_rate",
+        "telegram_chat_rate",
+        "slack_rate",
+        "slack_channel_rate",
+        "helpdesk_write_rate",
+    )
+    @classmethod
+    def _rate_lets_something_through(cls, value: str) -> str:
+        # "0/second" reads as a rate, and then nothing is ever sent, silently. A rate that
+        # does not read at all is refused where it is parsed (InvalidRate, naming it too).
+        import limits
+
+        try:
+            amount = limits.parse(value).amount
+        except ValueError:
+            return value
+        if amount < 1:
+            raise ValueError(f"{value!r} lets nothing through: give at least 1, e.g. 1/second")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _level_in_any_case(cls, value: Any) -> Any:

@@ -140,21 +140,40 @@ def test_demo_auto_prints_three_scores(
     assert "(n=10" in out  # round-robin: ten customers per survey
 
 
-@pytest.mark.parametrize("command", ["run", "surveys"])
-def test_an_unknown_log_level_is_one_line_naming_the_setting(
+ZERO_RATE = "Value error, '0/second' lets nothing through: give at least 1, e.g. 1/second"
+
+
+@pytest.mark.parametrize(
+    ("command", "setting", "value", "refusal"),
+    [
+        # Once a traceback from logging ("Unknown level: 'LOUD'").
+        ("run", "CXBOT_LOG_LEVEL", "LOUD", "Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
+        (
+            "surveys",
+            "CXBOT_LOG_LEVEL",
+            "LOUD",
+            "Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'",
+        ),
+        # Once taken: cxbot ran, and every invitation stayed scheduled, nothing in the log.
+        ("run", "CXBOT_TELEGRAM_RATE", "0/second", ZERO_RATE),
+        ("run", "CXBOT_TELEGRAM_CHAT_RATE", "0/second", ZERO_RATE),
+        ("run", "CXBOT_HELPDESK_WRITE_RATE", "0/second", ZERO_RATE),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     command: str,
+    setting: str,
+    value: str,
+    refusal: str,
 ) -> None:
-    # Once a traceback from logging ("Unknown level: 'LOUD'").
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cxbot.db'}")
-    monkeypatch.setenv("CXBOT_LOG_LEVEL", "LOUD")
+    monkeypatch.setenv("CXBOT_HTTP_PORT", "0")
+    monkeypatch.setenv(setting, value)
     assert main([command]) == 2
-    assert capsys.readouterr().err == (
-        "cxbot: bad setting CXBOT_LOG_LEVEL: "
-        "Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'\n"
-    )
+    assert capsys.readouterr().err == f"cxbot: bad setting {setting}: {refusal}\n"
 
 
 def test_a_log_level_in_lower_case_is_taken(
