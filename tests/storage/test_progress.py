@@ -3,11 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from storage.answers import NewAnswer, answers_for
 from storage.db import Database
 from storage.invitations import get_invitation, mark_sent
+from storage.outages import unreachable
 from storage.progress import LearntLanguage, Progress, record_progress
 from storage.respondents import find_respondent
 from storage.tables import InvitationStatus
@@ -101,8 +103,8 @@ class TestProgress:
 async def test_an_answer_meeting_a_connection_broken_in_steady_use_is_stored_all_the_same(
     postgres_database: Database,
 ) -> None:
-    # On PostgreSQL the answer goes to asyncpg straight (storage.db.Database.run_idempotent):
-    # a broken connection there is dropped and the answer written on a fresh one, once.
+    # Whether the pool sees the hang-up at checkout (storage.db) or the statement meets it on
+    # asyncpg (Database.run_idempotent drops that connection and runs it again), it is stored.
     invitation_id = await sent_invitation(postgres_database)
     broken = await backend_pid(postgres_database)  # the pool's one connection
     await terminate(postgres_database, broken)
@@ -111,3 +113,15 @@ async def test_an_answer_meeting_a_connection_broken_in_steady_use_is_stored_all
     assert await record_progress(postgres_database, first)
     assert await status_and_answers(postgres_database, invitation_id) == ("started", ["score"])
     assert await backend_pid(postgres_database) != broken
+
+
+async def test_a_statement_whose_connection_breaks_under_it_fails_as_sqlalchemy_says(
+    postgres_database: Database,
+) -> None:
+    # The statement ends its own backend, on asyncpg and again the ordinary way: the error is
+    # SQLAlchemy's, saying the connection was dropped (a store away for now), not asyncpg's.
+    suicide = select(func.pg_terminate_backend(func.pg_backend_pid()))
+    with pytest.raises(DBAPIError) as caught:
+        await postgres_database.run_idempotent(suicide, {})
+    assert caught.value.connection_invalidated and unreachable(caught.value)
+    assert await backend_pid(postgres_database) > 0  # the next one gets a fresh connection
