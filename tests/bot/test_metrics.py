@@ -83,9 +83,12 @@ async def test_sends_429s_answers_and_statuses_are_counted(metered: Harness) -> 
 
 
 async def test_metrics_need_their_own_token(metered: Harness, harness: Harness) -> None:
-    assert (await scrape(metered, None))[0] == 401
-    assert (await scrape(metered, "wrong"))[0] == 401
-    assert (await scrape(metered, "test-api-token"))[0] == 401  # the API's token is not enough
+    status, _, text = await scrape(metered, None)
+    assert status == 401 and "send the header 'Authorization: Bearer" in text
+    for wrong in ("wrong", "test-api-token"):  # the API's token is not enough
+        status, _, text = await scrape(metered, wrong)
+        # Once "send the header ...", which had been sent: now what is wrong with it.
+        assert status == 401 and "the bearer token is not CXBOT_METRICS_TOKEN" in text
     status, _, text = await scrape(harness)  # a cxbot without CXBOT_METRICS_TOKEN
     assert status == 503 and "CXBOT_METRICS_TOKEN" in text
 
