@@ -16,6 +16,7 @@ from storage.db import Database
 from storage.invitations import NewInvitation, create_invitation
 from storage.tables import Invitation, InvitationStatus
 from surveys.catalog import Catalog
+from surveys.definitions import base_language
 from surveys.fields import Attributes, CaseId, ChannelName, Language, SurveyId, UserId
 from surveys.fields import Recipient as RecipientId
 from surveys.people import PersonRef, chat_or_person
@@ -83,7 +84,8 @@ async def invite(
         raise ChannelNotConfigured(
             request.channel, sorted(channels), KNOWN_CHANNELS[request.channel]
         )
-    language = request.language.lower() if request.language else None
+    # "pl-PL" counts as "pl", as a customer's own client language does (and an event's).
+    language = base_language(request.language) if request.language else None
     if language is not None and language not in survey.languages:
         raise InvalidInvitation(
             "language",

@@ -56,6 +56,16 @@ async def test_malformed_json_is_a_400(harness: Harness) -> None:
         assert (await response.json())["error"] == "invalid_json"
 
 
+@pytest.mark.parametrize("language", ["pl-PL", "PL", "pl_PL"])
+async def test_a_language_with_its_region_is_the_language(harness: Harness, language: str) -> None:
+    # Once a 422 ("speaks en, pl, ro, not 'pl-pl'"), while an event took it as pl.
+    status, body = await harness.post_invitation(**{**VALID, "language": language})
+    assert status == 202, body
+    assert body["language"] == "pl"
+    await harness.wait_status(body["id"], "sent")
+    assert harness.botapi.texts(1001)[0].startswith("Jak prawdopodobne")
+
+
 @pytest.mark.parametrize(
     ("change", "error", "field"),
     [
