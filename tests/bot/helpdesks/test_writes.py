@@ -195,12 +195,20 @@ async def test_a_write_whose_job_was_lost_is_queued_by_the_sweep(
             if await desks.writes():
                 break
             await asyncio.sleep(0.025)
+        # The row is stored a moment before its job is queued: the queueing ends under the
+        # patch (left after it, under load the job was queued and the sweep found it waiting).
+        await writes.drain()
     (pending,) = await desks.writes()
     assert pending.status == "pending" and desks.deskapi.calls == []
+    # No worker meanwhile: its periodic sweep would otherwise race this one at a minute's turn.
+    worker = desks.server.services.delivery.worker
+    assert worker is not None
+    await worker.stop()
     assert await writes.sweep() == 0  # too recent: its job may be on the way
     async with desks.database.session() as session:
         await session.exec(update(TicketWrite).values(updated_at=utcnow() - timedelta(minutes=2)))
         await session.commit()
     assert await writes.sweep() == 1
+    desks.server.services.delivery.start()
     await desks.settled()
     assert len(desks.deskapi.notes["35436"]) == 1
