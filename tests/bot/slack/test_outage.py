@@ -38,6 +38,8 @@ async def test_a_tap_while_redis_is_down_is_kept_and_saved_once_it_is_back(
     harness = slack_on_own_redis
     invitation_id = await invite(harness)
     question = harness.slackapi.sent()[0]
+    # The send ends after the question is posted (its conversation saved in Redis).
+    await harness.wait_status(invitation_id, "sent")
 
     await own_redis.stop()
     assert await harness.slack_request(action_payload(CUSTOMER, question, "4"), FORM) == 200
@@ -57,6 +59,8 @@ async def test_a_tap_beyond_the_kept_limit_gets_slacks_error_and_no_promise(
     harness = slack_on_own_redis
     invitation_id = await invite(harness)
     question = harness.slackapi.sent()[0]
+    # The send ends after the question is posted (its conversation saved in Redis).
+    await harness.wait_status(invitation_id, "sent")
     assert harness.server.services.slack is not None
     harness.server.services.slack.replays.limit = 0  # as many taps kept already as it keeps
 
