@@ -212,10 +212,12 @@ say "PostgreSQL, then Redis, restarted under bot and worker: the next invitation
 healthy postgres 1
 invite SMOKE-2 $((CHAT + 1))
 restarts() { docker inspect -f '{{.RestartCount}}' "$("${COMPOSE[@]}" -p "$PROJECT" ps -q "$1")"; }
-# Found here: procrastinate stops the worker when its connection is lost ("Side task
-# update_heartbeats failed ... stopping worker"); the process ends and compose's
-# `restart: unless-stopped` starts it again. Reported, not asserted.
-echo "after the PostgreSQL restart: bot restarted $(restarts bot) times, worker $(restarts worker)"
+# procrastinate stops its worker when its connection is lost ("Side task listener failed ...
+# stopping worker"); cxbot starts a new one once PostgreSQL answers, so neither process exits
+# (before that fix `cxbot worker` did, and compose's `restart: unless-stopped` started it again).
+[ "$(restarts bot)" = 0 ] && [ "$(restarts worker)" = 0 ] \
+    || fail "bot ($(restarts bot)) or worker ($(restarts worker)) restarted after PostgreSQL's restart"
+echo "after the PostgreSQL restart: bot and worker restarted 0 times"
 "${COMPOSE[@]}" -p "$PROJECT" restart redis
 healthy redis 1
 invite SMOKE-3 $((CHAT + 2))
@@ -239,9 +241,9 @@ for id in $("${COMPOSE[@]}" -p "$PROJECT" ps -aq bot worker); do
     [ "$code" != 137 ] || fail "$name was killed (exit 137): it did not stop on SIGTERM"
 done
 
-# Last, because it fails today (2026-12-04): the procrastinate worker inside `cxbot run` stops
-# when PostgreSQL restarts ("Side task listener failed ... stopping worker") while the web
-# process stays up and healthy, so nothing is sent again until cxbot is restarted.
+# Found here (2026-12-04), fixed since: the procrastinate worker inside `cxbot run` stopped when
+# PostgreSQL restarted while the web process stayed up and healthy, so nothing was sent again
+# until cxbot was restarted. Now it starts a new worker; the process does not exit either.
 say "CXBOT_EMBEDDED_WORKER=true in .env, worker scaled to 0: bot sends, through a PostgreSQL restart too"
 echo 'CXBOT_EMBEDDED_WORKER=true' >> .env
 "${COMPOSE[@]}" -p "$PROJECT" up -d --scale worker=0
@@ -249,5 +251,6 @@ healthy bot 1
 invite SMOKE-4 $((CHAT + 3))
 "${COMPOSE[@]}" -p "$PROJECT" restart postgres
 healthy postgres 1
-echo "after the PostgreSQL restart: bot restarted $(restarts bot) times, its /healthz: $(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")"
+[ "$(restarts bot)" = 0 ] || fail "bot restarted $(restarts bot) times after PostgreSQL's restart"
+echo "after the PostgreSQL restart: bot restarted 0 times, its /healthz: $(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")"
 invite SMOKE-5 $((CHAT + 4))
