@@ -144,7 +144,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         # A store away for now (PostgreSQL, Redis or the job queue's connection, whichever
         # layer noticed): the same request again is safe (cases are deduplicated) and will
         # succeed once it is back.
-        log.warning("%s %s: a store is unreachable (%s)", request.method, request.path, failure)
+        # A connect that timed out raises a TimeoutError with no text: name the error then.
+        said = str(failure) or type(failure).__name__
+        log.warning("%s %s: a store is unreachable (%s)", request.method, request.path, said)
         response = error(
             503, "store_unavailable", "a store or service cxbot needs is unreachable; retry"
         )

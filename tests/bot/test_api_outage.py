@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from bot.main import running
+from bot.settings import Settings
 from storage.db import Database
 from storage.tables import Invitation
 from tests.bot.conftest import API_TOKEN, cxbot_settings, telegram_webhook
@@ -66,6 +67,19 @@ async def link(postgres_database: Database) -> AsyncIterator[CuttableLink]:
     await proxy.cut()
 
 
+def api_through(link: CuttableLink, database: Database, redis_url: str, botapi: BotAPI) -> Settings:
+    """cxbot's settings with PostgreSQL reached through `link`; nothing is sent (these tests
+    are about the API)."""
+    through_link = make_url(database.url).set(port=link.port)
+    return cxbot_settings(
+        database,
+        redis_url,
+        DATABASE_URL=through_link.render_as_string(hide_password=False),
+        **telegram_webhook(botapi),
+        CXBOT_EMBEDDED_WORKER=False,
+    )
+
+
 def invitation(case_id: str) -> dict[str, object]:
     return {"survey": "nps", "channel": "telegram", "recipient": "123456789", "case_id": case_id}
 
@@ -77,14 +91,7 @@ async def test_invitations_while_postgresql_is_away_get_a_503_to_retry(
     botapi: BotAPI,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    through_link = make_url(postgres_database.url).set(port=link.port)
-    settings = cxbot_settings(
-        postgres_database,
-        redis_url,
-        DATABASE_URL=through_link.render_as_string(hide_password=False),
-        **telegram_webhook(botapi),
-        CXBOT_EMBEDDED_WORKER=False,  # nothing is sent: this test is about the API
-    )
+    settings = api_through(link, postgres_database, redis_url, botapi)
     async with running(settings) as server, ClientSession() as http:
         api = f"{server.url}/api/v1/invitations"
         async with http.post(api, json=invitation("T-1"), headers=AUTH) as response:
@@ -117,3 +124,39 @@ async def test_invitations_while_postgresql_is_away_get_a_503_to_retry(
     async with postgres_database.session() as session:
         stored = (await session.exec(select(Invitation.case_id).order_by(Invitation.case_id))).all()
     assert list(stored) == ["T-1", "T-2"]  # each once; T-3 was never retried
+
+
+async def test_a_postgresql_that_answers_nothing_is_named_in_the_warning(
+    postgres_database: Database,
+    redis_url: str,
+    link: CuttableLink,
+    botapi: BotAPI,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A server that takes connections and says nothing (hung, or a firewall dropping): the
+    # connect times out with an error of no text, once logged as "a store is unreachable ()".
+    settings = api_through(link, postgres_database, redis_url, botapi)
+
+    taken: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        taken.append(writer)
+        with contextlib.suppress(OSError):
+            await reader.read()  # until the client gives up
+        writer.close()
+
+    async with running(settings) as server, ClientSession() as http:
+        await link.cut()
+        hung = await asyncio.start_server(silent, "127.0.0.1", link.port)
+        with caplog.at_level(logging.WARNING, logger="bot.bodies"):
+            api = f"{server.url}/api/v1/invitations"
+            async with http.post(api, json=invitation("T-9"), headers=AUTH) as response:
+                assert response.status == 503
+        hung.close()
+        for writer in taken:
+            writer.close()
+        await hung.wait_closed()
+        (warning,) = [r.getMessage() for r in caplog.records if r.name == "bot.bodies"]
+        assert warning.startswith("POST /api/v1/invitations: a store is unreachable (")
+        assert not warning.endswith("()"), warning
+        await link.open()
