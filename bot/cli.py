@@ -233,7 +233,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         for survey in catalog:
             kind = survey.kind.value if survey.kind else "-"
             languages = ", ".join(survey.languages)
-            print(f"{survey.id}\t{kind}\t{languages}\t{len(survey.questions)} questions")
+            count = len(survey.questions)
+            print(f"{survey.id}\t{kind}\t{languages}\t{count} question{'s' * (count != 1)}")
         return 0
     if args.command == "rules":
         return _check_rules(settings, args.file)

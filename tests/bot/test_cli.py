@@ -176,6 +176,21 @@ def test_a_bad_setting_is_one_line_naming_it(
     assert capsys.readouterr().err == f"cxbot: bad setting {setting}: {refusal}\n"
 
 
+def test_surveys_lists_each_with_its_questions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "quick.yaml").write_text(
+        "id: quick\nname: {en: Quick}\nlanguages: [en]\ndefault_language: en\n"
+        "questions:\n  - id: score\n    kind: nps\n    text: {en: 'How likely?'}\n"
+        "thanks: {en: Thanks}\n"
+    )
+    monkeypatch.setenv("CXBOT_SURVEYS_DIR", str(tmp_path))
+    assert main(["surveys"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "nps\tnps\ten, pl, ro\t2 questions" in listed
+    assert "quick\tnps\ten\t1 question" in listed  # once "1 questions"
+
+
 def test_a_log_level_in_lower_case_is_taken(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
