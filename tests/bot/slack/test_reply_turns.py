@@ -89,8 +89,10 @@ async def test_replies_while_invitations_go_out_keep_the_workspace_rate(
     times = message_times(slackapi)
     assert len(times) == 5
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    # One message a moment: no reply lands on top of an invitation, nor they on it.
-    assert min(gaps) > GAP - 0.1, gaps
+    # One message a moment: no reply lands on top of an invitation, nor they on it (a message
+    # on top of another arrives milliseconds after it; half a gap leaves room for a loaded
+    # machine writing one of them late: 0.399 s was seen at load 11).
+    assert min(gaps) > GAP / 2, gaps
 
 
 async def test_lookups_and_modals_take_no_turn_and_a_reply_waits_for_one(
