@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-# A paced send tells when it really departed if it left later than this after its moment.
-LATE_S = 0.001
+# A paced send tells when it really departed if it left later than this after its moment:
+# always (a millisecond untold is a millisecond of the window's margin gone).
+LATE_S = 0.0
 # Awaited before a reply goes (a message-sending call that took no turn): delivery counts it
 # in the bot's (or workspace's) paced stream (bot/delivery/replies.py), and returns its turn
 # when it waited for a moment of its own (None: it went as it came, counted after).
@@ -35,19 +36,25 @@ ReplyTurn = Callable[[], Awaitable["PacedTurn | None"]]
 @dataclass(frozen=True)
 class PacedTurn:
     """The turn a send took: its moment (epoch seconds), its slot in the bot's window, and its
-    chat's stream ("": none, a reply's), which a late departure holds back too."""
+    chat's stream ("": none, a reply's), which a late departure holds back too.
+
+    The moment came from the pacer's answer, which took a round trip: ``at`` is as late as it
+    can be (the answer's arrival plus the wait it gave: the send never goes before its moment),
+    ``earliest`` as early (the question's departure plus that wait, 0: ``at``), and how late a
+    send left is counted from it, so that a send is never told as earlier than it went."""
 
     at: float
     slot: str
     chat: str = ""
+    earliest: float = 0.0
 
 
 _PACED: ContextVar[PacedTurn | None] = ContextVar("cxbot_paced", default=None)
 
 
-def mark_paced(at: float, slot: str, chat: str = "") -> None:
+def mark_paced(at: float, slot: str, chat: str = "", earliest: float = 0.0) -> None:
     """The current task's next message-sending call has its turn already."""
-    _PACED.set(PacedTurn(at, slot, chat))
+    _PACED.set(PacedTurn(at, slot, chat, earliest))
 
 
 def take_paced() -> PacedTurn | None:
@@ -99,10 +106,10 @@ def departing(turn: PacedTurn, late: LateListener) -> Iterator[None]:
         _DEPARTING.reset(token)
 
 
-def is_departing() -> bool:
-    """Whether the current task's call is a paced send whose departure is awaited."""
+def departing_turn() -> PacedTurn | None:
+    """The turn of the current task's call, if it is a paced send whose departure is awaited."""
     departure = _DEPARTING.get()
-    return departure is not None and not departure.written
+    return departure.turn if departure is not None and not departure.written else None
 
 
 def written() -> None:
@@ -111,6 +118,6 @@ def written() -> None:
     if departure is None or departure.written:
         return
     departure.written = True
-    late = time.time() - departure.turn.at
+    late = time.time() - (departure.turn.earliest or departure.turn.at)
     if late > LATE_S:
         departure.late(departure.turn, late)

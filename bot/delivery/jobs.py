@@ -84,7 +84,7 @@ class DeliveryJobs:
             turn = await self.limits.take(channel, address)
             if turn.granted:
                 # The send that follows is no reply to count.
-                mark_paced(turn.at, turn.slot, turn.chat)
+                mark_paced(turn.at, turn.slot, turn.chat, turn.earliest)
                 return turn.at
             if turn.wait > HOLD_S or (turn.per_address and held + turn.wait > HOLD_S):
                 raise Postponed(aware(self.clock() + timedelta(seconds=turn.wait)), turn.bucket)

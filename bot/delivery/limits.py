@@ -116,6 +116,7 @@ class Turn:
     at: float = 0.0
     slot: str = ""
     chat: str = ""
+    earliest: float = 0.0  # the moment as early as it can be (see bot.paced.PacedTurn)
 
     @property
     def granted(self) -> bool:
@@ -238,6 +239,7 @@ class SendLimits:
         if paused := await self._paused(overall, one):
             return paused
         bot, chat = rates.streams(overall, one)
+        asked = time.time()
         moment = await self.pacer.reserve((bot, chat))
         if not moment.reserved:  # further back in a stream: come back when nearly there
             per_address = moment.busiest == chat
@@ -246,7 +248,13 @@ class SendLimits:
                 chat.name if per_address else overall,
                 per_address,
             )
-        return Turn(0.0, at=time.time() + moment.wait, slot=moment.slot, chat=chat.name)
+        return Turn(
+            0.0,
+            at=time.time() + moment.wait,
+            slot=moment.slot,
+            chat=chat.name,
+            earliest=asked + moment.wait,
+        )
 
     async def departed(self, channel: str, departures: Sequence[tuple[PacedTurn, float]]) -> None:
         """These sends left so many seconds after their moments (turn, late): their successors

@@ -42,7 +42,8 @@ class ReplyTurns:
     def __init__(self, pacer: Pacer, stream: Stream) -> None:
         self.pacer = pacer
         self.stream = stream
-        self._waiting: list[asyncio.Future[tuple[float, str]]] = []
+        # Each waiting reply's moment (monotonic: as late and as early as it can be) and slot.
+        self._waiting: list[asyncio.Future[tuple[float, float, str]]] = []
         self._gone = 0
         self._counting: asyncio.Task[None] | None = None
         self._known_until = 0.0  # monotonic: what the last count told is fresh until then
@@ -56,12 +57,15 @@ class ReplyTurns:
             self._gone += 1
             self._start()
             return None
-        future: asyncio.Future[tuple[float, str]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[tuple[float, float, str]] = (
+            asyncio.get_running_loop().create_future()
+        )
         self._waiting.append(future)
         self._start()
-        moment, slot = await future
-        left = moment - time.monotonic()
-        turn = PacedTurn(time.time() + left, slot) if slot else None
+        moment, earliest, slot = await future
+        now, epoch = time.monotonic(), time.time()
+        left = moment - now
+        turn = PacedTurn(epoch + left, slot, earliest=epoch + earliest - now) if slot else None
         if left > 0:
             await asyncio.sleep(left)
         return turn
@@ -78,7 +82,10 @@ class ReplyTurns:
             gone, self._gone = self._gone, 0
             await self._count(waiting, gone)
 
-    async def _count(self, waiting: list[asyncio.Future[tuple[float, str]]], gone: int) -> None:
+    async def _count(
+        self, waiting: list[asyncio.Future[tuple[float, float, str]]], gone: int
+    ) -> None:
+        asked = time.monotonic()
         try:
             async with asyncio.timeout(COUNT_TIMEOUT_S):
                 counted = await self.pacer.count(self.stream, len(waiting), gone)
@@ -86,7 +93,7 @@ class ReplyTurns:
             log.warning("counting %s replies failed: %r", len(waiting) + gone, error)
             now = time.monotonic()
             self._known_until, self._busy_until = now + FRESH_S, 0.0
-            moments = [(now, "")] * len(waiting)
+            moments = [(now, now, "")] * len(waiting)
         else:
             now = time.monotonic()
             self._known_until = now + FRESH_S
@@ -97,7 +104,11 @@ class ReplyTurns:
             if len(slots) != len(waiting):  # a pacer that gave no slots: one gap apart, untold
                 after = [i * self.stream.gap for i in range(len(waiting))]
                 slots = [""] * len(waiting)
-            moments = [(first + later, slot) for later, slot in zip(after, slots, strict=True)]
+            early = asked + counted.wait
+            moments = [
+                (first + later, early + later, slot)
+                for later, slot in zip(after, slots, strict=True)
+            ]
         for future, moment in zip(waiting, moments, strict=True):
             if not future.done():  # its reply may have been cancelled meanwhile
                 future.set_result(moment)
@@ -113,5 +124,5 @@ class ReplyTurns:
             self._counting.cancel()
         for future in self._waiting:
             if not future.done():
-                future.set_result((0.0, ""))
+                future.set_result((0.0, 0.0, ""))
         self._waiting.clear()
