@@ -10,7 +10,7 @@ from bot.errors import DeliveryFailed
 from bot.runner.expiring import past
 from bot.runner.outcomes import Outcome, Turn
 from bot.runner.recovery import recover
-from bot.runner.sending import PREPARE_S, quietly_close, sleep_until
+from bot.runner.sending import quietly_close, sleep_until
 from bot.runner.wiring import Wiring
 from storage.invitations import get_invitation, mark_reminded, set_message_ref, unmark_reminded
 from storage.state import key
@@ -54,7 +54,7 @@ async def remind_invitation(w: Wiring, invitation_id: int, *, turn: Turn | None 
             await session.commit()
         if not claimed:
             return False
-        await sleep_until(moment - PREPARE_S)
+        await sleep_until(moment)
         try:
             ref = await channel.send_prompt(invitation.address, invitation_id, reminder)
         except DeliveryFailed as error:

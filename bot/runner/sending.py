@@ -86,7 +86,7 @@ async def deliver(w: Wiring, invitation_id: int, *, turn: Turn | None = None) ->
             await session.commit()
         if not claimed:  # settled elsewhere since we looked (an expiry, say)
             return await _status(w, invitation_id)
-        await sleep_until(moment - PREPARE_S)
+        await sleep_until(moment)
         try:
             ref = await channel.send_prompt(invitation.address, invitation_id, asked.prompt)
         except DeliveryFailed as error:
@@ -172,14 +172,6 @@ async def quietly_close(
         await channel.close_prompt(address, ref, prompt, label)
     except DeliveryFailed as error:
         log.info("could not close message %s in %s: %s", ref, address, error.reason)
-
-
-# A paced send wakes this long before its moment to build its request, and Telegram's session
-# waits the rest right before it writes it (bot/telegram/session.py): what comes between the
-# wake and the write (the prompt, aiogram's request, a pooled connection, a loop busy with
-# other jobs) no longer makes it leave late. A channel whose client does not wait (Slack: its
-# limits count per minute, not in a strict window) sends up to this much before its moment.
-PREPARE_S = 0.005
 
 
 async def sleep_until(moment: float) -> None:

@@ -21,7 +21,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiohttp import ClientSession, TraceConfig, TraceRequestChunkSentParams
 
 from bot.paced import departing_turn, written
-from bot.runner.sending import sleep_until
 
 
 async def _chunk_sent(
@@ -48,12 +47,8 @@ class PacedSession(AiohttpSession):
 
     async def create_session(self) -> ClientSession:
         plain = await super().create_session()
-        turn = departing_turn()
-        if turn is None:
+        if departing_turn() is None:
             return plain
-        # The request is built: wait here for the rest of its moment, as close to the write as
-        # can be (bot.runner.sending.PREPARE_S).
-        await sleep_until(turn.at)
         traced = self._traced
         if traced is None or traced.closed or traced.connector is not plain.connector:
             if traced is not None:  # the plain session was made anew, with a new connector
