@@ -106,10 +106,10 @@ def departing(turn: PacedTurn, late: LateListener) -> Iterator[None]:
         _DEPARTING.reset(token)
 
 
-def departing_turn() -> PacedTurn | None:
-    """The turn of the current task's call, if it is a paced send whose departure is awaited."""
+def is_departing() -> bool:
+    """Whether the current task's call is a paced send whose departure is awaited."""
     departure = _DEPARTING.get()
-    return departure.turn if departure is not None and not departure.written else None
+    return departure is not None and not departure.written
 
 
 def written() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiohttp import ClientSession, TraceConfig, TraceRequestChunkSentParams
 
-from bot.paced import departing_turn, written
+from bot.paced import is_departing, written
 
 
 async def _chunk_sent(
@@ -47,7 +47,7 @@ class PacedSession(AiohttpSession):
 
     async def create_session(self) -> ClientSession:
         plain = await super().create_session()
-        if departing_turn() is None:
+        if not is_departing():
             return plain
         traced = self._traced
         if traced is None or traced.closed or traced.connector is not plain.connector:
